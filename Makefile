@@ -1,0 +1,31 @@
+# The project's entry points (DESIGN.md §8). `make test` and `make demo` run `make setup` first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup test lint crds bench demo
+
+setup:
+	@scripts/setup.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy crds/src operator/src trainer/src api/src cli/src devtools/src
+	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile.operator Dockerfile.trainer
+
+# One pytest run over every tier (unit, integration, e2e), warnings as errors (pyproject.toml).
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+crds: setup
+	$(BIN)/wattcast-crds
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+demo: setup
+	$(BIN)/python -m wattcast.devtools.demo $(if $(KEEP),--keep,)

