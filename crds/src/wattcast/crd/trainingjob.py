@@ -1,0 +1,528 @@
+"""The TrainingJob contract: spec and status as pydantic models (DESIGN.md §2).
+
+These models are the one source of truth. `wattcast-crds` (wattcast.crd.generate) turns them
+into crds/trainingjob.yaml; the API uses the spec model as its request body; the operator and
+the trainer validate with them. Every field carries a description (it becomes `kubectl
+explain`) and its bounds (every string a maxLength, every list a maxItems), so a real API
+server's CEL cost budget holds.
+
+JSON and YAML are camelCase, Python is snake_case: pydantic aliases join the two. Construct
+models with the Python names or the JSON names alike (`populate_by_name`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from wattcast.crd import constants
+
+METER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+# Bucket and database names reach InfluxDB queries; only this conservative alphabet is allowed.
+INFLUX_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# A Kubernetes DNS-1123 label (names of configured sources, queues, priority classes).
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# metav1.Condition's reason and a CamelCase type.
+CAMEL_CASE_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+# Kubernetes resource.Quantity, as the API server's own OpenAPI spells it.
+QUANTITY_PATTERN = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+
+# RFC 3339 with an offset; bounded so that the CEL cost estimator can size it.
+Timestamp = Annotated[AwareDatetime, Field(json_schema_extra={"maxLength": 64})]
+Quantity = Annotated[
+    str,
+    Field(
+        max_length=32,
+        pattern=QUANTITY_PATTERN,
+        description="A Kubernetes quantity, such as 500m, 2 or 4Gi.",
+    ),
+]
+
+# The longest range one TrainingJob may ask for: 10 years of 365.25 days, in CEL's units.
+MAX_RANGE_CEL_DURATION = "87660h"
+
+
+class _Model(BaseModel):
+    """Base of every contract model: camelCase aliases, unknown fields refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        use_enum_values=False,
+        ser_json_timedelta="iso8601",
+    )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The object as the Kubernetes API stores it: camelCase, no unset optional fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class MeterType(StrEnum):
+    """What the meter measures; selects the InfluxDB measurement `<meterType>_consumption`."""
+
+    ELECTRICITY = "electricity"
+    WATER = "water"
+
+    @property
+    def measurement(self) -> str:
+        return f"{self.value}{constants.MEASUREMENT_SUFFIX}"
+
+
+class InfluxDialect(StrEnum):
+    """How a source is queried: Flux (InfluxDB 2.x) or InfluxQL (`/query`: 1.x, 2.x v1, 3.x)."""
+
+    FLUX = "flux"
+    INFLUXQL = "influxql"
+
+
+class Phase(StrEnum):
+    """Where a TrainingJob is in its life (DESIGN.md §2)."""
+
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    SUSPENDED = "Suspended"
+    PROCESSING_DATA = "ProcessingData"
+    TRAINING = "Training"
+    SAVING = "Saving"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_PHASES
+
+
+TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED})
+# Phases the trainer writes while its pod runs; the operator keeps them untouched.
+TRAINER_PHASES = frozenset({Phase.PROCESSING_DATA, Phase.TRAINING, Phase.SAVING})
+
+
+class ModelType(StrEnum):
+    """Which forecasting model the trainer fits."""
+
+    SEASONAL_RESIDUAL = "seasonal-residual"
+    LSTM = "lstm"
+
+
+class Resolution(StrEnum):
+    """The fixed frequency the series is aggregated to on the InfluxDB server."""
+
+    MIN_15 = "15m"
+    MIN_30 = "30m"
+    HOUR_1 = "1h"
+
+    @property
+    def minutes(self) -> int:
+        return {"15m": 15, "30m": 30, "1h": 60}[self.value]
+
+
+class SecretKeyRef(_Model):
+    """A key of a Secret in the operator's namespace (never named by a TrainingJob)."""
+
+    name: str = Field(
+        description="Name of the Secret.", min_length=1, max_length=253, pattern=DNS_LABEL_PATTERN
+    )
+    key: str = Field(
+        description="Key in the Secret whose value is the token.",
+        min_length=1,
+        max_length=253,
+        pattern=r"^[-._a-zA-Z0-9]+$",
+    )
+
+
+class SourceRef(_Model):
+    """Which administrator-configured InfluxDB source to read, with narrow overrides.
+
+    A TrainingJob can never name a URL or a Secret: that would let anyone allowed to create
+    TrainingJobs send a stored token to a host of their choice.
+    """
+
+    name: str | None = Field(
+        default=None,
+        description="Name of a source configured for the operator; the default source if unset.",
+        max_length=63,
+        pattern=DNS_LABEL_PATTERN,
+    )
+    bucket: str | None = Field(
+        default=None,
+        description="Override of the source's bucket (Flux sources).",
+        max_length=64,
+        pattern=INFLUX_NAME_PATTERN,
+    )
+    database: str | None = Field(
+        default=None,
+        description="Override of the source's database (InfluxQL sources).",
+        max_length=64,
+        pattern=INFLUX_NAME_PATTERN,
+    )
+
+
+class InfluxSource(_Model):
+    """A complete InfluxDB source: what an administrator configures for the operator.
+
+    The standalone trainer also accepts one in `spec.source` of a local YAML file.
+    """
+
+    name: str = Field(
+        default="default",
+        description="Name TrainingJobs use to pick this source.",
+        max_length=63,
+        pattern=DNS_LABEL_PATTERN,
+    )
+    url: str = Field(
+        description="Base URL of the InfluxDB HTTP API.",
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+    )
+    dialect: InfluxDialect = Field(
+        default=InfluxDialect.FLUX, description="Query language the server speaks."
+    )
+    org: str | None = Field(
+        default=None, description="Organisation (Flux sources).", max_length=256
+    )
+    bucket: str | None = Field(
+        default=None,
+        description="Bucket (Flux sources).",
+        max_length=64,
+        pattern=INFLUX_NAME_PATTERN,
+    )
+    database: str | None = Field(
+        default=None,
+        description="Database (InfluxQL sources).",
+        max_length=64,
+        pattern=INFLUX_NAME_PATTERN,
+    )
+    token_secret: SecretKeyRef | None = Field(
+        default=None,
+        description=(
+            "Secret key holding the token (InfluxDB 1.x: `user:password`); none for an open server."
+        ),
+    )
+
+
+class ModelSpec(_Model):
+    """How to build the forecasting model. Every field has a documented default."""
+
+    type: ModelType = Field(
+        default=ModelType.SEASONAL_RESIDUAL,
+        description=(
+            "seasonal-residual (default): starts from the daily and weekly seasonal-naive "
+            "forecasts and learns a correction from lags, calendar and temperature. "
+            "lstm: a recurrent network over the lookback window."
+        ),
+    )
+    resolution: Resolution = Field(
+        default=Resolution.HOUR_1,
+        description="Frequency the data is aggregated to on the InfluxDB server.",
+    )
+    lookback_hours: int = Field(
+        default=168, ge=24, le=2016, description="History the model sees, in hours."
+    )
+    horizon_hours: int = Field(
+        default=24, ge=1, le=168, description="How far ahead the model forecasts, in hours."
+    )
+    epochs: int = Field(default=20, ge=1, le=500, description="Maximum training epochs.")
+    batch_size: int = Field(default=128, ge=8, le=4096, description="Training batch size.")
+    learning_rate: float = Field(
+        default=0.001, gt=0, le=1, description="Adam learning rate."
+    )
+    holdout_days: int = Field(
+        default=14,
+        ge=1,
+        le=90,
+        description="Days at the end of the range kept out of training to measure error.",
+    )
+    use_temperature: bool = Field(
+        default=True, description="Use the `temperature` field as a feature when present."
+    )
+    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
+
+
+class ResourceList(_Model):
+    """Compute resources of the trainer container."""
+
+    cpu: Quantity | None = Field(default=None, description="CPU, such as 500m or 2.")
+    memory: Quantity | None = Field(default=None, description="Memory, such as 2Gi.")
+
+
+class ResourceRequirements(_Model):
+    """Requests and limits of the trainer container (the Kubernetes meaning)."""
+
+    requests: ResourceList | None = Field(default=None, description="Minimum reserved.")
+    limits: ResourceList | None = Field(default=None, description="Maximum allowed.")
+
+
+_SPEC_RULES: list[dict[str, str]] = [
+    {
+        "rule": "timestamp(self.end) > timestamp(self.start)",
+        "message": "end must be after start",
+        "reason": "FieldValueInvalid",
+    },
+    {
+        "rule": (
+            f"timestamp(self.end) - timestamp(self.start) <= duration('{MAX_RANGE_CEL_DURATION}')"
+        ),
+        "message": "the range from start to end must be at most 10 years",
+        "reason": "FieldValueInvalid",
+    },
+]
+
+
+class TrainingJobSpec(_Model):
+    """What to train: one meter's data range, where it lives, and how to fit the model.
+
+    Immutable after creation except `suspend`.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _SPEC_RULES})
+
+    meter_id: str = Field(
+        description="Meter identifier, the InfluxDB tag `meter_id`.",
+        min_length=1,
+        max_length=128,
+        pattern=METER_ID_PATTERN,
+    )
+    meter_type: MeterType = Field(
+        description="electricity or water: reads the measurement `<meterType>_consumption`."
+    )
+    start: Timestamp = Field(description="Start of the data range (RFC 3339, inclusive).")
+    end: Timestamp = Field(description="End of the data range (RFC 3339, exclusive).")
+    source: SourceRef | None = Field(
+        default=None,
+        description="Which configured InfluxDB source to read; the default source if unset.",
+    )
+    model: ModelSpec | None = Field(
+        default=None, description="Model settings; defaults apply when unset."
+    )
+    resources: ResourceRequirements | None = Field(
+        default=None, description="Compute resources of the trainer container."
+    )
+    backoff_limit: int | None = Field(
+        default=None,
+        ge=0,
+        le=20,
+        description="Retries of a failed trainer pod before the TrainingJob fails (default 3).",
+    )
+    active_deadline_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=604_800,
+        description="Seconds the whole run may take, retries included, before it fails.",
+    )
+    ttl_seconds_after_finished: int | None = Field(
+        default=None,
+        ge=0,
+        le=31_536_000,
+        description="Seconds after finishing before the Job and its pods are removed.",
+    )
+    queue_name: str | None = Field(
+        default=None,
+        description="Kueue LocalQueue; the Job is created suspended until Kueue admits it.",
+        max_length=63,
+        pattern=DNS_LABEL_PATTERN,
+    )
+    priority_class: str | None = Field(
+        default=None,
+        description="Kueue WorkloadPriorityClass (with queueName).",
+        max_length=63,
+        pattern=DNS_LABEL_PATTERN,
+    )
+    suspend: bool = Field(
+        default=False,
+        description="true stops the run (pods go, the record and the Job stay); false resumes.",
+    )
+
+    @property
+    def effective_model(self) -> ModelSpec:
+        return self.model or ModelSpec()
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(_Model):
+    """A standard Kubernetes condition; the list is keyed by `type`."""
+
+    type: str = Field(
+        description="Condition type, CamelCase (JobCreated, Queued, Suspended, Running, "
+        "Complete, Failed).",
+        max_length=64,
+        pattern=CAMEL_CASE_PATTERN,
+    )
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        description="Machine-readable CamelCase reason.",
+        min_length=1,
+        max_length=128,
+        pattern=CAMEL_CASE_PATTERN,
+    )
+    message: str = Field(default="", description="What happened, for a person.", max_length=4096)
+    last_transition_time: Timestamp = Field(description="When status last changed.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The generation this condition was set for."
+    )
+
+
+class ErrorMetrics(_Model):
+    """Forecast error on the holdout, the same measures for the model and every baseline."""
+
+    mae: float = Field(ge=0, description="Mean absolute error.")
+    rmse: float = Field(ge=0, description="Root mean squared error.")
+    smape: float = Field(ge=0, le=200, description="Symmetric mean absolute percentage error, %.")
+
+
+class Holdout(_Model):
+    """The data kept out of training on which the errors were measured."""
+
+    start: Timestamp = Field(description="First holdout timestamp.")
+    end: Timestamp = Field(description="End of the holdout (exclusive).")
+    points: int = Field(ge=0, description="Number of holdout points scored.")
+
+
+class Metrics(_Model):
+    """Holdout errors of the model next to seasonal-naive baselines (DESIGN.md §2)."""
+
+    holdout: Holdout = Field(description="Where the errors were measured.")
+    model: ErrorMetrics = Field(description="Error of the trained model.")
+    baselines: dict[
+        Annotated[str, Field(max_length=32, pattern=r"^[A-Za-z][A-Za-z0-9]*$")], ErrorMetrics
+    ] = Field(
+        description="Errors of the baselines: naiveDaily predicts y(t-24h), naiveWeekly "
+        "y(t-168h), on the same holdout timestamps.",
+        json_schema_extra={"maxProperties": 8},
+    )
+
+
+class TrainingResult(_Model):
+    """What a successful run produced."""
+
+    model_path: str = Field(
+        description="The saved model file, relative to the model store's root.",
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_.:/-]+$",
+    )
+    data_points: int = Field(ge=0, description="Points used after cleaning.")
+    training_completed: Timestamp = Field(description="When training finished.")
+    metrics: Metrics | None = Field(default=None, description="Holdout errors.")
+
+
+class TrainingProgress(_Model):
+    """Live training figures the trainer reports per epoch."""
+
+    epoch: int = Field(ge=0, le=500, description="Epochs finished.")
+    epochs: int = Field(ge=1, le=500, description="Epochs planned.")
+    loss: float | None = Field(default=None, description="Training loss of the last epoch.")
+    val_loss: float | None = Field(default=None, description="Validation loss of the last epoch.")
+    eta_seconds: int | None = Field(
+        default=None, ge=0, description="Estimated seconds until training ends."
+    )
+
+
+_STATUS_RULES: list[dict[str, str]] = [
+    {
+        "rule": (
+            "!has(oldSelf.phase) || !(oldSelf.phase in ['Succeeded', 'Failed']) || "
+            "(has(self.phase) && self.phase == oldSelf.phase)"
+        ),
+        "message": "a finished TrainingJob's phase cannot change",
+        "reason": "FieldValueForbidden",
+    },
+]
+
+
+class TrainingJobStatus(_Model):
+    """Observed state, written through the status subresource only.
+
+    The operator writes Pending, Queued, Suspended, jobName, attempts, conditions and the
+    terminal phases; the trainer writes ProcessingData, Training, Saving, progress, message,
+    training and result.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _STATUS_RULES})
+
+    phase: Phase | None = Field(default=None, description="Where the TrainingJob is.")
+    progress: int | None = Field(
+        default=None, ge=0, le=100, description="Percent done; never decreases within an attempt."
+    )
+    message: str | None = Field(
+        default=None, description="The latest word, for a person.", max_length=4096
+    )
+    job_name: str | None = Field(
+        default=None, description="The Job that runs the trainer.", max_length=63
+    )
+    start_time: Timestamp | None = Field(default=None, description="When the Job started.")
+    completion_time: Timestamp | None = Field(default=None, description="When it finished.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The spec generation the operator acted on."
+    )
+    attempts: int | None = Field(
+        default=None, ge=0, le=1000, description="Trainer pods run so far (retries visible)."
+    )
+    training: TrainingProgress | None = Field(default=None, description="Live training figures.")
+    result: TrainingResult | None = Field(default=None, description="The outcome of a success.")
+    conditions: list[Condition] | None = Field(
+        default=None,
+        max_length=16,
+        description="Standard conditions, keyed by type.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+
+
+class ObjectMeta(_Model):
+    """The parts of Kubernetes metadata the contract uses."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = Field(default=None, max_length=constants.MAX_NAME_LENGTH)
+    namespace: str | None = Field(default=None, max_length=63)
+    uid: str | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+    creation_timestamp: datetime | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
+class TrainingJob(_Model):
+    """A whole TrainingJob object, as read from the API (metadata kept as the server sent it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_version: Literal["wattcast.dev/v1alpha1"] = Field(default=constants.API_VERSION)
+    kind: Literal["TrainingJob"] = Field(default=constants.KIND)
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: TrainingJobSpec
+    status: TrainingJobStatus | None = None
+
+
+class TerminationMessage(_Model):
+    """What the trainer writes to its termination log (at most 4096 bytes, DESIGN.md §4).
+
+    The operator copies it into the status when the trainer could not reach the API.
+    """
+
+    phase: Literal["Succeeded", "Failed"] = Field(description="How the attempt ended.")
+    reason: str = Field(max_length=128, pattern=CAMEL_CASE_PATTERN, description="CamelCase.")
+    message: str = Field(default="", max_length=1024, description="For a person.")
+    result: TrainingResult | None = Field(default=None, description="On success.")
+
+    def to_bytes(self) -> bytes:
+        """Serialized, shortening the message so the whole fits Kubernetes' limit."""
+        data = self.model_dump_json(by_alias=True, exclude_none=True).encode()
+        if len(data) <= constants.TERMINATION_MESSAGE_MAX_BYTES:
+            return data
+        overflow = len(data) - constants.TERMINATION_MESSAGE_MAX_BYTES
+        shorter = self.message.encode()[: max(0, len(self.message.encode()) - overflow - 3)]
+        trimmed = self.model_copy(update={"message": shorter.decode(errors="ignore") + "..."})
+        return trimmed.model_dump_json(by_alias=True, exclude_none=True).encode()
