@@ -101,8 +101,6 @@ def set_condition(
     return result
 
 
-def find_condition(
-    conditions: Sequence[dict[str, Any]] | None, type: str
-) -> dict[str, Any] | None:
+def find_condition(conditions: Sequence[dict[str, Any]] | None, type: str) -> dict[str, Any] | None:
     """The condition of `type`, or None."""
     return next((c for c in conditions or [] if c.get("type") == type), None)

@@ -61,7 +61,7 @@ ENV_INFLUX_ORG: Final = "INFLUX_ORG"
 ENV_INFLUX_BUCKET: Final = "INFLUX_BUCKET"
 ENV_INFLUX_DATABASE: Final = "INFLUX_DATABASE"
 ENV_INFLUX_DIALECT: Final = "INFLUX_DIALECT"
-ENV_INFLUX_TOKEN: Final = "INFLUX_TOKEN"
+ENV_INFLUX_TOKEN: Final = "INFLUX_TOKEN"  # noqa: S105 (a variable name, not a secret)
 
 # InfluxDB data format of the seed (SEED.md): measurement `<meterType>_consumption`.
 MEASUREMENT_SUFFIX: Final = "_consumption"

@@ -71,9 +71,8 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
         # pattern (the models check keys; maxProperties bounds the map).
         (value_schema,) = node.pop("patternProperties").values()
         node["additionalProperties"] = value_schema
-    if node.get("type") == "object" and "additionalProperties" in node:
-        if node["additionalProperties"] is False:
-            del node["additionalProperties"]  # unknown fields are pruned by the API server
+    if node.get("type") == "object" and node.get("additionalProperties") is False:
+        del node["additionalProperties"]  # unknown fields are pruned by the API server
     result: dict[str, Any] = {}
     for key, value in sorted(node.items(), key=_key_order):
         if key in _DROPPED_KEYWORDS:
@@ -148,8 +147,12 @@ def openapi_schema() -> dict[str, Any]:
         ),
         "required": ["spec"],
         "properties": {
-            "apiVersion": {"type": "string", "description": "wattcast.dev/v1alpha1"},
-            "kind": {"type": "string", "description": "TrainingJob"},
+            "apiVersion": {
+                "type": "string",
+                "description": "wattcast.dev/v1alpha1",
+                "maxLength": 64,
+            },
+            "kind": {"type": "string", "description": "TrainingJob", "maxLength": 64},
             "metadata": {"type": "object"},
             "spec": spec,
             "status": status,

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
 from wattcast.crd import constants
@@ -29,7 +29,8 @@ DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # metav1.Condition's reason and a CamelCase type.
 CAMEL_CASE_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 # Kubernetes resource.Quantity, as the API server's own OpenAPI spells it.
-QUANTITY_PATTERN = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+_DECIMAL = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+QUANTITY_PATTERN = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_DECIMAL}))?$"
 
 # RFC 3339 with an offset; bounded so that the CEL cost estimator can size it.
 Timestamp = Annotated[AwareDatetime, Field(json_schema_extra={"maxLength": 64})]
@@ -228,9 +229,7 @@ class ModelSpec(_Model):
     )
     epochs: int = Field(default=20, ge=1, le=500, description="Maximum training epochs.")
     batch_size: int = Field(default=128, ge=8, le=4096, description="Training batch size.")
-    learning_rate: float = Field(
-        default=0.001, gt=0, le=1, description="Adam learning rate."
-    )
+    learning_rate: float = Field(default=0.001, gt=0, le=1, description="Adam learning rate.")
     holdout_days: int = Field(
         default=14,
         ge=1,
@@ -257,7 +256,7 @@ class ResourceRequirements(_Model):
     limits: ResourceList | None = Field(default=None, description="Maximum allowed.")
 
 
-_SPEC_RULES: list[dict[str, str]] = [
+_SPEC_RULES: list[JsonValue] = [
     {
         "rule": "timestamp(self.end) > timestamp(self.start)",
         "message": "end must be after start",
@@ -426,7 +425,7 @@ class TrainingProgress(_Model):
     )
 
 
-_STATUS_RULES: list[dict[str, str]] = [
+_STATUS_RULES: list[JsonValue] = [
     {
         "rule": (
             "!has(oldSelf.phase) || !(oldSelf.phase in ['Succeeded', 'Failed']) || "
@@ -499,8 +498,8 @@ class TrainingJob(_Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    api_version: Literal["wattcast.dev/v1alpha1"] = Field(default=constants.API_VERSION)
-    kind: Literal["TrainingJob"] = Field(default=constants.KIND)
+    api_version: Literal["wattcast.dev/v1alpha1"] = "wattcast.dev/v1alpha1"
+    kind: Literal["TrainingJob"] = "TrainingJob"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: TrainingJobSpec
     status: TrainingJobStatus | None = None
