@@ -164,7 +164,7 @@ def openapi_schema() -> dict[str, Any]:
                     f"metadata.name must be at most {constants.MAX_NAME_LENGTH} characters "
                     "(the Job takes the same name)"
                 ),
-                "reason": "FieldValueTooLong",
+                "reason": "FieldValueInvalid",
             }
         ],
     }
