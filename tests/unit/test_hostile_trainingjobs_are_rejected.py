@@ -239,7 +239,7 @@ def test_a_terminal_phase_stays_terminal(terminal: str, new_phase: str) -> None:
     if new_phase == terminal:
         assert result.ok, result.message()
     else:
-        assert 'status: Invalid value: "object": a finished TrainingJob\'s phase cannot change' in (
+        assert "status: Forbidden: a finished TrainingJob's phase cannot change" in (
             result.message()
         )
 
