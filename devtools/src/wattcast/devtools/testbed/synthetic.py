@@ -7,9 +7,10 @@ so the series carry what real meters carry and what trips models up:
   in UTC at each daylight-saving switch), with separate weekday / Saturday / Sunday shapes;
 - public holidays (German nationwide set, Easter-based ones included) that behave like Sundays;
 - annual seasonality beyond the weather (lighting, holidays, school terms lumped together);
-- a temperature series (annual cycle, daily cycle, persistent weather anomalies with heavy-tailed
-  jumps for fronts) that drives consumption through heating *and* cooling degrees of a lagged
-  ("felt by the building") temperature, and is returned as a column;
+- a temperature series (annual cycle, daily cycle, persistent weather anomalies with
+  heavy-tailed innovations, and fronts: sudden jumps that fade over days) that drives
+  consumption through heating *and* cooling degrees of a lagged ("felt by the building")
+  temperature, and is returned as a column;
 - level shifts at random dates (a new appliance, a new tenant);
 - persistent (AR(1)) and white multiplicative noise plus additive noise, and for the household
   and water profiles random appliance / tap events integrated exactly over each interval;
@@ -96,15 +97,22 @@ class ClimateSpec(_Frozen):
     coldest_day_of_year: int = Field(default=18, ge=1, le=366, description="Trough of the year.")
     daily_amplitude: float = Field(default=4.0, ge=0.0, le=15.0, description="Half range, K.")
     warmest_hour_utc: float = Field(default=14.0, ge=0.0, lt=24.0, description="Daily peak.")
-    weather_sigma: float = Field(default=3.2, ge=0.0, le=15.0, description="Anomaly std, K.")
+    weather_sigma: float = Field(default=2.5, ge=0.0, le=15.0, description="Anomaly std, K.")
     weather_hours: float = Field(
         default=60.0, gt=1.0, le=1000.0, description="Correlation time of weather anomalies."
     )
-    front_tail: float = Field(
-        default=3.0,
+    innovation_tail: float = Field(
+        default=5.0,
         gt=2.0,
         le=100.0,
-        description="Student-t degrees of freedom of the anomaly innovations; low = sharp fronts.",
+        description="Student-t degrees of freedom of the anomaly innovations (heavy tails).",
+    )
+    fronts_per_month: float = Field(
+        default=6.0, ge=0.0, le=60.0, description="Weather fronts: sudden temperature jumps."
+    )
+    front_kelvin: float = Field(default=4.0, ge=0.0, le=20.0, description="Std of a front's jump.")
+    front_decay_hours: float = Field(
+        default=72.0, gt=1.0, le=1000.0, description="How long a front's jump takes to fade."
     )
 
 
@@ -413,6 +421,16 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, innovations: FloatArray) 
     return out
 
 
+def _decay(inputs: FloatArray, phi: float) -> FloatArray:
+    """x[t] = phi * x[t-1] + inputs[t]: impulses that fade geometrically."""
+    out = np.empty_like(inputs)
+    x = 0.0
+    for i, v in enumerate(inputs.tolist()):
+        x = phi * x + v
+        out[i] = x
+    return out
+
+
 def _ema(values: FloatArray, hours: float) -> FloatArray:
     """Exponential moving average on an hourly grid (thermal inertia of buildings)."""
     if hours <= 0.0:
@@ -579,14 +597,22 @@ def simulate_meter(
     grid_doy = _calendar(grid_t, "UTC", ()).day_of_year
     grid_hour_utc = (grid_h + t0.hour + t0.minute / 60.0) % 24.0
     phi_weather = float(np.exp(-1.0 / c.weather_hours))
-    t_innov = rng_weather.standard_t(c.front_tail, grid_n) / np.sqrt(
-        c.front_tail / (c.front_tail - 2)
-    )
+    tail = c.innovation_tail
+    t_innov = rng_weather.standard_t(tail, grid_n) / np.sqrt(tail / (tail - 2))
+    # Fronts: jumps at random hours (a few hours' ramp), fading over days.
+    jumps = np.zeros(grid_n)
+    n_fronts = int(rng_weather.poisson(c.fronts_per_month * grid_n / 730.5))
+    at = rng_weather.integers(0, grid_n, n_fronts)
+    size = rng_weather.normal(0.0, c.front_kelvin, n_fronts)
+    for ramp in range(4):
+        np.add.at(jumps, np.minimum(at + ramp, grid_n - 1), size / 4.0)
+    fronts = _decay(jumps, float(np.exp(-1.0 / c.front_decay_hours)))
     temperature_grid = (
         c.mean_celsius
         - c.annual_amplitude * np.cos(2 * np.pi * (grid_doy - c.coldest_day_of_year) / 365.25)
         + c.daily_amplitude * np.cos(2 * np.pi * (grid_hour_utc - c.warmest_hour_utc) / 24.0)
         + c.weather_sigma * _ar1(rng_weather, grid_n, phi_weather, t_innov)
+        + fronts
     )
     felt_grid = _ema(temperature_grid, spec.thermal_lag_hours)
     noise_grid = _ar1(rng_noise, grid_n, 0.92, rng_noise.standard_normal(grid_n))
@@ -615,6 +641,8 @@ def simulate_meter(
     if spec.level_shifts_per_year > 0 and span_h >= 60 * 24:
         n_shifts = max(n_shifts, 1)
     shift_h = np.sort(rng_shift.uniform(0.1 * span_h, 0.9 * span_h, n_shifts))
+    # Snap to the grid: a shift takes effect exactly at the reported timestamp.
+    shift_h = np.ceil(shift_h / dt_h) * dt_h
     lo_s, hi_s = spec.level_shift_size
     shift_log = rng_shift.uniform(lo_s, hi_s, n_shifts) * rng_shift.choice([-1.0, 1.0], n_shifts)
     level = np.exp(
@@ -693,7 +721,7 @@ def simulate_meter(
         gap_mask=gap_mask,
         spike_mask=spike_mask,
         dropout_mask=drop_mask,
-        level_shift_times=tuple(t0 + pd.to_timedelta(shift_h, unit="h")),
+        level_shift_times=tuple(t0 + pd.to_timedelta(shift_h, unit="h").round("s")),
         level_shift_factors=tuple(float(f) for f in np.exp(shift_log)),
         holidays=holidays,
     )
