@@ -1,0 +1,220 @@
+"""The Job that runs a TrainingJob's trainer (DESIGN.md §3, §3.1): a pure function.
+
+`render_job` builds the whole batch/v1 Job as a JSON-ready dict from the TrainingJob, the
+resolved InfluxDB source and the settings; it does no I/O, so every field is unit-tested.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wattcast.crd import InfluxSource, TrainingJob, constants
+from wattcast.operator.settings import OperatorSettings
+
+# A Kubernetes label value: at most 63 characters, alphanumeric at both ends.
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+MANAGED_BY = "wattcast-operator"
+TRAINER_COMPONENT = "trainer"
+TMP_VOLUME = "tmp"
+MODELS_VOLUME = "models"
+
+
+def is_label_value(value: str) -> bool:
+    """Whether `value` may be a Kubernetes label value."""
+    return len(value) <= 63 and _LABEL_VALUE.match(value) is not None
+
+
+def trainingjob_labels(tj: TrainingJob) -> dict[str, str]:
+    """The labels a TrainingJob should carry: meter type, and the meter id where it fits."""
+    labels = {constants.LABEL_METER_TYPE: tj.spec.meter_type.value}
+    if is_label_value(tj.spec.meter_id):
+        labels[constants.LABEL_METER_ID] = tj.spec.meter_id
+    return labels
+
+
+def missing_labels(tj: TrainingJob) -> dict[str, str]:
+    """The wanted labels the TrainingJob lacks (existing values are never overwritten)."""
+    present = tj.metadata.labels or {}
+    return {k: v for k, v in trainingjob_labels(tj).items() if k not in present}
+
+
+def job_labels(tj: TrainingJob) -> dict[str, str]:
+    """Labels of the Job and its pods (Kueue's are added on the Job only)."""
+    name = _name(tj)
+    return {
+        constants.LABEL_APP_NAME: constants.APP_NAME,
+        constants.LABEL_APP_INSTANCE: name,
+        constants.LABEL_APP_COMPONENT: TRAINER_COMPONENT,
+        constants.LABEL_APP_PART_OF: constants.APP_NAME,
+        constants.LABEL_APP_MANAGED_BY: MANAGED_BY,
+        constants.LABEL_TRAININGJOB: name,
+        **trainingjob_labels(tj),
+    }
+
+
+def owner_reference(tj: TrainingJob) -> dict[str, Any]:
+    """The controller ownerReference: deleting the TrainingJob deletes the Job and its pods."""
+    if not tj.metadata.uid:
+        raise ValueError("the TrainingJob has no uid; only objects read from the API can own")
+    return {
+        "apiVersion": constants.API_VERSION,
+        "kind": constants.KIND,
+        "name": _name(tj),
+        "uid": tj.metadata.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def trainer_env(tj: TrainingJob, source: InfluxSource) -> list[dict[str, Any]]:
+    """The trainer's environment: which TrainingJob, where models go, and the source."""
+    env: list[dict[str, Any]] = [
+        {"name": constants.ENV_TRAININGJOB_NAME, "value": _name(tj)},
+        {"name": constants.ENV_TRAININGJOB_NAMESPACE, "value": tj.metadata.namespace or ""},
+        {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
+        {"name": constants.ENV_INFLUX_URL, "value": source.url},
+        {"name": constants.ENV_INFLUX_DIALECT, "value": source.dialect.value},
+    ]
+    for var, value in (
+        (constants.ENV_INFLUX_ORG, source.org),
+        (constants.ENV_INFLUX_BUCKET, source.bucket),
+        (constants.ENV_INFLUX_DATABASE, source.database),
+    ):
+        if value is not None:
+            env.append({"name": var, "value": value})
+    if source.token_secret is not None:
+        # secretKeyRef is namespace-local: the Secret must exist in the TrainingJob's namespace.
+        env.append(
+            {
+                "name": constants.ENV_INFLUX_TOKEN,
+                "valueFrom": {
+                    "secretKeyRef": {
+                        "name": source.token_secret.name,
+                        "key": source.token_secret.key,
+                    }
+                },
+            }
+        )
+    return env
+
+
+def pod_failure_policy() -> dict[str, Any]:
+    """Fail at once on the trainer's permanent-error exit code; disruptions cost no retry."""
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {
+                    "containerName": constants.TRAINER_CONTAINER,
+                    "operator": "In",
+                    "values": [constants.EXIT_PERMANENT],
+                },
+            },
+            {
+                "action": "Ignore",
+                "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+            },
+        ]
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    """The restricted Pod Security Standard, container level."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security_context() -> dict[str, Any]:
+    """The restricted Pod Security Standard, pod level."""
+    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings) -> dict[str, Any]:
+    """The batch/v1 Job for `tj` (same name, owned by it), as a JSON-ready dict."""
+    spec = tj.spec
+    labels = job_labels(tj)
+    job_only_labels = dict(labels)
+    queued = spec.queue_name is not None
+    if spec.queue_name is not None:
+        job_only_labels[constants.LABEL_KUEUE_QUEUE] = spec.queue_name
+        if spec.priority_class is not None:
+            job_only_labels[constants.LABEL_KUEUE_PRIORITY] = spec.priority_class
+
+    container: dict[str, Any] = {
+        "name": constants.TRAINER_CONTAINER,
+        "image": settings.trainer_image,
+        "imagePullPolicy": settings.trainer_image_pull_policy,
+        "command": [constants.TRAINER_COMMAND],
+        "env": trainer_env(tj, source),
+        "volumeMounts": [
+            {"name": MODELS_VOLUME, "mountPath": constants.MODELS_MOUNT_PATH},
+            {"name": TMP_VOLUME, "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
+        ],
+        "terminationMessagePath": constants.TERMINATION_LOG_PATH,
+        # The trainer writes its result there; fall back to the log tail if it died first.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": container_security_context(),
+    }
+    if spec.resources is not None:
+        container["resources"] = spec.resources.to_json_dict()
+
+    job_spec: dict[str, Any] = {
+        # A Kueue-managed Job starts suspended; Kueue admits it by unsuspending it.
+        "suspend": queued or spec.suspend,
+        "backoffLimit": (
+            spec.backoff_limit if spec.backoff_limit is not None else settings.default_backoff_limit
+        ),
+        "podFailurePolicy": pod_failure_policy(),
+        # Never two trainer pods at once: a replacement starts only after the old pod is gone.
+        "podReplacementPolicy": "Failed",
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": settings.trainer_service_account,
+                "securityContext": pod_security_context(),
+                "containers": [container],
+                "volumes": [
+                    {
+                        "name": MODELS_VOLUME,
+                        "persistentVolumeClaim": {"claimName": settings.models_claim},
+                    },
+                    {"name": TMP_VOLUME, "emptyDir": {}},
+                ],
+            },
+        },
+    }
+    if spec.active_deadline_seconds is not None:
+        job_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    if spec.ttl_seconds_after_finished is not None:
+        job_spec["ttlSecondsAfterFinished"] = spec.ttl_seconds_after_finished
+
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": _name(tj),
+            "namespace": tj.metadata.namespace,
+            "labels": job_only_labels,
+            "ownerReferences": [owner_reference(tj)],
+        },
+        "spec": job_spec,
+    }
+
+
+def is_owned_by(job: dict[str, Any], uid: str) -> bool:
+    """Whether `job`'s controller ownerReference points at the object with `uid`."""
+    refs = (job.get("metadata") or {}).get("ownerReferences") or []
+    return any(ref.get("controller") and ref.get("uid") == uid for ref in refs)
+
+
+def _name(tj: TrainingJob) -> str:
+    if not tj.metadata.name:
+        raise ValueError("the TrainingJob has no name")
+    return tj.metadata.name

@@ -1,0 +1,96 @@
+"""The operator's configuration: `WATTCAST_` environment variables, one pydantic-settings model.
+
+Read through the cached getter `get_settings()`, never at import time, so tests can change the
+environment and call `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wattcast.crd import InfluxDialect
+
+DEFAULT_TRAINER_IMAGE = "ghcr.io/wattcast/wattcast-trainer:0.1.0"
+
+
+class OperatorSettings(BaseSettings):
+    """Everything the operator reads from its environment (DESIGN.md §8)."""
+
+    model_config = SettingsConfigDict(env_prefix="WATTCAST_", extra="ignore", frozen=True)
+
+    namespaces: str = Field(
+        default="",
+        description="Comma-separated namespaces to watch; empty watches the whole cluster.",
+    )
+    trainer_image: str = Field(default=DEFAULT_TRAINER_IMAGE, min_length=1, max_length=512)
+    trainer_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    trainer_service_account: str = Field(default="wattcast-trainer", min_length=1, max_length=253)
+    models_claim: str = Field(
+        default="wattcast-models",
+        min_length=1,
+        max_length=253,
+        description="PersistentVolumeClaim mounted at /models in every trainer pod.",
+    )
+
+    # The default InfluxDB source (the seed's INFLUX_* variables, prefixed).
+    influx_url: str | None = Field(default=None, description="URL of the default source.")
+    influx_dialect: InfluxDialect = InfluxDialect.FLUX
+    influx_org: str | None = None
+    influx_bucket: str | None = None
+    influx_database: str | None = None
+    influx_token_secret: str | None = Field(
+        default=None, description='"secret-name/key" of the default source\'s token.'
+    )
+    influx_sources_file: Path | None = Field(
+        default=None, description="YAML list of more named sources (wattcast.crd.InfluxSource)."
+    )
+
+    default_backoff_limit: int = Field(default=3, ge=0, le=20)
+    trainingjob_retention_seconds: int = Field(
+        default=0, ge=0, description="Delete finished TrainingJobs after this; 0 keeps them."
+    )
+    metrics_port: int = Field(default=8080, ge=0, le=65535, description="0 disables metrics.")
+    health_port: int = Field(default=8081, ge=0, le=65535, description="0 disables /healthz.")
+    log_format: Literal["json", "plain"] | None = Field(
+        default=None, description="json or plain; unset: plain on a terminal, else json."
+    )
+    watch_server_timeout: int = Field(default=600, ge=1, le=3600)
+    watch_client_timeout: int = Field(default=660, ge=1, le=3660)
+    peering: str = Field(default="", description="Kopf peering name; empty runs standalone.")
+
+    @field_validator("influx_token_secret")
+    @classmethod
+    def _secret_ref(cls, value: str | None) -> str | None:
+        if value is not None and value != "":
+            name, sep, key = value.partition("/")
+            if not sep or not name or not key or "/" in key:
+                raise ValueError('must look like "secret-name/key"')
+        return value or None
+
+    @field_validator("influx_url", "influx_org", "influx_bucket", "influx_database")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def namespace_list(self) -> list[str]:
+        """The namespaces to watch; empty means cluster-wide."""
+        return [ns.strip() for ns in self.namespaces.split(",") if ns.strip()]
+
+    @property
+    def effective_log_format(self) -> Literal["json", "plain"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "plain" if sys.stderr.isatty() else "json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> OperatorSettings:
+    """The settings, read once from the environment (clear the cache to re-read)."""
+    return OperatorSettings()
