@@ -1,0 +1,1 @@
+"""Application-wide configuration of the REST API."""

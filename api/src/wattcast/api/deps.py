@@ -1,0 +1,88 @@
+"""FastAPI dependencies: settings, the Kubernetes client, the namespace of a request, and
+the Idempotency-Key header."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from wattcast.api.core.config import Settings, get_settings
+from wattcast.api.errors import ApiProblem, invalid_field
+from wattcast.api.kube import KubeClient
+from wattcast.api.metrics import ApiMetrics
+from wattcast.api.models import IDEMPOTENCY_KEY_PATTERN
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
+def get_kube(request: Request) -> KubeClient:
+    kube: KubeClient = request.app.state.kube
+    return kube
+
+
+def get_metrics(request: Request) -> ApiMetrics:
+    metrics: ApiMetrics = request.app.state.metrics
+    return metrics
+
+
+def get_source_names(request: Request) -> frozenset[str]:
+    names: frozenset[str] = request.app.state.source_names
+    return names
+
+
+KubeDep = Annotated[KubeClient, Depends(get_kube)]
+MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+SourceNamesDep = Annotated[frozenset[str], Depends(get_source_names)]
+
+
+def get_namespace(
+    settings: SettingsDep,
+    namespace: Annotated[
+        str | None,
+        Query(
+            description="Namespace of the TrainingJobs; the API's default namespace if unset. "
+            "Only namespaces in WATTCAST_API_NAMESPACES are served.",
+            max_length=63,
+        ),
+    ] = None,
+) -> str:
+    chosen = namespace or settings.api_namespace
+    allowed = settings.allowed_namespaces
+    if chosen not in allowed:
+        raise ApiProblem(
+            403,
+            f"Namespace {chosen!r} is not served by this API; allowed: {', '.join(allowed)} "
+            "(WATTCAST_API_NAMESPACES).",
+        )
+    return chosen
+
+
+NamespaceDep = Annotated[str, Depends(get_namespace)]
+
+
+def get_idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Makes the submission safe to retry: the same key with the same body "
+            "returns the TrainingJob the first request created (200) instead of a second one; "
+            "with a different body it is a 409. 1-255 printable ASCII characters, no spaces.",
+        ),
+    ] = None,
+) -> str | None:
+    if idempotency_key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise invalid_field(
+            "Idempotency-Key",
+            "header",
+            "must be 1-255 printable ASCII characters without spaces (a UUID is a good key)",
+            "string_pattern_mismatch",
+        )
+    return idempotency_key
+
+
+IdempotencyKeyDep = Annotated[str | None, Depends(get_idempotency_key)]

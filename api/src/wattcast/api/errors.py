@@ -1,0 +1,157 @@
+"""Every error the API answers, in one JSON shape (`ErrorPublic`), and their OpenAPI docs.
+
+Route code raises `ApiProblem`; request validation errors (FastAPI's and the contract's) are
+turned into field-level messages here. Kubernetes API errors are mapped in `kube.py`, the one
+place that knows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from wattcast.api.models import ErrorPublic, FieldErrorPublic
+
+# Where pydantic's own wording is not enough for a person to fix the request.
+_FRIENDLIER: dict[tuple[str, str], str] = {
+    ("meter_id", "string_pattern_mismatch"): (
+        "must start with a letter or digit and contain only letters, digits and the "
+        "characters _ . : - (at most 128 characters)"
+    ),
+    ("meterId", "string_pattern_mismatch"): (
+        "must start with a letter or digit and contain only letters, digits and the "
+        "characters _ . : - (at most 128 characters)"
+    ),
+    ("name", "string_pattern_mismatch"): (
+        "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit, at most 63 characters"
+    ),
+    ("task_id", "string_pattern_mismatch"): (
+        "must be a TrainingJob name: lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit, at most 63 characters (a UUID as POST /trainmodel/v2/ returns)"
+    ),
+}
+_FRIENDLIER_BY_TYPE: dict[str, str] = {
+    "timezone_aware": "must carry a time zone, such as 2023-01-01T00:00:00Z or +01:00",
+    "extra_forbidden": "is not a known field; remove it",
+    "missing": "is required",
+    "json_invalid": "the body is not valid JSON",
+}
+
+STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal",
+    502: "bad_gateway",
+    503: "unavailable",
+}
+
+_DESCRIPTIONS: dict[int, str] = {
+    401: "No or wrong bearer token (`Authorization: Bearer <token>`).",
+    403: "The namespace is not served by this API, or the API's Kubernetes identity may not "
+    "do this.",
+    404: "No such TrainingJob.",
+    409: "Conflict: the name or Idempotency-Key is taken by a different TrainingJob, the "
+    "TrainingJob changed meanwhile, or the action does not fit its state.",
+    413: "The request body is larger than WATTCAST_API_MAX_BODY_BYTES.",
+    422: "The request is invalid; `errors` names each field and what is accepted.",
+    429: "The Kubernetes API asks to slow down; retry after Retry-After seconds.",
+    503: "The Kubernetes API is unavailable; retry after Retry-After seconds. A submission "
+    "answered 503 may or may not exist: retry with the same Idempotency-Key.",
+}
+
+
+class ApiProblem(Exception):
+    """An HTTP error with the API's JSON body; raise it anywhere in a request."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Sequence[FieldErrorPublic] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.code = code or STATUS_CODES.get(status_code, "error")
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers or {})
+
+    def body(self) -> ErrorPublic:
+        return ErrorPublic(detail=self.detail, code=self.code, errors=self.errors)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            self.body().model_dump(mode="json", exclude_none=True),
+            status_code=self.status_code,
+            headers=self.headers,
+        )
+
+
+def field_errors(
+    errors: Iterable[Mapping[str, Any]],
+    *,
+    prefix: Sequence[str | int] = (),
+    rename: Mapping[str, str] | None = None,
+) -> list[FieldErrorPublic]:
+    """pydantic's errors -> field errors, without echoing the (possibly hostile) input back."""
+    rename = rename or {}
+    result = []
+    for error in errors:
+        loc = [*prefix, *error.get("loc", ())]
+        where = [rename.get(p, p) if isinstance(p, str) else p for p in loc]
+        in_body = (
+            [p for p in where[1:]]
+            if where and where[0] in {"body", "query", "path", "header"}
+            else where
+        )
+        field = ".".join(str(p) for p in in_body) or "body"
+        kind = str(error.get("type", "invalid"))
+        leaf = str(in_body[-1]) if in_body else ""
+        message = (
+            _FRIENDLIER.get((leaf, kind))
+            or _FRIENDLIER_BY_TYPE.get(kind)
+            or str(error.get("msg", "is invalid"))
+        )
+        result.append(FieldErrorPublic(field=field, location=where, message=message, type=kind))
+    return result
+
+
+def invalid(errors: Sequence[FieldErrorPublic]) -> ApiProblem:
+    """A 422 naming each invalid field."""
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return ApiProblem(422, f"Invalid request: {summary}{more}", errors=errors)
+
+
+def invalid_field(field: str, location: str, message: str, kind: str) -> ApiProblem:
+    """A 422 for one field the API itself checked."""
+    return invalid(
+        [
+            FieldErrorPublic(
+                field=field, location=[location, *field.split(".")], message=message, type=kind
+            )
+        ]
+    )
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the given error codes, all with the ErrorPublic model."""
+    return {
+        code: {"model": ErrorPublic, "description": _DESCRIPTIONS.get(code, "Error.")}
+        for code in status_codes
+    }

@@ -1,0 +1,219 @@
+"""TrainingJob objects -> what the REST API shows: the seed's status words and result shapes
+(DESIGN.md §2), and the /v1 resource view. Pure functions of the object's JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from typing import Any
+
+from pydantic import ValidationError
+
+from wattcast.api.models import (
+    FailureDetails,
+    SuccessDetails,
+    TaskPublic,
+    TaskResultPublic,
+    TaskStatus,
+    TrainingJobPublic,
+)
+from wattcast.crd import (
+    ConditionType,
+    MeterType,
+    Phase,
+    TrainingJobSpec,
+    TrainingJobStatus,
+    constants,
+)
+from wattcast.crd.conditions import find_condition
+
+logger = logging.getLogger(__name__)
+
+PHASE_TO_STATUS: dict[Phase, TaskStatus] = {
+    Phase.PENDING: TaskStatus.PENDING,
+    Phase.QUEUED: TaskStatus.QUEUED,
+    Phase.SUSPENDED: TaskStatus.SUSPENDED,
+    Phase.PROCESSING_DATA: TaskStatus.PROCESSING_DATA,
+    Phase.TRAINING: TaskStatus.TRAINING,
+    Phase.SAVING: TaskStatus.SAVING_MODEL,
+    Phase.SUCCEEDED: TaskStatus.SUCCESS,
+    Phase.FAILED: TaskStatus.FAILURE,
+}
+# Where a person finds the saved model, in the seed's words ("models/electricity/meter1.h5").
+MODEL_PATH_PREFIX = "models/"
+UNKNOWN_REASON = "Unknown"
+
+
+def _status(obj: dict[str, Any]) -> dict[str, Any]:
+    status = obj.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def phase_of(obj: dict[str, Any]) -> Phase | None:
+    """status.phase, or None before the operator wrote one (or if it is not ours)."""
+    try:
+        return Phase(str(_status(obj).get("phase")))
+    except ValueError:
+        return None
+
+
+def is_cancelled(obj: dict[str, Any]) -> bool:
+    """Cancelled = the annotation (with spec.suspend true); see shared names."""
+    annotations = _metadata(obj).get("annotations") or {}
+    return str(annotations.get(constants.ANNOTATION_CANCELLED, "")).lower() == "true"
+
+
+def task_status(obj: dict[str, Any]) -> TaskStatus:
+    """The seed's status word. A finished phase wins over cancellation: a job that succeeded
+    before the cancel arrived did succeed. No phase yet means PENDING (just created)."""
+    phase = phase_of(obj)
+    if phase is not None and phase.is_terminal:
+        return PHASE_TO_STATUS[phase]
+    if is_cancelled(obj):
+        return TaskStatus.REVOKED
+    if phase is None:
+        return TaskStatus.PENDING
+    return PHASE_TO_STATUS[phase]
+
+
+def progress_of(obj: dict[str, Any]) -> int:
+    if task_status(obj) is TaskStatus.SUCCESS:
+        return 100
+    value = _status(obj).get("progress")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return min(100, max(0, value))
+    return 0
+
+
+def _meter(obj: dict[str, Any]) -> tuple[str, MeterType]:
+    spec = obj.get("spec") or {}
+    return str(spec.get("meterId", "")), MeterType(spec.get("meterType", "electricity"))
+
+
+def failure_reason(obj: dict[str, Any]) -> tuple[str, str]:
+    """(reason, message) of a failed TrainingJob: the Failed condition's, else status.message."""
+    status = _status(obj)
+    condition = find_condition(status.get("conditions"), ConditionType.FAILED) or {}
+    reason = str(condition.get("reason") or UNKNOWN_REASON)
+    message = str(condition.get("message") or status.get("message") or "Training failed.")
+    return reason, message
+
+
+def task_result(obj: dict[str, Any]) -> TaskResultPublic | None:
+    """The seed's `result` for a finished TrainingJob, else None."""
+    status = task_status(obj)
+    meter_id, meter_type = _meter(obj)
+    raw = _status(obj)
+    if status is TaskStatus.SUCCESS:
+        result = raw.get("result") or {}
+        model_path = MODEL_PATH_PREFIX + str(result.get("modelPath", ""))
+        return TaskResultPublic(
+            status="success",
+            message=f"Model trained and saved at {model_path}",
+            details=SuccessDetails(
+                meter_id=meter_id,
+                meter_type=meter_type,
+                data_points=int(result.get("dataPoints") or 0),
+                model_path=model_path,
+                training_completed=str(
+                    result.get("trainingCompleted") or raw.get("completionTime") or ""
+                ),
+            ),
+        )
+    if status is TaskStatus.FAILURE:
+        reason, message = failure_reason(obj)
+        attempts = raw.get("attempts")
+        return TaskResultPublic(
+            status="failure",
+            message=message,
+            details=FailureDetails(
+                reason=reason,
+                meter_id=meter_id,
+                meter_type=meter_type,
+                attempts=attempts if isinstance(attempts, int) else None,
+                failed_at=str(raw["completionTime"]) if raw.get("completionTime") else None,
+            ),
+        )
+    return None
+
+
+def task_public(obj: dict[str, Any]) -> TaskPublic:
+    """The seed's GET /trainmodel/status/{task_id} answer."""
+    return TaskPublic(
+        task_id=str(_metadata(obj).get("name", "")),
+        status=task_status(obj),
+        progress=progress_of(obj),
+        result=task_result(obj),
+    )
+
+
+def parse_spec(obj: dict[str, Any]) -> TrainingJobSpec | None:
+    try:
+        return TrainingJobSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as exc:
+        logger.warning("TrainingJob %s has an invalid spec: %s", _metadata(obj).get("name"), exc)
+        return None
+
+
+def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
+    """The status as the contract model; fields it does not know are left out, not fatal."""
+    raw = _status(obj)
+    if not raw:
+        return None
+    try:
+        return TrainingJobStatus.model_validate(raw)
+    except ValidationError as exc:
+        bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+        logger.warning(
+            "TrainingJob %s: status fields %s left out: %s",
+            _metadata(obj).get("name"),
+            sorted(bad),
+            exc,
+        )
+        try:
+            return TrainingJobStatus.model_validate({k: v for k, v in raw.items() if k not in bad})
+        except ValidationError:
+            return None
+
+
+def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
+    """A TrainingJob object as the /v1 API shows it."""
+    metadata = _metadata(obj)
+    annotations = metadata.get("annotations") or {}
+    return TrainingJobPublic(
+        name=str(metadata.get("name", "")),
+        namespace=str(metadata.get("namespace", "")),
+        uid=metadata.get("uid"),
+        resource_version=metadata.get("resourceVersion"),
+        created_at=metadata.get("creationTimestamp"),
+        task_status=task_status(obj),
+        phase=phase_of(obj),
+        progress=progress_of(obj),
+        message=_status(obj).get("message"),
+        cancelled=is_cancelled(obj),
+        idempotency_key=annotations.get(constants.ANNOTATION_IDEMPOTENCY_KEY),
+        spec=parse_spec(obj),
+        status=parse_status(obj),
+    )
+
+
+def comparable_spec(spec: dict[str, Any] | TrainingJobSpec) -> dict[str, Any] | None:
+    """A spec normalised for "is this the same submission?": parsed by the contract (so
+    defaults and time zone spellings agree), without `suspend` (it changes after creation)."""
+    try:
+        model = spec if isinstance(spec, TrainingJobSpec) else TrainingJobSpec.model_validate(spec)
+    except ValidationError:
+        return None
+    # Compare instants, not spellings: 01:00+01:00 is 00:00Z.
+    model = model.model_copy(
+        update={"start": model.start.astimezone(UTC), "end": model.end.astimezone(UTC)}
+    )
+    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.pop("suspend", None)
+    return data

@@ -1,0 +1,266 @@
+"""Request and response schemas of the REST API (`XCreate` / `XPublic` / `XsPublic`).
+
+The seed's endpoints keep the seed's snake_case JSON exactly (SEED.md); the /v1 resource API
+speaks the contract's camelCase. Every field has a description: this module is what the
+OpenAPI document shows. Request bodies are checked by the contract's own models
+(wattcast.crd), so the API accepts exactly what the CRD accepts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from wattcast.crd import MeterType, Phase, TrainingJobSpec, TrainingJobStatus
+from wattcast.crd.trainingjob import DNS_LABEL_PATTERN, METER_ID_PATTERN
+
+# Names the API gives or accepts: a DNS-1123 label, so that the Job (same name) and its pods
+# are valid too. A UUID (the API's own choice) is one.
+NAME_PATTERN = DNS_LABEL_PATTERN
+NAME_MAX_LENGTH = 63
+# Idempotency keys: printable ASCII without spaces, as most clients generate (UUIDs, ULIDs).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
+
+class TaskStatus(StrEnum):
+    """The seed's (Celery's) status words, mapped from the TrainingJob's phase (DESIGN.md §2)."""
+
+    PENDING = "PENDING"
+    QUEUED = "QUEUED"
+    SUSPENDED = "SUSPENDED"
+    PROCESSING_DATA = "PROCESSING_DATA"
+    TRAINING = "TRAINING"
+    SAVING_MODEL = "SAVING_MODEL"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+
+# --- the seed's endpoints (snake_case, SEED.md) -------------------------------------------
+
+
+class TrainModelCreate(BaseModel):
+    """Body of `POST /trainmodel/v2/`: the seed's request, unchanged.
+
+    Checked again as a TrainingJobSpec (start_date -> start, end_date -> end), so every rule
+    of the CRD applies: end after start, a range of at most 10 years.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "meter_id": "meter1",
+                    "meter_type": "electricity",
+                    "start_date": "2023-01-01T00:00:00Z",
+                    "end_date": "2023-12-31T23:59:59Z",
+                }
+            ]
+        },
+    )
+
+    meter_id: str = Field(
+        description=TrainingJobSpec.model_fields["meter_id"].description or "",
+        min_length=1,
+        max_length=128,
+        pattern=METER_ID_PATTERN,
+    )
+    meter_type: MeterType = Field(
+        description=TrainingJobSpec.model_fields["meter_type"].description or ""
+    )
+    start_date: AwareDatetime = Field(
+        description="Start of the data range, RFC 3339 with a time zone (inclusive)."
+    )
+    end_date: AwareDatetime = Field(
+        description="End of the data range, RFC 3339 with a time zone (exclusive); "
+        "after start_date, at most 10 years later."
+    )
+
+
+class SuccessDetails(BaseModel):
+    """`result.details` of a successful task (the seed's shape)."""
+
+    meter_id: str = Field(description="The meter the model was trained for.")
+    meter_type: MeterType = Field(description="electricity or water.")
+    data_points: int = Field(description="Points used for training, after cleaning.")
+    model_path: str = Field(
+        description="The saved model: `models/` + the TrainingJob's status.result.modelPath."
+    )
+    training_completed: str = Field(description="When training finished (ISO 8601).")
+
+
+class FailureDetails(BaseModel):
+    """`result.details` of a failed task (DESIGN.md §2)."""
+
+    reason: str = Field(
+        description="CamelCase reason, such as DataInsufficient or BackoffLimitExceeded."
+    )
+    meter_id: str = Field(description="The meter of the task.")
+    meter_type: MeterType = Field(description="electricity or water.")
+    attempts: int | None = Field(default=None, description="Trainer pods run (retries).")
+    failed_at: str | None = Field(default=None, description="When the task failed (ISO 8601).")
+
+
+class TaskResultPublic(BaseModel):
+    """`result` of a finished task: the seed's success shape, also used for failures."""
+
+    status: Literal["success", "failure"] = Field(description="success or failure.")
+    message: str = Field(description="What happened, for a person.")
+    details: SuccessDetails | FailureDetails = Field(description="Facts about the outcome.")
+
+
+class TaskPublic(BaseModel):
+    """A training task as the seed reported it; `task_id` is the TrainingJob's name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "a1b2c3d4-e5f6-7890-abcd-1234567890ab",
+                    "status": "PROCESSING_DATA",
+                    "progress": 30,
+                }
+            ]
+        }
+    )
+
+    task_id: str = Field(description="The TrainingJob's name (a UUID when the API chose it).")
+    status: TaskStatus = Field(description="Status word (DESIGN.md §2).")
+    progress: int = Field(ge=0, le=100, description="Percent done.")
+    result: TaskResultPublic | None = Field(
+        default=None, description="Present once the task succeeded or failed."
+    )
+
+
+# --- the /v1 resource API (camelCase, as the contract) -----------------------------------
+
+
+class _CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class TrainingJobCreate(TrainingJobSpec):
+    """Body of `POST /v1/trainingjobs`: a TrainingJob spec, optionally with a name.
+
+    Without a name the API makes one: a UUID, or one derived from the Idempotency-Key header.
+    Name a configured InfluxDB source in `source.name`; an unknown one is refused with 422.
+    """
+
+    name: str | None = Field(
+        default=None,
+        description="Name of the TrainingJob (a DNS-1123 label); the API picks a UUID if unset. "
+        "Creating an existing name with the same spec returns that TrainingJob.",
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        pattern=NAME_PATTERN,
+    )
+
+    def spec(self) -> TrainingJobSpec:
+        """The spec part, as the contract model."""
+        return TrainingJobSpec.model_validate(self.model_dump(exclude={"name"}))
+
+
+class TrainingJobPublic(_CamelModel):
+    """A TrainingJob as the resource API shows it."""
+
+    name: str = Field(description="Name of the TrainingJob (the seed's task_id).")
+    namespace: str = Field(description="Namespace of the TrainingJob.")
+    uid: str | None = Field(default=None, description="Kubernetes uid.")
+    resource_version: str | None = Field(default=None, description="Kubernetes resourceVersion.")
+    created_at: datetime | None = Field(default=None, description="creationTimestamp.")
+    task_status: TaskStatus = Field(description="The seed's status word for this TrainingJob.")
+    phase: Phase | None = Field(
+        default=None, description="status.phase; none before the operator saw the TrainingJob."
+    )
+    progress: int = Field(ge=0, le=100, description="Percent done.")
+    message: str | None = Field(default=None, description="The latest word, for a person.")
+    cancelled: bool = Field(description="Cancelled for good (reported as REVOKED).")
+    idempotency_key: str | None = Field(
+        default=None, description="The Idempotency-Key it was created with, if any."
+    )
+    spec: TrainingJobSpec | None = Field(
+        default=None, description="What to train (none if the stored spec is not valid)."
+    )
+    status: TrainingJobStatus | None = Field(default=None, description="The full status.")
+
+
+class TrainingJobsPublic(_CamelModel):
+    """One page of TrainingJobs."""
+
+    items: list[TrainingJobPublic] = Field(description="TrainingJobs on this page.")
+    count: int = Field(ge=0, description="Number of items on this page.")
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; absent on the last page.",
+    )
+
+
+class StreamSyncedPublic(_CamelModel):
+    """Data of the `SYNCED` event: the initial state has been sent, changes follow."""
+
+    resource_version: str | None = Field(
+        default=None, description="The list's resourceVersion the watch starts from."
+    )
+    count: int = Field(ge=0, description="TrainingJobs sent as ADDED before this event.")
+
+
+# --- errors and health --------------------------------------------------------------------
+
+
+class FieldErrorPublic(BaseModel):
+    """One invalid field of a request."""
+
+    field: str = Field(description="The field, dotted (`meter_id`, `source.name`, `task_id`).")
+    location: list[str | int] = Field(
+        description="Where: body, query, path or header, then the path within it."
+    )
+    message: str = Field(description="What is wrong and what is accepted.")
+    type: str = Field(description="Machine-readable error type (pydantic's).")
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: a message a person can act on, a code, and field errors."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "Invalid request: meter_id: must match ^[A-Za-z0-9]...",
+                    "code": "invalid",
+                    "errors": [
+                        {
+                            "field": "meter_id",
+                            "location": ["body", "meter_id"],
+                            "message": "String should match pattern ...",
+                            "type": "string_pattern_mismatch",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    detail: str = Field(description="What went wrong and what to do about it.")
+    code: Annotated[
+        str,
+        Field(
+            description="unauthorized, forbidden, not_found, conflict, invalid, too_large, "
+            "rate_limited, unavailable, bad_gateway or internal."
+        ),
+    ]
+    errors: list[FieldErrorPublic] | None = Field(
+        default=None, description="Field-level errors of an invalid request."
+    )
+
+
+class HealthPublic(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "unavailable"] = Field(description="ok, or unavailable.")
+    detail: str | None = Field(default=None, description="Why it is not ready.")

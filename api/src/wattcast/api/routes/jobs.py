@@ -1,0 +1,219 @@
+"""The /v1 resource API for TrainingJobs: create, list, get, suspend, resume, cancel, delete.
+
+Lists are filtered by the API server through the CRD's selectable fields (spec.meterId,
+spec.meterType, status.phase) and paginated with Kubernetes' limit/continue.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from wattcast.api.auth import require_token
+from wattcast.api.controlling import Action, apply
+from wattcast.api.deps import (
+    IdempotencyKeyDep,
+    KubeDep,
+    MetricsDep,
+    NamespaceDep,
+    SourceNamesDep,
+)
+from wattcast.api.errors import error_responses
+from wattcast.api.mapping import job_public
+from wattcast.api.models import (
+    NAME_MAX_LENGTH,
+    NAME_PATTERN,
+    TrainingJobCreate,
+    TrainingJobPublic,
+    TrainingJobsPublic,
+)
+from wattcast.api.submitting import submit
+from wattcast.api.validating import check_spec
+from wattcast.crd import MeterType, Phase
+from wattcast.crd.trainingjob import METER_ID_PATTERN
+
+router = APIRouter(prefix="/v1", tags=["trainingjobs"], dependencies=[Depends(require_token)])
+
+NamePath = Annotated[
+    str,
+    Path(
+        description="Name of the TrainingJob.",
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        pattern=NAME_PATTERN,
+    ),
+]
+
+
+def field_selector(
+    meter_id: str | None, meter_type: MeterType | None, phase: Phase | None
+) -> str | None:
+    """The Kubernetes field selector for the filters (values are pattern-checked already, so
+    none can smuggle a `,` or `=` into the selector)."""
+    parts = []
+    if meter_id is not None:
+        parts.append(f"spec.meterId={meter_id}")
+    if meter_type is not None:
+        parts.append(f"spec.meterType={meter_type.value}")
+    if phase is not None:
+        parts.append(f"status.phase={phase.value}")
+    return ",".join(parts) or None
+
+
+@router.post(
+    "/trainingjobs",
+    response_model=TrainingJobPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a TrainingJob",
+    responses={
+        200: {
+            "model": TrainingJobPublic,
+            "description": "The same submission was made before (same name or Idempotency-Key "
+            "and the same spec): its TrainingJob, unchanged.",
+        },
+        **error_responses(401, 403, 409, 413, 422, 429, 503),
+    },
+)
+async def create_trainingjob(
+    body: TrainingJobCreate,
+    response: Response,
+    kube: KubeDep,
+    namespace: NamespaceDep,
+    sources: SourceNamesDep,
+    metrics: MetricsDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> TrainingJobPublic:
+    """201 once the Kubernetes API accepted the new TrainingJob; 200 for a repeated submission."""
+    spec = body.spec()
+    check_spec(spec, source_names=sources)
+    submission = await submit(
+        kube, namespace=namespace, spec=spec, name=body.name, idempotency_key=idempotency_key
+    )
+    metrics.submissions.labels("created" if submission.created else "replayed").inc()
+    public = job_public(submission.obj)
+    if not submission.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/trainingjobs/{public.name}?namespace={namespace}"
+    return public
+
+
+@router.get(
+    "/trainingjobs",
+    response_model=TrainingJobsPublic,
+    response_model_by_alias=True,
+    summary="List TrainingJobs",
+    responses=error_responses(400, 401, 403, 410, 422, 429, 503),
+)
+async def list_trainingjobs(
+    kube: KubeDep,
+    namespace: NamespaceDep,
+    meter_id: Annotated[
+        str | None,
+        Query(
+            alias="meterId",
+            description="Only this meter.",
+            max_length=128,
+            pattern=METER_ID_PATTERN,
+        ),
+    ] = None,
+    meter_type: Annotated[
+        MeterType | None, Query(alias="meterType", description="Only this meter type.")
+    ] = None,
+    phase: Annotated[Phase | None, Query(description="Only TrainingJobs in this phase.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=500, description="At most this many items on the page.")
+    ] = 100,
+    continue_: Annotated[
+        str | None,
+        Query(
+            alias="continue",
+            max_length=4096,
+            description="The `continue` of the previous page, with the same filters.",
+        ),
+    ] = None,
+) -> TrainingJobsPublic:
+    """One page of TrainingJobs, filtered on the API server."""
+    with kube.errors("list", namespace):
+        listing = await kube.list_objects(
+            namespace,
+            field_selector=field_selector(meter_id, meter_type, phase),
+            limit=limit,
+            continue_=continue_,
+        )
+    items = [job_public(obj) for obj in listing.get("items") or []]
+    next_page = (listing.get("metadata") or {}).get("continue") or None
+    return TrainingJobsPublic(items=items, count=len(items), continue_=next_page)
+
+
+@router.get(
+    "/trainingjobs/{name}",
+    response_model=TrainingJobPublic,
+    summary="Get a TrainingJob",
+    responses=error_responses(401, 403, 404, 422, 429, 503),
+)
+async def get_trainingjob(
+    name: NamePath, kube: KubeDep, namespace: NamespaceDep
+) -> TrainingJobPublic:
+    with kube.errors("read", namespace, name):
+        obj = await kube.get(namespace, name)
+    return job_public(obj)
+
+
+async def _act(kube: KubeDep, namespace: str, name: str, action: Action) -> TrainingJobPublic:
+    return job_public(await apply(kube, namespace, name, action))
+
+
+@router.post(
+    "/trainingjobs/{name}/suspend",
+    response_model=TrainingJobPublic,
+    summary="Suspend a TrainingJob",
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
+)
+async def suspend_trainingjob(
+    name: NamePath, kube: KubeDep, namespace: NamespaceDep
+) -> TrainingJobPublic:
+    """Stops the run (its pods go; the record and the Job stay); resume continues it.
+    409 once the TrainingJob has finished."""
+    return await _act(kube, namespace, name, Action.SUSPEND)
+
+
+@router.post(
+    "/trainingjobs/{name}/resume",
+    response_model=TrainingJobPublic,
+    summary="Resume a suspended TrainingJob",
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
+)
+async def resume_trainingjob(
+    name: NamePath, kube: KubeDep, namespace: NamespaceDep
+) -> TrainingJobPublic:
+    """409 when the TrainingJob was cancelled or has finished."""
+    return await _act(kube, namespace, name, Action.RESUME)
+
+
+@router.post(
+    "/trainingjobs/{name}/cancel",
+    response_model=TrainingJobPublic,
+    summary="Cancel a TrainingJob for good (REVOKED)",
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
+)
+async def cancel_trainingjob(
+    name: NamePath, kube: KubeDep, namespace: NamespaceDep
+) -> TrainingJobPublic:
+    """Suspends it and marks it cancelled: reported as REVOKED, never resumed. The record
+    stays (delete removes it). 409 once the TrainingJob has finished."""
+    return await _act(kube, namespace, name, Action.CANCEL)
+
+
+@router.delete(
+    "/trainingjobs/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a TrainingJob",
+    responses=error_responses(401, 403, 404, 422, 429, 503),
+)
+async def delete_trainingjob(name: NamePath, kube: KubeDep, namespace: NamespaceDep) -> Response:
+    """Deletes the TrainingJob; Kubernetes then removes its Job and pods. The saved model
+    stays in the model store."""
+    with kube.errors("delete", namespace, name):
+        await kube.delete(namespace, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,141 @@
+"""Submitting a TrainingJob so that it is never lost and never made twice.
+
+- 2xx only once the Kubernetes API accepted the object (its answer to the create, or a read
+  that finds it after an ambiguous failure).
+- The name is deterministic when the client gives one or sends an Idempotency-Key (uuid5 of
+  namespace and key), so a retried request meets the first one's TrainingJob: the same spec
+  returns it, a different spec is a 409. Without either, the name is a fresh UUID.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from wattcast.api.errors import ApiProblem
+from wattcast.api.kube import KubeApiError, KubeClient
+from wattcast.api.mapping import comparable_spec
+from wattcast.crd import TrainingJobSpec, constants
+
+logger = logging.getLogger(__name__)
+
+# uuid5 namespace of names derived from Idempotency-Keys. Never change it: names made by one
+# version of the API must be found again by the next.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c4e-4a57-5b8e-9d3a-77e2f0c1a9d4")
+_LABEL_VALUE_MAX = 63
+_LABEL_VALUE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The TrainingJob a submission ended with, and whether this request created it."""
+
+    obj: dict[str, Any]
+    created: bool
+
+
+def job_name(*, namespace: str, name: str | None, idempotency_key: str | None) -> str:
+    """The client's name, else one derived from the Idempotency-Key, else a fresh UUID."""
+    if name:
+        return name
+    if idempotency_key:
+        return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{namespace}/{idempotency_key}"))
+    return str(uuid.uuid4())
+
+
+def _is_label_value(value: str) -> bool:
+    return (
+        0 < len(value) <= _LABEL_VALUE_MAX
+        and set(value) <= _LABEL_VALUE_CHARS
+        and value[0].isalnum()
+        and value[-1].isalnum()
+    )
+
+
+def manifest(
+    *, name: str, namespace: str, spec: TrainingJobSpec, idempotency_key: str | None
+) -> dict[str, Any]:
+    """The TrainingJob object to create."""
+    labels = {
+        constants.LABEL_APP_PART_OF: constants.APP_NAME,
+        constants.LABEL_METER_TYPE: spec.meter_type.value,
+    }
+    # A meter id such as "site:7" is not a label value; the field selector still finds it.
+    if _is_label_value(spec.meter_id):
+        labels[constants.LABEL_METER_ID] = spec.meter_id
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
+    if idempotency_key:
+        metadata["annotations"] = {constants.ANNOTATION_IDEMPOTENCY_KEY: idempotency_key}
+    return {
+        "apiVersion": constants.API_VERSION,
+        "kind": constants.KIND,
+        "metadata": metadata,
+        "spec": spec.to_json_dict(),
+    }
+
+
+def _same_submission(existing: dict[str, Any], spec: TrainingJobSpec) -> bool:
+    theirs = comparable_spec(existing.get("spec") or {})
+    return theirs is not None and theirs == comparable_spec(spec)
+
+
+def _conflict(name: str, idempotency_key: str | None, given_name: str | None) -> ApiProblem:
+    if idempotency_key and not given_name:
+        return ApiProblem(
+            409,
+            f"The Idempotency-Key {idempotency_key!r} was already used for a different "
+            f"TrainingJob ({name!r}). Send a new key for a new submission, or repeat the "
+            "first request unchanged to get its TrainingJob.",
+        )
+    return ApiProblem(
+        409,
+        f"A different TrainingJob named {name!r} already exists. Choose another name, or "
+        "repeat the first request unchanged to get that TrainingJob.",
+    )
+
+
+async def submit(
+    kube: KubeClient,
+    *,
+    namespace: str,
+    spec: TrainingJobSpec,
+    name: str | None,
+    idempotency_key: str | None,
+) -> Submission:
+    """Create the TrainingJob, or return the one this same submission created before."""
+    final_name = job_name(namespace=namespace, name=name, idempotency_key=idempotency_key)
+    body = manifest(
+        name=final_name, namespace=namespace, spec=spec, idempotency_key=idempotency_key
+    )
+    try:
+        return Submission(await kube.create(namespace, body), created=True)
+    except KubeApiError as err:
+        first_error = err
+    if first_error.status == 409:
+        # AlreadyExists: the same submission made it before (a retry), or the name is taken.
+        with kube.errors("read", namespace, final_name):
+            existing = await kube.get(namespace, final_name)
+        if _same_submission(existing, spec):
+            logger.info("Submission %s/%s replayed", namespace, final_name)
+            return Submission(existing, created=False)
+        raise _conflict(final_name, idempotency_key, name)
+    if first_error.status == 0 or first_error.status >= 500:
+        # No answer, or a server error: the create may still have happened. Look once, so a
+        # TrainingJob the server did accept is reported as accepted instead of as a failure.
+        found: dict[str, Any] | None
+        try:
+            found = await kube.get(namespace, final_name)
+        except KubeApiError:
+            found = None
+        if found is not None and _same_submission(found, spec):
+            logger.warning(
+                "Create of %s/%s failed (%s) but the TrainingJob exists: accepted",
+                namespace,
+                final_name,
+                first_error,
+            )
+            return Submission(found, created=True)
+    with kube.errors("create", namespace, final_name):
+        raise first_error
