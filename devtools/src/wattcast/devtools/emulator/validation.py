@@ -783,9 +783,14 @@ class CustomResourceSchema:
     @staticmethod
     def _prune_embedded_meta(meta: dict[str, Any]) -> None:
         allowed = {
-            "name", "generateName", "namespace", "labels", "annotations", "finalizers",
+            "name",
+            "generateName",
+            "namespace",
+            "labels",
+            "annotations",
+            "finalizers",
             "ownerReferences",
-        }  # fmt: skip
+        }
         for key in list(meta):
             if key not in allowed:
                 del meta[key]
