@@ -30,8 +30,7 @@ from wattcast.devtools.testbed.influx import (
     write_meter,
 )
 
-pytestmark = pytest.mark.influxdb
-
+# For tests that start their own influxd; tests using the fixtures are marked by the plugin.
 needs_influxd = pytest.mark.skipif(find_influxd() is None, reason="influxd is not installed")
 
 
@@ -395,6 +394,7 @@ def test_auth_mode_requires_the_admin_credentials(
 # --- lifecycle -----------------------------------------------------------------------------
 
 
+@pytest.mark.influxdb
 @needs_influxd
 def test_server_stops_cleanly_and_frees_its_port() -> None:
     server = InfluxServer()
@@ -417,6 +417,7 @@ def test_server_stops_cleanly_and_frees_its_port() -> None:
     server.stop()  # idempotent
 
 
+@pytest.mark.influxdb
 @needs_influxd
 def test_server_stops_when_the_block_raises() -> None:
     server = InfluxServer()
@@ -426,6 +427,7 @@ def test_server_stops_when_the_block_raises() -> None:
     assert pid is not None and not _alive(pid)
 
 
+@pytest.mark.influxdb
 @needs_influxd
 def test_influxd_dies_with_a_killed_parent(tmp_path: Path) -> None:
     # A test run killed with SIGKILL runs no cleanup; the parent-death signal still takes

@@ -203,7 +203,11 @@ class InfluxServer:
     With ``auth=True`` the HTTP API requires credentials and an admin user
     (``admin_user`` / ``admin_password``, a random password by default) is created right after
     start-up; :attr:`auth` is then the ``(user, password)`` pair and :attr:`token` the
-    ``user:password`` string of InfluxDB's v1 token scheme.
+    ``user:password`` string of InfluxDB's v1 token scheme (which 1.6 itself does not accept
+    in an ``Authorization: Token`` header; use basic auth or ``u``/``p`` against it).
+
+    ``die_with_parent`` (Linux) asks the kernel to SIGKILL influxd when the *thread* that
+    started it ends; start servers from the main thread or a long-lived one, or turn it off.
     """
 
     def __init__(
@@ -215,6 +219,7 @@ class InfluxServer:
         admin_password: str | None = None,
         startup_timeout: float = 30.0,
         stop_timeout: float = 10.0,
+        die_with_parent: bool = True,
     ) -> None:
         self.binary = binary or find_influxd()
         self.auth_enabled = auth
@@ -224,6 +229,7 @@ class InfluxServer:
             raise ValueError("startup_timeout and stop_timeout must be positive seconds")
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
+        self.die_with_parent = die_with_parent and sys.platform == "linux"
         self.port = 0
         self.rpc_port = 0
         self.root: Path | None = None
@@ -305,7 +311,7 @@ class InfluxServer:
                 # Own process group: a Ctrl-C in the terminal goes to pytest, which then stops
                 # influxd in order instead of both racing.
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
                 env={
                     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                     "HOME": str(self.root),
