@@ -381,3 +381,15 @@ def test_a_custom_spec_is_validated() -> None:
         PROFILES["household"].model_validate(
             PROFILES["household"].model_dump() | {"base_power": -1.0}
         )
+
+
+@pytest.mark.parametrize("profile", ALL)
+def test_expected_column_is_the_mean_of_the_readings(
+    two_years: dict[str, SyntheticMeter], profile: str
+) -> None:
+    truth = two_years[profile].truth
+    assert truth["consumption"].sum() == pytest.approx(truth["expected"].sum(), rel=0.03)
+    # ... but the readings are noisy around it.
+    assert (truth["consumption"] - truth["expected"]).abs().mean() > 0.005 * truth[
+        "expected"
+    ].mean()

@@ -594,8 +594,8 @@ def simulate_meter(
     grid_h = np.arange(grid_n, dtype=np.float64) - warm
     grid_t = pd.DatetimeIndex(t0 + pd.to_timedelta(grid_h, unit="h"))
     c = spec.climate
-    grid_doy = _calendar(grid_t, "UTC", ()).day_of_year
-    grid_hour_utc = (grid_h + t0.hour + t0.minute / 60.0) % 24.0
+    grid_cal = _calendar(grid_t, "UTC", ())
+    grid_doy, grid_hour_utc = grid_cal.day_of_year, grid_cal.hour
     phi_weather = float(np.exp(-1.0 / c.weather_hours))
     tail = c.innovation_tail
     t_innov = rng_weather.standard_t(tail, grid_n) / np.sqrt(tail / (tail - 2))
@@ -655,9 +655,13 @@ def simulate_meter(
     base_energy = spec.base_power * dt_h
     expected = level * (base_energy * relative + event_expected)
     noisy = level * (
-        base_energy * relative * np.exp(spec.persistent_noise * persistent) + event_energy
+        base_energy
+        * relative
+        * np.exp(spec.persistent_noise * persistent - spec.persistent_noise**2 / 2)
+        + event_energy
     )
-    # White noise shrinks with the square root of the interval length relative to an hour.
+    # Log-normal factors are mean-corrected, so `expected` is the mean of the readings.
+    # White noise grows as intervals shrink (1/sqrt of the length in hours, capped at 4x).
     white_sigma = spec.white_noise / np.sqrt(max(dt_h, 1e-9))
     white_sigma = min(white_sigma, 4.0 * spec.white_noise)
     noisy = noisy * np.exp(white_sigma * rng_white.standard_normal(m) - 0.5 * white_sigma**2)
@@ -742,8 +746,8 @@ def _solar(
     """
     mid_h = fine_h + dt_h / 2
     when = pd.DatetimeIndex(t0 + pd.to_timedelta(mid_h, unit="h"))
-    doy = _calendar(when, "UTC", ()).day_of_year
-    hour_utc = (mid_h + t0.hour + t0.minute / 60.0 + t0.second / 3600.0) % 24.0
+    utc = _calendar(when, "UTC", ())
+    doy, hour_utc = utc.day_of_year, utc.hour
     season = np.cos(2 * np.pi * (doy - 172) / 365.25)
     day_length = 12.0 + 4.0 * season
     sunrise = 11.3 - day_length / 2.0  # solar noon around 11:20 UTC at 10 degrees east
