@@ -289,11 +289,16 @@ class InfluxServer:
                 last_error = str(clash)
                 continue
             if self.auth_enabled:
-                self._create_admin()
+                try:
+                    self._create_admin()
+                except InfluxError:
+                    self.stop()
+                    raise
             return self
         raise InfluxError(f"influxd could not bind free ports: {last_error}")
 
     def _start_once(self) -> None:
+        self._session = requests.Session()  # a fresh one: stop() closed the previous
         self.root = Path(tempfile.mkdtemp(prefix="wattcast-influxd-"))
         self.port, self.rpc_port = _free_port(), _free_port()
         while self.rpc_port == self.port:
