@@ -1,0 +1,87 @@
+"""Fixtures of the API's integration tests: the real app, served by uvicorn on loopback,
+using its real Kubernetes client against the emulated API server.
+
+- ``api_settings``: the app's settings for one test (its own namespace, a token, a sources
+  file naming the source ``archive``), given to the app through ``dependency_overrides``.
+- ``api_url``: the base URL of the app running in a background thread.
+- ``api``: an ``httpx.Client`` for it with the token; ``anon``: one without.
+- ``kube_objects``: a kubernetes ``CustomObjectsApi`` on the emulator, for what the operator
+  and the trainer would do (status patches) and to look at what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_support import SEED_BODY, TOKEN, Cluster, ServedApp
+from kubernetes import client, config
+
+from wattcast.api.core.config import Settings
+
+
+@pytest.fixture
+def api_settings(kubeconfig: Path, namespace: str, tmp_path: Path) -> Settings:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "- name: archive\n  url: http://influx-archive:8086\n  dialect: influxql\n"
+        "  database: energy\n",
+        encoding="utf-8",
+    )
+    return Settings(
+        api_tokens=TOKEN,
+        api_kubeconfig=kubeconfig,
+        api_namespace=namespace,
+        influx_sources_file=sources,
+        api_kube_timeout_seconds=10,
+        api_watch_timeout_seconds=30,
+        api_sse_ping_seconds=1,
+    )
+
+
+@pytest.fixture
+def api_url(api_settings: Settings) -> Iterator[str]:
+    served = ServedApp(api_settings).start()
+    try:
+        yield served.url
+    finally:
+        served.stop()
+
+
+@pytest.fixture
+def api(api_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def anon(api_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def kube_objects(kubeconfig: Path) -> Iterator[client.CustomObjectsApi]:
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    api_client = client.ApiClient(configuration)
+    try:
+        yield client.CustomObjectsApi(api_client)
+    finally:
+        api_client.close()
+
+
+@pytest.fixture
+def cluster(kube_objects: client.CustomObjectsApi, namespace: str) -> Cluster:
+    return Cluster(kube_objects, namespace)
+
+
+@pytest.fixture
+def seed_body() -> dict[str, Any]:
+    """The seed's curl example body (SEED.md), a fresh copy per test."""
+    return dict(SEED_BODY)
