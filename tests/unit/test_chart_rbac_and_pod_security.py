@@ -1,0 +1,265 @@
+"""The chart grants each ServiceAccount exactly its rights, and every pod it renders is restricted.
+
+RBAC: the rendered Roles, ClusterRoles and bindings are resolved into the set of
+(scope, apiGroup, resource, verb) each ServiceAccount holds, and compared with the exact set
+DESIGN.md §3 allows: the trainer only reads TrainingJobs and gets/patches their status, in its
+own namespace. Every rule in the RBAC templates carries a comment.
+
+Pod security: every pod template satisfies the restricted Pod Security Standard (non-root with a
+numeric user, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp,
+read-only root filesystem with an emptyDir at /tmp), and every container has resources and
+probes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "wattcast"
+HELM = ROOT / ".venv" / "bin" / "helm"
+NAMESPACE = "wattcast-system"
+RELEASE = "wattcast"
+CLUSTER = "<cluster>"
+
+VALUE_SETS = {
+    "defaults": None,
+    **{path.stem: path for path in sorted((CHART / "ci").glob("*-values.yaml"))},
+}
+
+Right = tuple[str, str, str, str]  # (namespace or CLUSTER, apiGroup, resource, verb)
+
+
+@functools.cache
+def rendered_text(value_set: str) -> str:
+    args = [str(HELM), "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    if VALUE_SETS[value_set] is not None:
+        args += ["--values", str(VALUE_SETS[value_set])]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@functools.cache
+def rendered(value_set: str) -> tuple[dict[str, Any], ...]:
+    return tuple(doc for doc in yaml.safe_load_all(rendered_text(value_set)) if doc)
+
+
+def rights_of_service_accounts(objects: tuple[dict[str, Any], ...]) -> dict[str, set[Right]]:
+    """Resolve bindings to rules: "<namespace>/<serviceaccount>" -> its rights."""
+    roles = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o["rules"]
+        for o in objects
+        if o["kind"] in ("Role", "ClusterRole")
+    }
+    rights: dict[str, set[Right]] = {}
+    for binding in objects:
+        if binding["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            continue
+        ref = binding["roleRef"]
+        role_namespace = binding["metadata"]["namespace"] if ref["kind"] == "Role" else None
+        rules = roles[(ref["kind"], role_namespace, ref["name"])]
+        scope = binding["metadata"].get("namespace", CLUSTER)
+        for subject in binding["subjects"]:
+            assert subject["kind"] == "ServiceAccount"
+            account = f"{subject['namespace']}/{subject['name']}"
+            for rule in rules:
+                assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        for verb in rule["verbs"]:
+                            assert "*" not in (group, resource, verb), rule
+                            rights.setdefault(account, set()).add((scope, group, resource, verb))
+    return rights
+
+
+def expand(scope: str, group: str, resource: str, verbs: str) -> set[Right]:
+    return {(scope, group, resource, verb) for verb in verbs.split()}
+
+
+def trainer_rights(namespace: str) -> set[Right]:
+    return expand(namespace, "wattcast.dev", "trainingjobs", "get list watch") | expand(
+        namespace, "wattcast.dev", "trainingjobs/status", "get patch"
+    )
+
+
+def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[Right]:
+    rights = (
+        expand(scope, "wattcast.dev", "trainingjobs", "get list watch patch")
+        | expand(scope, "wattcast.dev", "trainingjobs/status", "get patch")
+        | expand(scope, "batch", "jobs", "create get list watch patch delete")
+        | expand(scope, "", "pods", "get list")
+        | expand(scope, "", "events", "create")
+    )
+    if retention:
+        rights |= expand(scope, "wattcast.dev", "trainingjobs", "delete")
+    if peering:
+        rights |= expand(scope, "kopf.dev", peering, "get list watch patch")
+    return rights
+
+
+def api_rights(namespace: str) -> set[Right]:
+    return expand(
+        namespace, "wattcast.dev", "trainingjobs", "create get list watch patch delete"
+    ) | expand(namespace, "wattcast.dev", "trainingjobs/status", "get")
+
+
+EXPECTED_RIGHTS: dict[str, dict[str, set[Right]]] = {
+    "defaults": {
+        f"{NAMESPACE}/wattcast-trainer": trainer_rights(NAMESPACE),
+        f"{NAMESPACE}/wattcast-operator": operator_rights(NAMESPACE, retention=False, peering=None),
+        f"{NAMESPACE}/wattcast-api": api_rights(NAMESPACE),
+    },
+    "ingress-monitoring-networkpolicy-values": {
+        f"{NAMESPACE}/wattcast-trainer": trainer_rights(NAMESPACE),
+        f"{NAMESPACE}/wattcast-operator": operator_rights(NAMESPACE, retention=False, peering=None),
+        f"{NAMESPACE}/wattcast-api": api_rights(NAMESPACE),
+    },
+    "existing-secrets-and-claim-values": {
+        "energy/wattcast-trainer": trainer_rights("energy"),
+        "water/wattcast-trainer": trainer_rights("water"),
+        f"{NAMESPACE}/wattcast-operator": operator_rights("energy", retention=True, peering=None)
+        | operator_rights("water", retention=True, peering=None),
+        f"{NAMESPACE}/wattcast-api": api_rights("energy") | api_rights("water"),
+    },
+    "kueue-custom-images-values": {
+        f"{NAMESPACE}/trainer": trainer_rights(NAMESPACE),
+        f"{NAMESPACE}/a-very-long-release-name-that-goes-on-and-on-and-on-be-operator": (
+            operator_rights(CLUSTER, retention=False, peering="clusterkopfpeerings")
+        ),
+        f"{NAMESPACE}/a-very-long-release-name-that-goes-on-and-on-and-on-beyond-api": api_rights(
+            NAMESPACE
+        ),
+    },
+}
+
+
+def test_every_value_set_has_expected_rights() -> None:
+    assert set(EXPECTED_RIGHTS) == set(VALUE_SETS)
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_each_service_account_has_exactly_its_rights(value_set: str) -> None:
+    objects = rendered(value_set)
+    assert rights_of_service_accounts(objects) == EXPECTED_RIGHTS[value_set]
+    accounts = {
+        f"{o['metadata']['namespace']}/{o['metadata']['name']}"
+        for o in objects
+        if o["kind"] == "ServiceAccount"
+    }
+    assert accounts == set(EXPECTED_RIGHTS[value_set])
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_trainer_can_only_read_trainingjobs_and_update_their_status(value_set: str) -> None:
+    for account, rights in rights_of_service_accounts(rendered(value_set)).items():
+        if not account.endswith("trainer"):
+            continue
+        namespace = account.split("/")[0]
+        assert {scope for scope, *_ in rights} == {namespace}, "trainer rights beyond its namespace"
+        assert rights == trainer_rights(namespace)
+
+
+def test_no_service_account_can_read_secrets() -> None:
+    for value_set in VALUE_SETS:
+        for rights in rights_of_service_accounts(rendered(value_set)).values():
+            assert not [r for r in rights if r[2] == "secrets"]
+
+
+def test_operator_gets_delete_on_trainingjobs_only_with_retention() -> None:
+    def can_delete(value_set: str) -> bool:
+        return any(
+            r[2] == "trainingjobs" and r[3] == "delete"
+            for account, rights in rights_of_service_accounts(rendered(value_set)).items()
+            if account.endswith("-operator")
+            for r in rights
+        )
+
+    assert not can_delete("defaults")
+    assert can_delete("existing-secrets-and-claim-values")
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_every_rendered_rbac_rule_has_a_comment(value_set: str) -> None:
+    lines = rendered_text(value_set).splitlines()
+    rule_lines = [n for n, line in enumerate(lines) if re.match(r"^\s*- apiGroups:", line)]
+    assert len(rule_lines) >= 8
+    for n in rule_lines:
+        assert lines[n - 1].strip().startswith("#"), f"a rule without a comment: {lines[n : n + 3]}"
+
+
+def pod_templates(objects: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[str, Any]]]:
+    pods = []
+    for obj in objects:
+        spec = obj.get("spec", {})
+        if "template" in spec and "spec" in spec["template"]:
+            pods.append((f"{obj['kind']}/{obj['metadata']['name']}", spec["template"]["spec"]))
+        if obj["kind"] == "Pod":
+            pods.append((f"Pod/{obj['metadata']['name']}", spec))
+    return pods
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_every_pod_is_restricted(value_set: str) -> None:
+    pods = pod_templates(rendered(value_set))
+    assert len(pods) == 2  # the operator and the API
+    for name, pod in pods:
+        security = pod["securityContext"]
+        assert security["runAsNonRoot"] is True, name
+        assert isinstance(security["runAsUser"], int) and security["runAsUser"] > 0, name
+        assert security["seccompProfile"]["type"] == "RuntimeDefault", name
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not pod.get(key), name
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert not [v for v in volumes.values() if "hostPath" in v], name
+        containers = pod["containers"] + pod.get("initContainers", [])
+        for container in containers:
+            where = f"{name}/{container['name']}"
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["capabilities"]["drop"] == ["ALL"], where
+            assert not context["capabilities"].get("add"), where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert not context.get("privileged"), where
+            assert context.get("runAsUser", security["runAsUser"]) != 0, where
+            tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert tmp and "emptyDir" in volumes[tmp[0]["name"]], where
+            resources = container["resources"]
+            assert resources["requests"]["cpu"] and resources["requests"]["memory"], where
+            assert resources["limits"]["memory"], where
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", where
+            assert container["readinessProbe"]["httpGet"]["path"], where
+
+
+def test_api_mounts_models_read_only_and_tokens_from_the_existing_secret() -> None:
+    objects = rendered("existing-secrets-and-claim-values")
+    (api,) = [o for o in pod_templates(objects) if o[0].endswith("-api")]
+    pod = api[1]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["models"]["persistentVolumeClaim"] == {
+        "claimName": "shared-models",
+        "readOnly": True,
+    }
+    assert volumes["api-tokens"]["secret"]["secretName"] == "api-tokens"
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["models"]["readOnly"] is True
+    assert mounts["api-tokens"]["readOnly"] is True
+    assert pod["containers"][0]["command"][:1] == ["wattcast-api"]
+
+
+def test_standalone_operator_is_recreated_not_rolled() -> None:
+    (operator,) = [
+        o
+        for o in rendered("defaults")
+        if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator")
+    ]
+    assert operator["spec"]["replicas"] == 1
+    assert operator["spec"]["strategy"]["type"] == "Recreate"
+    assert operator["spec"]["template"]["spec"]["containers"][0]["command"] == ["wattcast-operator"]

@@ -1,0 +1,443 @@
+"""The Helm chart lints, renders for every value set, and every object it renders is valid.
+
+Each value set (the defaults and each file in charts/wattcast/ci/) is rendered once with
+`helm template` (CRD included) and every object is validated, strictly, against the Kubernetes
+JSON schemas of kubernetes-validate for each Kubernetes minor version the chart supports (its
+Chart.yaml kubeVersion, up to the newest schemas the package ships). Kinds that are not built
+in (ServiceMonitor, Kueue's LocalQueue and WorkloadPriorityClass, Kopf's peerings) are checked
+against the schemas of the CRDs that define them: the chart's own for Kopf, small schemas of
+the fields we use for the others. Also: names fit 63 characters, every object carries the
+standard labels, the CRD template's spec equals crds/trainingjob.yaml's, the settings handed
+to the operator and API are exactly the agreed variables, and the sources file parses as the
+contract's InfluxSource.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate.utils as kv_utils
+import pytest
+import yaml
+from packaging.version import Version
+from referencing import Registry, Resource
+
+from wattcast.crd import generate
+from wattcast.crd.trainingjob import InfluxSource
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "wattcast"
+HELM = ROOT / ".venv" / "bin" / "helm"
+NAMESPACE = "wattcast-system"
+RELEASE = "wattcast"
+
+VALUE_SETS = {
+    "defaults": None,
+    **{path.stem: path for path in sorted((CHART / "ci").glob("*-values.yaml"))},
+}
+
+# The operator's and API's settings (the names agreed across components).
+OPERATOR_SETTINGS = {
+    "WATTCAST_NAMESPACES",
+    "WATTCAST_TRAINER_IMAGE",
+    "WATTCAST_TRAINER_IMAGE_PULL_POLICY",
+    "WATTCAST_TRAINER_SERVICE_ACCOUNT",
+    "WATTCAST_MODELS_CLAIM",
+    "WATTCAST_INFLUX_URL",
+    "WATTCAST_INFLUX_DIALECT",
+    "WATTCAST_INFLUX_ORG",
+    "WATTCAST_INFLUX_BUCKET",
+    "WATTCAST_INFLUX_DATABASE",
+    "WATTCAST_INFLUX_TOKEN_SECRET",
+    "WATTCAST_INFLUX_SOURCES_FILE",
+    "WATTCAST_DEFAULT_BACKOFF_LIMIT",
+    "WATTCAST_TRAININGJOB_RETENTION_SECONDS",
+    "WATTCAST_METRICS_PORT",
+    "WATTCAST_HEALTH_PORT",
+    "WATTCAST_LOG_FORMAT",
+    "WATTCAST_WATCH_SERVER_TIMEOUT",
+    "WATTCAST_WATCH_CLIENT_TIMEOUT",
+    "WATTCAST_PEERING",
+}
+API_SETTINGS = {
+    "WATTCAST_API_TOKENS",
+    "WATTCAST_API_TOKENS_FILE",
+    "WATTCAST_API_AUTH_DISABLED",
+    "WATTCAST_API_NAMESPACE",
+    "WATTCAST_API_NAMESPACES",
+    "WATTCAST_API_MAX_BODY_BYTES",
+    "WATTCAST_INFLUX_SOURCES_FILE",
+    "WATTCAST_INFLUX_URL",
+}
+
+STANDARD_LABELS = (
+    "helm.sh/chart",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/part-of",
+)
+
+
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(HELM), *args], capture_output=True, text=True, check=False)
+
+
+def render(values_file: Path | None, *set_values: str) -> list[dict[str, Any]]:
+    """`helm template` the chart into a list of objects; fails the test on a render error."""
+    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    if values_file is not None:
+        args += ["--values", str(values_file)]
+    for value in set_values:
+        args += ["--set", value]
+    result = helm(*args)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@functools.cache
+def rendered(value_set: str) -> tuple[dict[str, Any], ...]:
+    return tuple(render(VALUE_SETS[value_set]))
+
+
+def supported_versions() -> list[str]:
+    """Minor versions from the chart's kubeVersion floor to the newest schemas shipped."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    match = re.fullmatch(r">=\s*(\d+\.\d+)\.\d+(-0)?", chart["kubeVersion"])
+    assert match, f"unexpected kubeVersion {chart['kubeVersion']!r}"
+    floor = Version(match.group(1))
+    versions = sorted({kv_utils.major_minor(v) for v in kv_utils.all_versions()}, key=Version)
+    return [v for v in versions if Version(v) >= floor]
+
+
+@functools.cache
+def builtin_validator(version: str, api_version: str, kind: str) -> jsonschema.Validator | None:
+    """A strict validator from kubernetes-validate's schemas; None when the kind is not built in."""
+    schema_dir = f"kubernetes-json-schema/v{version}.0-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = kv_utils.schema_contents(
+            f"{schema_dir}/{kind.lower()}-{group_version}.json", version
+        )
+    except FileNotFoundError:
+        return None
+    definitions = kv_utils.schema_contents(f"{schema_dir}/_definitions.json", version)
+    registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+    registry = Resource.from_contents(definitions) @ registry
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _strict(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "required": required or [],
+    }
+
+
+_META = {"type": "object"}  # ObjectMeta is checked by the built-in kinds and test_names_*.
+_LABEL_SELECTOR = _strict({"matchLabels": {"type": "object"}})
+# The fields of the CRD-defined kinds the chart uses, from their projects' CRDs.
+CUSTOM_KIND_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): _strict(
+        {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": _META,
+            "spec": _strict(
+                {
+                    "selector": _LABEL_SELECTOR,
+                    "namespaceSelector": _strict(
+                        {"matchNames": {"type": "array", "items": {"type": "string"}}}
+                    ),
+                    "endpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": _strict(
+                            {
+                                "port": {"type": "string"},
+                                "path": {"type": "string", "pattern": "^/"},
+                                "interval": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"},
+                                "scrapeTimeout": {
+                                    "type": "string",
+                                    "pattern": "^([0-9]+(ms|s|m|h))+$",
+                                },
+                            },
+                            ["port"],
+                        ),
+                    },
+                },
+                ["selector", "endpoints"],
+            ),
+        },
+        ["apiVersion", "kind", "metadata", "spec"],
+    ),
+    ("kueue.x-k8s.io/v1beta1", "LocalQueue"): _strict(
+        {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": _META,
+            "spec": _strict({"clusterQueue": {"type": "string", "maxLength": 253}}),
+        },
+        ["apiVersion", "kind", "metadata", "spec"],
+    ),
+    ("kueue.x-k8s.io/v1beta1", "WorkloadPriorityClass"): _strict(
+        {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": _META,
+            "value": {"type": "integer"},
+            "description": {"type": "string", "maxLength": 2048},
+        },
+        ["apiVersion", "kind", "metadata", "value"],
+    ),
+}
+
+
+def custom_kind_schema(objects: list[dict[str, Any]], obj: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a CRD-defined kind: a CRD rendered alongside, or a known schema."""
+    group = obj["apiVersion"].split("/")[0]
+    for crd in objects:
+        if crd["kind"] != "CustomResourceDefinition":
+            continue
+        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == obj["kind"]:
+            (version,) = crd["spec"]["versions"]
+            schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+            return schema
+    key = (obj["apiVersion"], obj["kind"])
+    assert key in CUSTOM_KIND_SCHEMAS, f"no schema known for {key}"
+    return CUSTOM_KIND_SCHEMAS[key]
+
+
+def object_id(obj: dict[str, Any]) -> str:
+    return f"{obj['kind']}/{obj['metadata'].get('namespace', '-')}/{obj['metadata']['name']}"
+
+
+def test_chart_lints_clean_for_every_value_set() -> None:
+    for name, values_file in VALUE_SETS.items():
+        args = ["lint", "--strict", str(CHART)]
+        if values_file is not None:
+            args += ["--values", str(values_file)]
+        result = helm(*args)
+        assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+        assert "0 chart(s) failed" in result.stdout
+
+
+def test_supported_versions_start_at_the_charts_floor_and_include_1_33() -> None:
+    versions = supported_versions()
+    assert versions[0] == "1.32"
+    assert "1.33" in versions
+
+
+def test_chart_refuses_a_kubernetes_version_below_its_floor() -> None:
+    result = helm("template", RELEASE, str(CHART), "--kube-version", "1.31.0")
+    assert result.returncode != 0
+    assert "kubeVersion" in result.stderr or "1.32" in result.stderr
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_every_rendered_object_is_valid_for_every_supported_kubernetes(value_set: str) -> None:
+    objects = list(rendered(value_set))
+    assert any(o["kind"] == "CustomResourceDefinition" for o in objects)
+    checked_builtin = 0
+    for obj in objects:
+        validators = [
+            builtin_validator(v, obj["apiVersion"], obj["kind"]) for v in supported_versions()
+        ]
+        if all(v is None for v in validators):
+            schema = custom_kind_schema(objects, obj)
+            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(obj))
+            assert not errors, f"{object_id(obj)}: {[e.message for e in errors]}"
+            continue
+        for version, validator in zip(supported_versions(), validators, strict=True):
+            assert validator is not None, f"{object_id(obj)} unknown to Kubernetes {version}"
+            errors = list(validator.iter_errors(obj))
+            assert not errors, (
+                f"{object_id(obj)} invalid for Kubernetes {version}: "
+                f"{[(list(e.absolute_path), e.message) for e in errors]}"
+            )
+        checked_builtin += 1
+    assert checked_builtin >= 15
+
+
+def test_validation_catches_an_invalid_object() -> None:
+    """The validator is strict: an unknown field in a Deployment fails (the checks can fail)."""
+    deployment = next(o for o in rendered("defaults") if o["kind"] == "Deployment")
+    broken = json.loads(json.dumps(deployment))
+    broken["spec"]["template"]["spec"]["containers"][0]["securityContxt"] = {}
+    validator = builtin_validator("1.33", "apps/v1", "Deployment")
+    assert validator is not None
+    assert list(validator.iter_errors(broken))
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_names_fit_63_characters_and_objects_carry_standard_labels(value_set: str) -> None:
+    for obj in rendered(value_set):
+        name = obj["metadata"]["name"]
+        assert len(name) <= 63 or obj["kind"] == "CustomResourceDefinition", name
+        labels = obj["metadata"].get("labels", {})
+        for label in STANDARD_LABELS:
+            assert label in labels, f"{object_id(obj)} lacks {label}"
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+    names = [
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"])
+        for o in rendered(value_set)
+    ]
+    assert len(names) == len(set(names)), "two objects share a kind, namespace and name"
+
+
+def test_long_fullname_is_cut_and_component_suffixes_survive() -> None:
+    objects = rendered("kueue-custom-images-values")
+    deployments = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
+    assert all(len(n) <= 63 for n in deployments)
+    assert {n.rsplit("-", 1)[1] for n in deployments} == {"operator", "api"}
+
+
+def test_chart_crd_spec_equals_the_generated_crd() -> None:
+    (chart_crd,) = [o for o in rendered("defaults") if o["kind"] == "CustomResourceDefinition"]
+    checked_in = yaml.safe_load((ROOT / "crds" / "trainingjob.yaml").read_text())
+    assert chart_crd["spec"] == checked_in["spec"]
+    assert chart_crd["spec"] == generate.crd()["spec"]
+    assert chart_crd["metadata"]["name"] == checked_in["metadata"]["name"]
+    assert chart_crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_crds_enabled_false_leaves_the_crd_out() -> None:
+    objects = render(None, "crds.enabled=false")
+    assert not [o for o in objects if o["kind"] == "CustomResourceDefinition"]
+
+
+def _config_map(objects: list[dict[str, Any]], suffix: str) -> dict[str, str]:
+    (config_map,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith(suffix)
+    ]
+    data: dict[str, str] = config_map["data"]
+    return data
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_operator_and_api_get_only_agreed_settings(value_set: str) -> None:
+    objects = list(rendered(value_set))
+    operator = _config_map(objects, "-operator")
+    assert set(operator) <= OPERATOR_SETTINGS, set(operator) - OPERATOR_SETTINGS
+    assert all(value != "" for key, value in operator.items() if key != "WATTCAST_NAMESPACES")
+    api = _config_map(objects, "-api")
+    assert set(api) <= API_SETTINGS, set(api) - API_SETTINGS
+    assert api["WATTCAST_API_NAMESPACE"] in api["WATTCAST_API_NAMESPACES"].split(",")
+
+
+def test_settings_follow_the_values() -> None:
+    objects = list(rendered("existing-secrets-and-claim-values"))
+    operator = _config_map(objects, "-operator")
+    assert operator["WATTCAST_NAMESPACES"] == "energy,water"
+    assert operator["WATTCAST_MODELS_CLAIM"] == "shared-models"
+    assert operator["WATTCAST_INFLUX_TOKEN_SECRET"] == "influx-token/token"
+    assert operator["WATTCAST_TRAINER_SERVICE_ACCOUNT"] == "wattcast-trainer"
+    assert operator["WATTCAST_TRAINER_IMAGE"] == "ghcr.io/wattcast/wattcast-trainer:0.1.0"
+    api = _config_map(objects, "-api")
+    assert api["WATTCAST_API_NAMESPACE"] == "water"
+    assert api["WATTCAST_API_TOKENS_FILE"] == "/etc/wattcast/api-tokens/tokens.txt"
+    assert not [o for o in objects if o["kind"] == "PersistentVolumeClaim"]
+
+    kueue = list(rendered("kueue-custom-images-values"))
+    operator = _config_map(kueue, "-operator")
+    assert operator["WATTCAST_NAMESPACES"] == ""  # cluster-wide
+    assert (
+        operator["WATTCAST_TRAINER_IMAGE"]
+        == "registry.example.com/platform/wattcast-trainer:0.1.0-gpu"
+    )
+    assert operator["WATTCAST_TRAINER_SERVICE_ACCOUNT"] == "trainer"
+    assert operator["WATTCAST_PEERING"]
+    (deployment,) = [
+        o
+        for o in kueue
+        if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator")
+    ]
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.startswith("registry.example.com/platform/wattcast-operator@sha256:")
+
+
+def test_sources_file_parses_as_the_contracts_influx_sources() -> None:
+    objects = list(rendered("existing-secrets-and-claim-values"))
+    sources = yaml.safe_load(_config_map(objects, "-sources")["sources.yaml"])
+    parsed = [InfluxSource.model_validate(source) for source in sources]
+    assert [s.name for s in parsed] == ["legacy", "open-data"]
+    assert parsed[0].token_secret is not None and parsed[0].token_secret.key == "credentials"
+    path = _config_map(objects, "-operator")["WATTCAST_INFLUX_SOURCES_FILE"]
+    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert str(Path(path).parent) in mounts
+
+
+def test_model_claim_access_mode_and_keep_policy_follow_the_values() -> None:
+    (claim,) = [o for o in rendered("defaults") if o["kind"] == "PersistentVolumeClaim"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    (claim,) = [
+        o for o in rendered("kueue-custom-images-values") if o["kind"] == "PersistentVolumeClaim"
+    ]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["storageClassName"] == "fast-ssd"
+    assert "annotations" not in claim["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("set_values", "message"),
+    [
+        (("operator.replicaCount=2",), "peering"),
+        (("api.defaultNamespace=elsewhere",), "api.defaultNamespace"),
+        (("operator.watch.clientTimeout=100",), "clientTimeout"),
+        (
+            (
+                "influx.sources[0].name=a",
+                "influx.sources[0].url=http://a:8086",
+                "influx.sources[1].name=a",
+                "influx.sources[1].url=http://b:8086",
+            ),
+            "used twice",
+        ),
+    ],
+    ids=[
+        "replicas-without-peering",
+        "default-namespace-not-served",
+        "client-timeout",
+        "dup-source",
+    ],
+)
+def test_inconsistent_values_fail_with_a_clear_message(
+    set_values: tuple[str, ...], message: str
+) -> None:
+    args = ["template", RELEASE, str(CHART)]
+    for value in set_values:
+        args += ["--set", value]
+    result = helm(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_notes_tell_the_next_commands() -> None:
+    result = helm(
+        "install",
+        RELEASE,
+        str(CHART),
+        "--dry-run=client",
+        "--namespace",
+        NAMESPACE,
+        "--values",
+        str(VALUE_SETS["existing-secrets-and-claim-values"]),
+    )
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:", 1)[1]
+    assert "kubectl -n energy apply -f examples/meter1-electricity.yaml" in notes
+    assert "get tj -w" in notes
+    assert "create secret generic influx-legacy --from-literal=credentials=" in notes
+    assert "port-forward svc/wattcast-api" in notes
