@@ -566,15 +566,23 @@ def build_line_protocol(
         present |= ~np.isnan(values)
 
     # Vectorised string building (numpy StringDType ufuncs): no Python loop over rows.
-    text: npt.NDArray[Any] = np.full(len(frame), "", dtype=_STR)
+    text: npt.NDArray[Any] | None = None
+    filled = np.zeros(len(frame), dtype=bool)  # rows that already hold a field
     for name, values in fields:
         ok = ~np.isnan(values)
-        piece = np.where(ok, np.strings.add(f"{name}=", _float_text(values)), "")
-        # A comma only between two present fields.
-        sep = np.where((np.strings.str_len(text) > 0) & ok, ",", "")
-        text = np.strings.add(np.strings.add(text, sep), piece)
-    head: npt.NDArray[Any] = np.strings.add(np.strings.add(prefix, text), " ")
-    lines: npt.NDArray[Any] = np.strings.add(head, stamps.astype(_STR))[present]
+        if text is None:
+            piece = np.strings.add(f"{name}=", _float_text(values))
+            text = piece if ok.all() else np.where(ok, piece, "")
+        elif ok.all() and filled.all():  # the common case: no NaN anywhere
+            text = np.strings.add(text, np.strings.add(f",{name}=", _float_text(values)))
+        else:
+            piece = np.strings.add(np.where(filled, f",{name}=", f"{name}="), _float_text(values))
+            text = np.strings.add(text, np.where(ok, piece, ""))
+        filled |= ok
+    assert text is not None  # "consumption" is always among the fields
+    head: npt.NDArray[Any] = np.strings.add(prefix, text)
+    lines: npt.NDArray[Any] = np.strings.add(np.strings.add(head, " "), stamps.astype(_STR))
+    lines = lines[present] if not present.all() else lines
     return lines.tolist(), precision
 
 
