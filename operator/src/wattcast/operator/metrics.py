@@ -6,21 +6,55 @@ operator in one process starts from zero.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from wattcast.crd import Phase
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-TRAININGJOBS = Gauge(
-    "wattcast_trainingjobs",
-    "TrainingJobs the operator sees, by phase (Unknown: no phase yet).",
-    ["phase"],
-    registry=REGISTRY,
-)
+
+class PhaseTally(Collector):
+    """TrainingJobs by phase, counted at scrape time from what the watch last showed.
+
+    A gauge set per event would need a full recount on every event; this keeps one phase per
+    TrainingJob and counts only when Prometheus asks.
+    """
+
+    def __init__(self) -> None:
+        self._phases: dict[tuple[str, str], str] = {}
+
+    def set(self, namespace: str, name: str, phase: str | None) -> None:
+        self._phases[(namespace, name)] = phase or "Unknown"
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._phases.pop((namespace, name), None)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys([*(p.value for p in Phase), "Unknown"], 0)
+        for phase in list(self._phases.values()):
+            counts[phase] = counts.get(phase, 0) + 1
+        return counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "wattcast_trainingjobs",
+            "TrainingJobs the operator sees, by phase (Unknown: no phase yet).",
+            labels=["phase"],
+        )
+        for phase, count in sorted(self.counts().items()):
+            family.add_metric([phase], count)
+        yield family
+
+
+TRAININGJOBS = PhaseTally()
+REGISTRY.register(TRAININGJOBS)
 JOB_CREATION_LATENCY = Histogram(
     "wattcast_trainingjob_to_job_seconds",
-    "Seconds from a TrainingJob's creationTimestamp until its Job existed.",
+    "Seconds from the operator's first sight of a TrainingJob until its Job existed.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
@@ -49,12 +83,6 @@ API_REQUESTS = Counter(
     ["verb", "resource", "code"],
     registry=REGISTRY,
 )
-
-
-def record_phases(counts: dict[str, int]) -> None:
-    """Set the by-phase gauge from a full count (phases absent from `counts` become 0)."""
-    for phase in [*(p.value for p in Phase), "Unknown"]:
-        TRAININGJOBS.labels(phase=phase).set(counts.get(phase, 0))
 
 
 def serve(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod IP

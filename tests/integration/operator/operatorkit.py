@@ -1,0 +1,269 @@
+"""Helpers of the operator's integration tests (imported by conftest.py and the tests).
+
+A module of its own, with a name no other test directory uses, because `conftest` itself
+is not safely importable when several test directories have one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+OPERATOR = Path(sys.executable).with_name("wattcast-operator")
+SOURCES_YAML = """
+- name: legacy
+  url: http://influx1.example:8086
+  dialect: influxql
+  database: energy
+- name: cloud
+  url: https://influx2.example
+  dialect: flux
+  org: energy
+  bucket: meters
+  tokenSecret: {name: cloud-token, key: token}
+"""
+WAIT_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class OperatorProcess:
+    """A `wattcast-operator` subprocess; its log is kept for failure reports."""
+
+    def __init__(self, kubeconfig: Path, workdir: Path, env: dict[str, str]) -> None:
+        self.kubeconfig = kubeconfig
+        self.workdir = workdir
+        self.env = env
+        self.metrics_port = free_port()
+        self.health_port = free_port()
+        self.log_path = workdir / f"operator-{time.monotonic_ns()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> OperatorProcess:
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "WATTCAST_METRICS_PORT": str(self.metrics_port),
+            "WATTCAST_HEALTH_PORT": str(self.health_port),
+            "WATTCAST_LOG_FORMAT": "plain",
+            **self.env,
+        }
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(OPERATOR), "--verbose"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the operator exited at start:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.health_port}/healthz", timeout=1
+                ) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the operator did not become healthy:\n{self.log()}")
+
+    def kill(self) -> None:
+        """kill -9: no cleanup, no goodbye."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-20000:]
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
+        ) as response:
+            return str(response.read().decode())
+
+
+def operator_env(workdir: Path, **extra: str) -> dict[str, str]:
+    sources = workdir / "sources.yaml"
+    sources.write_text(SOURCES_YAML)
+    return {
+        "WATTCAST_INFLUX_URL": "http://influx.example:8086",
+        "WATTCAST_INFLUX_ORG": "energy",
+        "WATTCAST_INFLUX_BUCKET": "energy_data",
+        "WATTCAST_INFLUX_TOKEN_SECRET": "influx-token/token",
+        "WATTCAST_INFLUX_SOURCES_FILE": str(sources),
+        "WATTCAST_TRAINER_IMAGE": "wattcast-trainer:test",
+        **extra,
+    }
+
+
+class K8s:
+    """What the tests do with the API, through the official client over real HTTP."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        configuration = client.Configuration()
+        config.load_kube_config(str(kubeconfig), client_configuration=configuration)
+        self.api = client.ApiClient(configuration)
+        self.custom = client.CustomObjectsApi(self.api)
+        self.batch = client.BatchV1Api(self.api)
+        self.core = client.CoreV1Api(self.api)
+
+    def create_tj(self, namespace: str, name: str, **spec: Any) -> dict[str, Any]:
+        body = {
+            "apiVersion": "wattcast.dev/v1alpha1",
+            "kind": "TrainingJob",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "meterId": "meter1",
+                "meterType": "electricity",
+                "start": "2023-01-01T00:00:00Z",
+                "end": "2023-06-01T00:00:00Z",
+                **spec,
+            },
+        }
+        result: dict[str, Any] = self.custom.create_namespaced_custom_object(
+            "wattcast.dev", "v1alpha1", namespace, "trainingjobs", body
+        )
+        return result
+
+    def tj(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = self.custom.get_namespaced_custom_object(
+                "wattcast.dev", "v1alpha1", namespace, "trainingjobs", name
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return result
+
+    def status(self, namespace: str, name: str) -> dict[str, Any]:
+        return dict((self.tj(namespace, name) or {}).get("status") or {})
+
+    def patch_tj(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            "wattcast.dev",
+            "v1alpha1",
+            namespace,
+            "trainingjobs",
+            name,
+            patch,
+            _content_type="application/merge-patch+json",
+        )
+
+    def patch_tj_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Write status as the trainer does (its own subresource patch)."""
+        self.custom.patch_namespaced_custom_object_status(
+            "wattcast.dev",
+            "v1alpha1",
+            namespace,
+            "trainingjobs",
+            name,
+            {"status": status},
+            _content_type="application/merge-patch+json",
+        )
+
+    def delete_tj(self, namespace: str, name: str) -> None:
+        self.custom.delete_namespaced_custom_object(
+            "wattcast.dev", "v1alpha1", namespace, "trainingjobs", name
+        )
+
+    def job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            response = self.batch.read_namespaced_job(name, namespace, _preload_content=False)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(response.json())
+
+    def jobs(self, namespace: str) -> list[dict[str, Any]]:
+        response = self.batch.list_namespaced_job(namespace, _preload_content=False)
+        return list(response.json()["items"])
+
+    def pods(self, namespace: str) -> list[dict[str, Any]]:
+        response = self.core.list_namespaced_pod(namespace, _preload_content=False)
+        return list(response.json()["items"])
+
+    def events(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        response = self.core.list_namespaced_event(namespace, _preload_content=False)
+        return [
+            e
+            for e in response.json()["items"]
+            if (e.get("involvedObject") or {}).get("name") == name
+        ]
+
+    def create_job(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.batch.create_namespaced_job(namespace, body, _preload_content=False)
+        return dict(response.json())
+
+    def delete_job(self, namespace: str, name: str) -> None:
+        self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+
+    def wait_phase(
+        self, namespace: str, name: str, phase: str, timeout: float = WAIT_S
+    ) -> dict[str, Any]:
+        status: dict[str, Any] = wait_for(
+            lambda: (s := self.status(namespace, name)).get("phase") == phase and s,
+            timeout,
+            f"{namespace}/{name} to reach {phase}",
+        )
+        return status
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    found = next((c for c in status.get("conditions") or [] if c["type"] == type_), None)
+    assert found is not None, f"no {type_} condition in {status}"
+    return found
+
+
+def succeeded_message(result: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "phase": "Succeeded",
+        "reason": "TrainingSucceeded",
+        "message": "model saved",
+        "result": result
+        or {
+            "modelPath": "electricity/meter1/versions/20260101T000000Z/model.keras",
+            "dataPoints": 3600,
+            "trainingCompleted": "2026-01-01T00:00:00Z",
+        },
+    }
