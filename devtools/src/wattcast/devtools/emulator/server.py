@@ -256,6 +256,10 @@ class EmulatorApp:
         raise errors.method_not_allowed(method)
 
     async def _json_body(self, request: web.Request) -> Any:
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+        if content_type and content_type not in ("application/json", "application/yaml", "*/*"):
+            # No protobuf or CBOR: only JSON bodies are understood.
+            raise errors.unsupported_media_type(content_type, ["application/json"])
         raw = await request.text()
         try:
             return json.loads(raw)
