@@ -437,7 +437,7 @@ def test_influxd_dies_with_a_killed_parent(tmp_path: Path) -> None:
         import sys, time
         from wattcast.devtools.testbed.influx import InfluxServer
         server = InfluxServer().start()
-        print(server.pid, flush=True)
+        print(server.pid, server.root, flush=True)
         time.sleep(120)
         """
     )
@@ -446,8 +446,10 @@ def test_influxd_dies_with_a_killed_parent(tmp_path: Path) -> None:
     ) as child:
         try:
             assert child.stdout is not None
-            pid = int(child.stdout.readline())
+            pid_text, root_text = child.stdout.readline().split()
+            pid, root = int(pid_text), Path(root_text)
             assert _alive(pid)
+            assert root.is_dir()
         finally:
             os.kill(child.pid, signal.SIGKILL)
             child.wait()
@@ -455,6 +457,10 @@ def test_influxd_dies_with_a_killed_parent(tmp_path: Path) -> None:
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(pid)
+    # Its directory outlived it; the next server start sweeps it away.
+    assert root.is_dir()
+    with InfluxServer():
+        assert not root.exists()
 
 
 def test_a_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,6 +160,30 @@ bind-address = "127.0.0.1:{rpc_port}"
 """
 
 
+_DIR_PREFIX = "wattcast-influxd-"
+_OWNER_FILE = "owner.pid"
+
+
+def _sweep_stale_dirs() -> None:
+    """Delete directories of servers whose owning process is gone.
+
+    A SIGKILLed owner leaves its directory behind (its influxd dies with it, see
+    ``die_with_parent``); the next start cleans up after it. Directories without an owner
+    file, or whose owner lives, are left alone.
+    """
+    for path in Path(tempfile.gettempdir()).glob(f"{_DIR_PREFIX}*"):
+        try:
+            owner = int((path / _OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # PR_SET_PDEATHSIG = 1: the kernel sends SIGKILL to influxd when the thread that started
     # it dies, even if that process was itself SIGKILLed and ran no cleanup.
@@ -281,6 +305,7 @@ class InfluxServer:
                 "influxd not found: install Debian's influxdb package (make setup) "
                 "or point WATTCAST_INFLUXD to the binary"
             )
+        _sweep_stale_dirs()
         last_error = ""
         for _ in range(_RETRY_PORT_CLASH):
             try:
@@ -299,7 +324,8 @@ class InfluxServer:
 
     def _start_once(self) -> None:
         self._session = requests.Session()  # a fresh one: stop() closed the previous
-        self.root = Path(tempfile.mkdtemp(prefix="wattcast-influxd-"))
+        self.root = Path(tempfile.mkdtemp(prefix=_DIR_PREFIX))
+        (self.root / _OWNER_FILE).write_text(str(os.getpid()))
         self.port, self.rpc_port = _free_port(), _free_port()
         while self.rpc_port == self.port:
             self.rpc_port = _free_port()
