@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -441,3 +442,53 @@ def test_notes_tell_the_next_commands() -> None:
     assert "get tj -w" in notes
     assert "create secret generic influx-legacy --from-literal=credentials=" in notes
     assert "port-forward svc/wattcast-api" in notes
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
+def test_rendered_settings_parse_as_the_components_settings(
+    value_set: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the chart passes is what the operator's and the API's settings models accept.
+
+    The files the pods mount (the sources ConfigMap, the tokens Secret) are laid out under
+    tmp_path at the mounted paths.
+    """
+    from wattcast.api.core.config import Settings as ApiSettings
+    from wattcast.operator.settings import OperatorSettings
+    from wattcast.operator.sources import configured_sources
+
+    objects = list(rendered(value_set))
+    for component, model in (("-operator", OperatorSettings), ("-api", ApiSettings)):
+        with monkeypatch.context() as env:
+            for key in [k for k in os.environ if k.startswith("WATTCAST_")]:
+                env.delenv(key)
+            data = _config_map(objects, component)
+            for key, value in data.items():
+                if key.endswith("_FILE"):
+                    mounted = tmp_path / value.lstrip("/")
+                    mounted.parent.mkdir(parents=True, exist_ok=True)
+                    if key == "WATTCAST_INFLUX_SOURCES_FILE":
+                        mounted.write_text(_config_map(objects, "-sources")["sources.yaml"])
+                    else:
+                        mounted.write_text("token-for-a-test\n")
+                    value = str(mounted)
+                env.setenv(key, value)
+            settings = model()
+            if component == "-operator":
+                assert isinstance(settings, OperatorSettings)
+                assert settings.models_claim == data["WATTCAST_MODELS_CLAIM"]
+                assert settings.trainer_image == data["WATTCAST_TRAINER_IMAGE"]
+                # The operator reads the mounted sources file as the chart wrote it.
+                values = (
+                    yaml.safe_load(VALUE_SETS[value_set].read_text())
+                    if VALUE_SETS[value_set]
+                    else {}
+                )
+                influx = values.get("influx", {})
+                expected = {s["name"] for s in influx.get("sources", [])}
+                if influx.get("default", {}).get("url"):
+                    expected.add("default")
+                assert set(configured_sources(settings)) == expected
+            else:
+                assert isinstance(settings, ApiSettings)
+                assert settings.api_namespace == data["WATTCAST_API_NAMESPACE"]
