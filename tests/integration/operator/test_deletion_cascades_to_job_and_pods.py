@@ -1,0 +1,22 @@
+"""Deleting a TrainingJob removes its Job and pods through the ownerReference cascade,
+with no finalizer in the way (even while the operator is down)."""
+
+from __future__ import annotations
+
+from operatorkit import K8s, OperatorProcess, wait_for
+
+from wattcast.devtools.jobcontroller import JobController
+
+
+def test_deletion_cascades_to_job_and_pods(
+    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+) -> None:
+    k8s.create_tj(namespace, "tj-gone")
+    wait_for(lambda: k8s.pods(namespace), what="a pod")
+    tj = k8s.tj(namespace, "tj-gone")
+    assert tj is not None
+    assert not tj["metadata"].get("finalizers")
+    k8s.delete_tj(namespace, "tj-gone")
+    wait_for(lambda: k8s.tj(namespace, "tj-gone") is None, what="the TrainingJob to go")
+    wait_for(lambda: k8s.jobs(namespace) == [], what="the Job to go")
+    wait_for(lambda: k8s.pods(namespace) == [], what="the pods to go")

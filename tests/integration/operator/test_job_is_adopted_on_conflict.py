@@ -1,0 +1,57 @@
+"""A Job that already exists and is ours (its controller ownerReference is the TrainingJob)
+is adopted, not duplicated: what a restart between "Job created" and "status written" sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from operatorkit import K8s, OperatorProcess, condition, wait_for
+
+from wattcast.devtools.emulator.fixtures import RunningEmulator
+
+
+def test_job_is_adopted_on_conflict(
+    fresh_emulator: Callable[..., RunningEmulator],
+    start_operator: Callable[..., OperatorProcess],
+) -> None:
+    emulator = fresh_emulator()
+    k8s = K8s(emulator.kubeconfig_path)
+    try:
+        tj = k8s.create_tj("default", "tj-adopt")
+        ours = k8s.create_job(
+            "default",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {
+                    "name": "tj-adopt",
+                    "labels": {"wattcast.dev/trainingjob": "tj-adopt"},
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "wattcast.dev/v1alpha1",
+                            "kind": "TrainingJob",
+                            "name": "tj-adopt",
+                            "uid": tj["metadata"]["uid"],
+                            "controller": True,
+                        }
+                    ],
+                },
+                "spec": {
+                    "suspend": True,
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "trainer", "image": "x"}],
+                        }
+                    },
+                },
+            },
+        )
+        start_operator(emulator)
+        wait_for(lambda: k8s.status("default", "tj-adopt").get("jobName"), what="jobName")
+        status = k8s.status("default", "tj-adopt")
+        assert condition(status, "JobCreated")["reason"] == "JobAdopted"
+        (job,) = k8s.jobs("default")
+        assert job["metadata"]["uid"] == ours["metadata"]["uid"]
+    finally:
+        k8s.close()

@@ -1,0 +1,46 @@
+"""With a queueName the Job is created suspended with Kueue's label; the TrainingJob shows
+Queued until Kueue (here, its stand-in) admits the Job, and the operator never unsuspends it."""
+
+from __future__ import annotations
+
+import time
+
+from operatorkit import K8s, OperatorProcess, condition, wait_for
+
+from wattcast.devtools.jobcontroller import JobController
+
+
+def test_kueue_job_stays_queued_until_admitted(
+    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+) -> None:
+    k8s.create_tj(namespace, "tj-queued", queueName="training", priorityClass="low")
+    status = k8s.wait_phase(namespace, "tj-queued", "Queued")
+    assert condition(status, "Queued")["reason"] == "WaitingForAdmission"
+    job = k8s.job(namespace, "tj-queued")
+    assert job is not None
+    assert job["spec"]["suspend"] is True
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "training"
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/priority-class"] == "low"
+
+    time.sleep(0.5)  # nobody but Kueue unsuspends it
+    job = k8s.job(namespace, "tj-queued")
+    assert job is not None
+    assert job["spec"]["suspend"] is True
+    assert k8s.pods(namespace) == []
+    assert k8s.status(namespace, "tj-queued")["phase"] == "Queued"
+
+    jobs.admit(namespace, "tj-queued")
+    wait_for(
+        lambda: condition(k8s.status(namespace, "tj-queued"), "Queued")["status"] == "False",
+        what="Queued=False",
+    )
+    status = k8s.status(namespace, "tj-queued")
+    assert status["phase"] == "Pending"
+    assert condition(status, "Queued")["reason"] == "Admitted"
+    wait_for(
+        lambda: any(
+            c["type"] == "Running" and c["status"] == "True"
+            for c in k8s.status(namespace, "tj-queued")["conditions"]
+        ),
+        what="Running",
+    )
