@@ -173,8 +173,14 @@ def test_server_owned_metadata_cannot_be_overwritten(
     core: client.CoreV1Api, namespace: str
 ) -> None:
     cm = core.create_namespaced_config_map(namespace, {"metadata": {"name": unique("cm")}})
-    body = {"metadata": {"name": cm.metadata.name, "uid": "forged", "creationTimestamp":
-            "2000-01-01T00:00:00Z"}, "data": {"k": "v"}}  # fmt: skip
+    body = {
+        "metadata": {
+            "name": cm.metadata.name,
+            "uid": "forged",
+            "creationTimestamp": "2000-01-01T00:00:00Z",
+        },
+        "data": {"k": "v"},
+    }
     out = core.replace_namespaced_config_map(cm.metadata.name, namespace, body)
     assert out.metadata.uid == cm.metadata.uid
     assert out.metadata.creation_timestamp == cm.metadata.creation_timestamp

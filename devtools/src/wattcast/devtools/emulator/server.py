@@ -64,6 +64,7 @@ class EmulatorApp:
         self.app.on_shutdown.append(self._on_shutdown)
         r = self.app.router
         r.add_get("/version", self._version)
+        r.add_get("/version/", self._version)  # the kubernetes client asks with a slash
         for probe in ("/healthz", "/livez", "/readyz"):
             r.add_get(probe, self._ok)
         r.add_get("/api", self._api_versions)
