@@ -9,7 +9,6 @@ when WATTCAST_PEERING names a peering object, Kopf peering for more than one rep
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -21,8 +20,6 @@ from pydantic import ValidationError
 from wattcast.operator import metrics
 from wattcast.operator.settings import get_settings
 from wattcast.operator.sources import SourcesConfigError
-
-HANDLERS_MODULE = "wattcast.operator.handlers"
 
 logger = logging.getLogger("wattcast.operator")
 
@@ -48,17 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         sys.stderr.write(f"wattcast-operator: invalid WATTCAST_* settings:\n{error}\n")
         return 2
-    kopf.configure(
-        debug=args.debug,
-        verbose=args.verbose,
-        quiet=args.quiet,
-        log_format=(
-            kopf.LogFormat.JSON if settings.effective_log_format == "json" else kopf.LogFormat.FULL
-        ),
-    )
     # Built here, before Kopf starts, so a configuration error stops the process at once
     # with a clear message instead of a startup handler retrying forever.
-    handlers = importlib.import_module(HANDLERS_MODULE)
+    # Importing the module registers its handlers with Kopf (a module, never a file path).
+    from wattcast.operator import handlers
+
     try:
         runtime = handlers.Runtime.from_environment()
     except SourcesConfigError as error:
@@ -67,6 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigException as error:
         sys.stderr.write(f"wattcast-operator: no Kubernetes configuration: {error}\n")
         return 2
+    kopf.configure(
+        debug=args.debug,
+        verbose=args.verbose,
+        quiet=args.quiet,
+        log_format=(
+            kopf.LogFormat.JSON if settings.effective_log_format == "json" else kopf.LogFormat.FULL
+        ),
+    )
     metrics.serve(settings.metrics_port)
     namespaces = settings.namespace_list
     logger.info(
