@@ -1,0 +1,54 @@
+"""The trainer's failures, each with its condition reason and exit code (DESIGN.md §4).
+
+A permanent error (exit 2) fails the Job at once through its podFailurePolicy: retrying cannot
+help (no data, too little data, a hostile meter id, a bad configuration). Anything else exits 1
+and is retried up to the TrainingJob's backoffLimit.
+"""
+
+from __future__ import annotations
+
+from wattcast.crd import Reason, constants
+
+EXIT_RETRIABLE = 1
+
+
+class TrainerError(Exception):
+    """A failure the trainer reports with a reason; retriable unless a subclass says not."""
+
+    reason: str = Reason.TRAINING_ERROR
+    exit_code: int = EXIT_RETRIABLE
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class PermanentError(TrainerError):
+    """Retrying cannot help: exit 2."""
+
+    exit_code = constants.EXIT_PERMANENT
+    reason = Reason.INVALID_CONFIG
+
+
+class InvalidMeterIdError(PermanentError):
+    reason = Reason.INVALID_METER_ID
+
+
+class InvalidConfigError(PermanentError):
+    reason = Reason.INVALID_CONFIG
+
+
+class NoDataError(PermanentError):
+    reason = Reason.NO_DATA
+
+
+class DataInsufficientError(PermanentError):
+    reason = Reason.DATA_INSUFFICIENT
+
+
+class SourceUnavailableError(TrainerError):
+    """InfluxDB could not be reached or failed on its side: worth a retry."""
+
+    reason = Reason.INFLUX_UNAVAILABLE

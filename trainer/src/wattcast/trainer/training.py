@@ -1,0 +1,222 @@
+"""One fit and one holdout: features -> Keras model -> metrics and the dashboard's series.
+
+Training samples are the valid points before the holdout; the chronologically last part of them
+(15 %, at least a day) is the validation set for early stopping, so the weights kept are those
+that forecast unseen days best. The holdout is scored once, after training (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from wattcast.crd import ErrorMetrics, Holdout, Metrics, ModelSpec
+from wattcast.trainer.errors import DataInsufficientError
+from wattcast.trainer.evaluation import (
+    as_timestamps,
+    error_metrics,
+    holdout_start,
+    naive_forecasts,
+    scored_mask,
+)
+from wattcast.trainer.features import FeatureConfig, FeatureSet, build_features
+from wattcast.trainer.models import build_model, model_inputs, needs_window
+from wattcast.trainer.preparation import PreparedSeries
+from wattcast.trainer.runtime import load_keras
+
+# At least this many days of training targets after the feature warm-up.
+MIN_TRAIN_DAYS = 7
+VALIDATION_FRACTION = 0.15
+EARLY_STOPPING_PATIENCE = 4
+# The dashboard's holdout series is kept small (shared names: <= 2 weeks hourly).
+MAX_SERIES_POINTS = 336
+
+EpochCallback = Callable[[int, int, float | None, float | None, int | None], None]
+
+
+@dataclass
+class TrainingOutcome:
+    """What one training produced, before it is saved."""
+
+    model: Any
+    metrics: Metrics
+    history: dict[str, list[float]]
+    holdout_series: dict[str, list[Any]]
+    feature_names: tuple[str, ...]
+    scale: float
+    train_points: int
+    epochs_run: int
+    fit_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def required_days(config: FeatureConfig, holdout_days: int) -> float:
+    """Days of data the model needs: feature warm-up + a week of targets + the holdout."""
+    return config.warmup / config.steps_per_day + MIN_TRAIN_DAYS + holdout_days
+
+
+def _epoch_callback(keras: Any, on_epoch: EpochCallback | None, epochs: int) -> Any:
+    class _Progress(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+            self._started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            if on_epoch is None:
+                return
+            logs = logs or {}
+            done = epoch + 1
+            elapsed = time.perf_counter() - self._started
+            eta = round(elapsed / done * (epochs - done))
+            loss = logs.get("loss")
+            val_loss = logs.get("val_loss")
+            on_epoch(
+                done,
+                epochs,
+                None if loss is None or not math.isfinite(loss) else float(loss),
+                None if val_loss is None or not math.isfinite(val_loss) else float(val_loss),
+                eta,
+            )
+
+    return _Progress()
+
+
+def fit(
+    series: PreparedSeries,
+    spec: ModelSpec,
+    *,
+    timezone: str,
+    holidays: str,
+    on_epoch: EpochCallback | None = None,
+) -> TrainingOutcome:
+    """Fit the model of `spec` on `series` and score it on the holdout."""
+    keras, _ = load_keras()
+    keras.utils.set_random_seed(spec.seed)
+    config = FeatureConfig.from_spec(
+        spec, series.steps_per_day, timezone=timezone, holidays=holidays
+    )
+    have = series.report.valid_days
+    need = required_days(config, spec.holdout_days)
+    split = holdout_start(series, spec.holdout_days, config.horizon)
+    if len(series.frame) < config.warmup + MIN_TRAIN_DAYS * config.steps_per_day + 1 or (
+        have < need
+    ):
+        raise DataInsufficientError(
+            f"have {have:.1f} days of data after cleaning, need {need:.1f} for this model "
+            f"({config.warmup / config.steps_per_day:.0f} days of history for the features, "
+            f"{MIN_TRAIN_DAYS} of training targets, {spec.holdout_days} of holdout)"
+        )
+    features = build_features(
+        series, config, scale_until=split, with_window=needs_window(spec.type)
+    )
+    labelled = np.isfinite(features.target)
+    before = features.positions < split
+    train_rows = np.flatnonzero(before & labelled)
+    if len(train_rows) < MIN_TRAIN_DAYS * config.steps_per_day:
+        raise DataInsufficientError(
+            f"have {len(train_rows) / config.steps_per_day:.1f} days of valid training points "
+            f"before the holdout, need {MIN_TRAIN_DAYS}"
+        )
+    n_val = max(config.steps_per_day, int(len(train_rows) * VALIDATION_FRACTION))
+    fit_rows, val_rows = train_rows[:-n_val], train_rows[-n_val:]
+    fit_mask = np.zeros(len(features.target), dtype=bool)
+    fit_mask[fit_rows] = True
+
+    model = build_model(spec, features, fit_mask)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True
+        ),
+        _epoch_callback(keras, on_epoch, spec.epochs),
+    ]
+    started = time.perf_counter()
+    history = model.fit(
+        model_inputs(spec.type, features, fit_rows),
+        features.target[fit_rows].astype(np.float32),
+        validation_data=(
+            model_inputs(spec.type, features, val_rows),
+            features.target[val_rows].astype(np.float32),
+        ),
+        epochs=spec.epochs,
+        batch_size=spec.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    fit_seconds = time.perf_counter() - started
+    losses = {
+        "loss": [float(v) for v in history.history.get("loss", [])],
+        "val_loss": [float(v) for v in history.history.get("val_loss", [])],
+    }
+    metrics, series_out = score_holdout(series, features, model, spec, split)
+    return TrainingOutcome(
+        model=model,
+        metrics=metrics,
+        history=losses,
+        holdout_series=series_out,
+        feature_names=features.feature_names,
+        scale=features.scale,
+        train_points=len(train_rows),
+        epochs_run=len(losses["loss"]),
+        fit_seconds=fit_seconds,
+    )
+
+
+def predict(model: Any, spec: ModelSpec, features: FeatureSet, rows: npt.NDArray[Any]) -> Any:
+    inputs = model_inputs(spec.type, features, rows)
+    raw = model.predict(inputs, batch_size=4096, verbose=0)
+    return np.asarray(raw, dtype=np.float64).reshape(-1) * features.scale
+
+
+def score_holdout(
+    series: PreparedSeries, features: FeatureSet, model: Any, spec: ModelSpec, split: int
+) -> tuple[Metrics, dict[str, list[Any]]]:
+    rows = np.flatnonzero(features.positions >= split)
+    if len(rows) == 0:
+        raise DataInsufficientError("the holdout is empty: the range is too short")
+    positions = features.positions[rows]
+    forecast = predict(model, spec, features, rows)
+    baselines = naive_forecasts(series, positions)
+    scored = scored_mask(series, positions, baselines)
+    if not scored.any():
+        raise DataInsufficientError(
+            "no valid points in the holdout to score the model on (all missing or outliers)"
+        )
+    actual = series.frame["consumption"].to_numpy(dtype=np.float64)[positions]
+    times = series.frame.index[positions]
+    metrics = Metrics(
+        holdout=Holdout(
+            start=times[0].to_pydatetime(),
+            end=(times[-1] + series.freq).to_pydatetime(),
+            points=int(scored.sum()),
+        ),
+        model=error_metrics(actual[scored], forecast[scored]),
+        baselines={
+            name: error_metrics(actual[scored], values[scored])
+            for name, values in baselines.items()
+        },
+    )
+    tail = slice(max(0, len(positions) - MAX_SERIES_POINTS), len(positions))
+
+    def rounded(values: npt.NDArray[np.float64]) -> list[float | None]:
+        return [None if not math.isfinite(v) else round(float(v), 6) for v in values[tail]]
+
+    valid = series.frame["valid"].to_numpy(dtype=bool)[positions]
+    series_out: dict[str, list[Any]] = {
+        "timestamps": as_timestamps(pd.DatetimeIndex(times[tail])),
+        "actual": rounded(np.where(valid, actual, np.nan)),
+        "forecast": rounded(forecast),
+        "naiveDaily": rounded(baselines["naiveDaily"]),
+        "naiveWeekly": rounded(baselines["naiveWeekly"]),
+    }
+    return metrics, series_out
+
+
+def baseline_metrics(metrics: Metrics) -> dict[str, ErrorMetrics]:
+    return dict(metrics.baselines)
