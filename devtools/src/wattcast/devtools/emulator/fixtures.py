@@ -137,13 +137,14 @@ class RunningEmulator:
         self.call(delete)
 
 
-def _start(
+def start_emulator(
     workdir: Path,
     *,
     with_trainingjob_crd: bool = True,
     crds: tuple[Path | dict[str, Any], ...] = (),
     **options: Any,
 ) -> RunningEmulator:
+    """Start an emulator serving from ``workdir`` (its kubeconfig goes there); stop() it."""
     running = RunningEmulator(workdir, **options).start()
     try:
         crd_path = repo_root() / TRAININGJOB_CRD
@@ -160,7 +161,7 @@ def _start(
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """One emulated API server for the session, with the TrainingJob CRD installed."""
-    running = _start(tmp_path_factory.mktemp("emulator"))
+    running = start_emulator(tmp_path_factory.mktemp("emulator"))
     try:
         yield running
     finally:
@@ -192,7 +193,7 @@ def fresh_emulator(
     started: list[RunningEmulator] = []
 
     def factory(**options: Any) -> RunningEmulator:
-        running = _start(tmp_path_factory.mktemp("fresh-emulator"), **options)
+        running = start_emulator(tmp_path_factory.mktemp("fresh-emulator"), **options)
         started.append(running)
         return running
 

@@ -1,0 +1,157 @@
+"""The real kubectl (1.33, .venv/bin/kubectl) against the emulator: the everyday commands.
+
+Client-side apply needs ``--validate=false`` (the emulator serves no OpenAPI documents).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from wattcast.devtools.emulator.fixtures import RunningEmulator, repo_root, start_emulator
+
+ROOT = repo_root()
+KUBECTL = ROOT / ".venv" / "bin" / "kubectl"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+HOSTILE = """\
+apiVersion: wattcast.dev/v1alpha1
+kind: TrainingJob
+metadata:
+  name: hostile
+spec:
+  meterId: "m1\\" |> drop()"
+  meterType: electricity
+  start: "2023-01-01T00:00:00Z"
+  end: "2024-01-01T00:00:00Z"
+"""
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+pytestmark = pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl not installed (make setup)")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = start_emulator(tmp_path_factory.mktemp("kubectl"), with_trainingjob_crd=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    cache = tmp_path_factory.mktemp("kubectl-cache")
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig_path), "KUBECACHEDIR": str(cache)}
+
+    def run(
+        *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(KUBECTL), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    run("apply", "--validate=false", "-f", str(ROOT / "crds" / "trainingjob.yaml"))
+    run("wait", "--for", "condition=established", "--timeout=10s", "crd/trainingjobs.wattcast.dev")
+    return run
+
+
+def test_kubectl_applies_the_examples_idempotently(kubectl: Kubectl) -> None:
+    assert EXAMPLES, "examples/*.yaml missing"
+    for path in EXAMPLES:
+        first = kubectl("apply", "--validate=false", "-f", str(path))
+        assert "created" in first.stdout or "unchanged" in first.stdout
+        again = kubectl("apply", "--validate=false", "-f", str(path))
+        assert "unchanged" in again.stdout
+
+
+def test_kubectl_get_shows_printer_columns(kubectl: Kubectl) -> None:
+    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    out = kubectl("get", "tj").stdout.splitlines()
+    assert out[0].split() == ["NAME", "METER", "TYPE", "PHASE", "PROGRESS", "AGE"]
+    row = next(line.split() for line in out[1:] if line.startswith("meter1-electricity-2023"))
+    assert row[1:3] == ["meter1", "electricity"]
+    assert kubectl("get", "wattcast").stdout.splitlines()[0].startswith("NAME")
+
+
+def test_kubectl_label_and_select(kubectl: Kubectl) -> None:
+    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl("label", "--overwrite", "tj", "meter1-electricity-2023", "team=grid")
+    out = kubectl("get", "tj", "-l", "team=grid", "-o", "name").stdout.split()
+    assert out == ["trainingjob.wattcast.dev/meter1-electricity-2023"]
+
+
+def test_kubectl_patch_status_subresource_and_wait(kubectl: Kubectl) -> None:
+    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl(
+        "patch",
+        "tj",
+        "meter1-electricity-2023",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"phase":"Training","progress":55}}',
+    )
+    kubectl(
+        "wait",
+        "--for=jsonpath={.status.phase}=Training",
+        "--timeout=10s",
+        "tj/meter1-electricity-2023",
+    )
+    out = kubectl("get", "tj", "meter1-electricity-2023").stdout.splitlines()
+    assert out[1].split()[3:5] == ["Training", "55"]
+    ignored = kubectl(
+        "patch",
+        "tj",
+        "meter1-electricity-2023",
+        "--type=merge",
+        "-p",
+        '{"status":{"phase":"Saving"}}',
+    )
+    assert "no change" in ignored.stdout  # the main endpoint ignores status
+
+
+def test_kubectl_refuses_a_hostile_trainingjob_with_the_schema_message(kubectl: Kubectl) -> None:
+    result = kubectl("apply", "--validate=false", "-f", "-", stdin=HOSTILE, check=False)
+    assert result.returncode != 0
+    assert 'The TrainingJob "hostile" is invalid' in result.stderr
+    assert "spec.meterId in body should match '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'" in (
+        result.stderr
+    )
+    assert kubectl("get", "tj", "hostile", check=False).returncode != 0
+
+
+def test_kubectl_delete_waits_until_gone(kubectl: Kubectl) -> None:
+    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "water-meter-tuned.yaml"))
+    out = kubectl("delete", "tj", "water-w-0042-2024h1", "--timeout=10s")
+    assert 'trainingjob.wattcast.dev "water-w-0042-2024h1" deleted' in out.stdout
+    assert "NotFound" in kubectl("get", "tj", "water-w-0042-2024h1", check=False).stderr
+
+
+def test_kubectl_strategic_apply_merges_container_env(kubectl: Kubectl, tmp_path: Path) -> None:
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n  containers:\n"
+        "  - {name: c, image: busybox, env: [{name: A, value: '1'}]}\n"
+    )
+    kubectl("apply", "--validate=false", "-f", str(pod))
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n  containers:\n"
+        "  - {name: c, image: busybox, env: [{name: A, value: '2'}, {name: B, value: '3'}]}\n"
+    )
+    kubectl("apply", "--validate=false", "-f", str(pod))
+    env = kubectl("get", "pod", "p1", "-o", "jsonpath={.spec.containers[0].env[*].value}").stdout
+    assert env.split() == ["2", "3"]
