@@ -116,6 +116,14 @@ INVALID_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "bad-digest": ({"image": {"digest": "latest"}}, "digest"),
     "bad-pull-policy": ({"trainer": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
     "bad-port": ({"operator": {"metricsPort": 70000}}, "metricsPort"),
+    "flux-default-without-bucket": (
+        {"influx": {"default": {"url": "http://influx:8086", "bucket": ""}}},
+        "bucket",
+    ),
+    "influxql-source-without-database": (
+        {"influx": {"sources": [{"name": "v1", "url": "http://v1:8086", "dialect": "influxql"}]}},
+        "database",
+    ),
     "bad-quantity": ({"api": {"resources": {"limits": {"memory": "lots"}}}}, "memory"),
 }
 
