@@ -197,13 +197,16 @@ class KubeClient:
         watch_timeout_seconds: int,
         retry_after_seconds: int = 5,
     ) -> None:
-        # The pool must hold as many connections as calls may run at once, or urllib3 opens
-        # and drops extra ones ("connection pool is full") under a burst.
-        configuration.connection_pool_maxsize = concurrency
+        # Reads get a lane of their own, so that a status query never waits behind a burst
+        # of queued submissions. The pool holds as many connections as calls may run at once
+        # in both lanes, or urllib3 opens and drops extra ones under a burst.
+        read_concurrency = max(4, concurrency // 4)
+        configuration.connection_pool_maxsize = concurrency + read_concurrency
         self._api_client = client.ApiClient(configuration)
         self._api = client.CustomObjectsApi(self._api_client)
         self._timeout = (min(5.0, timeout_seconds), timeout_seconds)
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._read_limiter = anyio.CapacityLimiter(read_concurrency)
         # Counted on the event loop's thread only, so a plain integer is safe.
         self._max_streams = max_streams
         self._open_streams = 0
@@ -228,9 +231,10 @@ class KubeClient:
     def close(self) -> None:
         self._api_client.close()  # type: ignore[no-untyped-call]
 
-    async def _call(self, fn: Callable[[], Any]) -> Any:
+    async def _call(self, fn: Callable[[], Any], *, read: bool = False) -> Any:
+        limiter = self._read_limiter if read else self._limiter
         try:
-            return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
+            return await anyio.to_thread.run_sync(fn, limiter=limiter)
         except (ApiException, urllib3.exceptions.HTTPError, OSError, TimeoutError) as exc:
             raise kube_error(exc) from exc
 
@@ -256,7 +260,8 @@ class KubeClient:
                 constants.PLURAL,
                 name,
                 _request_timeout=self._timeout,
-            )
+            ),
+            read=True,
         )
         return result
 
@@ -283,7 +288,8 @@ class KubeClient:
                 constants.PLURAL,
                 _request_timeout=self._timeout,
                 **kwargs,
-            )
+            ),
+            read=True,
         )
         return result
 
@@ -328,7 +334,8 @@ class KubeClient:
                 constants.PLURAL,
                 limit=1,
                 _request_timeout=(2.0, 3.0),
-            )
+            ),
+            read=True,
         )
 
     def open_stream(self) -> None:

@@ -1,0 +1,170 @@
+"""The dashboard's routes: two HTML pages, their static files, and one JSON endpoint.
+
+- `GET /` (the job list) and `GET /jobs/{name}` (one job) are server-rendered shells that hold
+  no data, so they need no token; their script asks for the token once, keeps it in
+  sessionStorage and gets every datum through the authenticated /v1 API (JSON and SSE).
+- `/static/dashboard/...`: the dashboard's CSS and JS, and the vendored uPlot
+  (scripts/fetch-js-vendor.sh); nothing is loaded from elsewhere, and the Content-Security-
+  Policy of the pages says so to the browser.
+- `GET /v1/trainingjobs/{name}/model` (token required): the TrainingJob's saved model as the
+  plots need it, read from the model store (WATTCAST_MODELS_DIR, read-only).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from wattcast.api.auth import require_token
+from wattcast.api.dashboard.settings import DashboardSettings, get_dashboard_settings
+from wattcast.api.dashboard.store import (
+    ModelNotFoundError,
+    ModelReportPublic,
+    ModelStoreError,
+    read_model_report,
+)
+from wattcast.api.deps import KubeDep, NamespaceDep
+from wattcast.api.errors import ApiProblem, error_responses
+from wattcast.api.mapping import phase_of
+from wattcast.api.models import NAME_MAX_LENGTH, NAME_PATTERN
+from wattcast.crd import MeterType, Phase
+
+_HERE = Path(__file__).parent
+STATIC_DIR = _HERE / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+STATIC_PREFIX = "/static/dashboard"
+_NAME = re.compile(NAME_PATTERN)
+
+# Everything comes from this origin; no inline script or style, no frames, no plugins.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+# What the phase filter offers: the contract's phases, plus Cancelled (REVOKED), which is a
+# phase of its own to a person even though the object keeps the phase it had.
+PHASE_CHOICES = [phase.value for phase in Phase] + ["Cancelled"]
+
+templates = Jinja2Templates(directory=_HERE / "templates")
+router = APIRouter()
+router.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR, check_dir=False), name="dashboard")
+
+
+def _asset_version() -> str:
+    """Appended to asset URLs so a new release is never served from a stale cache."""
+    try:
+        return version("wattcast-api")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    context = {
+        "static": STATIC_PREFIX,
+        "asset_version": _asset_version(),
+        "charts_available": (VENDOR_DIR / "uPlot.iife.min.js").is_file(),
+        **context,
+    }
+    response = templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=PAGE_HEADERS
+    )
+    return response
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def job_list_page(request: Request) -> HTMLResponse:
+    """The job list: filled and kept live by static/list.js from GET /v1/events."""
+    return _page(
+        request,
+        "list.html",
+        phases=PHASE_CHOICES,
+        meter_types=[t.value for t in MeterType],
+    )
+
+
+@router.get("/jobs/{name}", response_class=HTMLResponse, include_in_schema=False)
+async def job_page(request: Request, name: str) -> HTMLResponse:
+    """One job: filled by static/job.js from the /v1 API. A name that cannot be a
+    TrainingJob's gets a 404 page (not the API's JSON 422: a person typed it)."""
+    if len(name) > NAME_MAX_LENGTH or not _NAME.match(name):
+        return _page(request, "not_found.html", status_code=404, name=name)
+    return _page(request, "job.html", name=name)
+
+
+DashboardSettingsDep = Annotated[DashboardSettings, Depends(get_dashboard_settings)]
+
+
+@router.get(
+    "/v1/trainingjobs/{name}/model",
+    response_model=ModelReportPublic,
+    response_model_by_alias=True,
+    tags=["trainingjobs"],
+    summary="The saved model of a TrainingJob: metadata, loss per epoch, holdout series",
+    dependencies=[Depends(require_token)],
+    responses=error_responses(401, 403, 404, 422, 429, 503),
+)
+async def get_model_report(
+    name: Annotated[
+        str,
+        PathParam(
+            description="Name of the TrainingJob.",
+            min_length=1,
+            max_length=NAME_MAX_LENGTH,
+            pattern=NAME_PATTERN,
+        ),
+    ],
+    kube: KubeDep,
+    namespace: NamespaceDep,
+    settings: DashboardSettingsDep,
+) -> ModelReportPublic:
+    """What the dashboard plots, read from the model's metadata.json in the model store:
+    404 while the TrainingJob has no saved model, or when the API has no model store
+    (WATTCAST_MODELS_DIR) or the file is missing."""
+    with kube.errors("read", namespace, name):
+        obj = await kube.get(namespace, name)
+    result = (obj.get("status") or {}).get("result") or {}
+    model_path = result.get("modelPath") if isinstance(result, dict) else None
+    if not isinstance(model_path, str) or not model_path:
+        phase = phase_of(obj)
+        raise ApiProblem(
+            404,
+            f"TrainingJob {name!r} has no saved model (phase "
+            f"{phase.value if phase else 'not set yet'}); a model exists once it succeeded.",
+        )
+    if settings.models_dir is None:
+        raise ApiProblem(
+            404,
+            "This API has no model store to read: set WATTCAST_MODELS_DIR to the model "
+            "volume (mounted read-only) to see loss curves and holdout plots.",
+        )
+    try:
+        return await anyio.to_thread.run_sync(
+            partial(read_model_report, settings.models_dir, model_path)
+        )
+    except ModelNotFoundError as exc:
+        raise ApiProblem(
+            404,
+            f"The model store has no metadata for {model_path!r} ({exc}): the model was "
+            "removed (the trainer keeps a few versions), or WATTCAST_MODELS_DIR is not the "
+            "trainer's model volume.",
+        ) from None
+    except ModelStoreError as exc:
+        raise ApiProblem(
+            404, f"The model of TrainingJob {name!r} cannot be read: {exc}."
+        ) from None

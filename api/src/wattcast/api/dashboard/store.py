@@ -1,0 +1,321 @@
+"""Reads what the dashboard plots from the model store, read-only and inside the store only.
+
+Layout (shared names): <models>/<meterType>/<meterId>/versions/<version>/model.keras and
+metadata.json; <models>/<meterType>/<meterId>/current -> versions/<version>. A TrainingJob's
+status.result.modelPath names the model file relative to the store's root; its metadata.json
+sits next to it.
+
+metadata.json is the trainer's. The dashboard reads:
+- the loss per epoch: `history.loss` and `history.val_loss` (Keras' names);
+- the holdout series: `holdoutSeries` {timestamps, actual, forecast, naiveDaily, naiveWeekly};
+- and passes through, as they are: meter, dataRange, features, metrics, libraryVersions,
+  trainingJob.
+A few other spellings are accepted (listed in `_ALIASES`) so that a renamed key costs a plot, not
+an error. What cannot be read is named in `problems`, so the page says why a plot is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic.alias_generators import to_camel
+
+METADATA_FILE = "metadata.json"
+CURRENT_LINK = "current"
+VERSIONS_DIR = "versions"
+# metadata.json holds at most two weeks of hourly series (shared names); far below this.
+MAX_METADATA_BYTES = 4 * 1024 * 1024
+# Versions listed in a model's lineage (the trainer keeps 5 by default).
+MAX_LINEAGE_VERSIONS = 20
+SERIES_NAMES = ("actual", "forecast", "naiveDaily", "naiveWeekly")
+
+# Accepted spellings, first one preferred (the first is what the trainer is asked to write).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "history": ("history", "lossHistory", "training"),
+    "loss": ("loss",),
+    "valLoss": ("val_loss", "valLoss"),
+    "holdoutSeries": ("holdoutSeries", "holdout_series", "series"),
+    "meter": ("meter",),
+    "dataRange": ("dataRange", "data_range", "data"),
+    "features": ("features", "featureNames", "feature_names"),
+    "metrics": ("metrics",),
+    "libraryVersions": ("libraryVersions", "library_versions", "versions", "libraries"),
+    "trainingJob": ("trainingJob", "training_job", "trainingjob"),
+    "created": ("created", "trainingCompleted", "training_completed", "savedAt", "saved_at"),
+}
+
+
+class ModelStoreError(Exception):
+    """The model or its metadata cannot be read; `str()` says why, for a person."""
+
+
+class ModelNotFoundError(ModelStoreError):
+    """No metadata.json where the TrainingJob's modelPath points."""
+
+
+class _CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class LossHistoryPublic(_CamelModel):
+    """Training and validation loss after each epoch (Keras' history)."""
+
+    epochs: list[int] = Field(description="Epoch numbers, from 1.")
+    loss: list[float | None] = Field(description="Training loss per epoch (null: not finite).")
+    val_loss: list[float | None] | None = Field(
+        default=None, description="Validation loss per epoch, when the trainer kept one."
+    )
+
+
+class HoldoutSeriesPublic(_CamelModel):
+    """The holdout: actual values, the model's forecast and the seasonal-naive baselines."""
+
+    timestamps: list[AwareDatetime] = Field(description="The holdout timestamps (UTC).")
+    actual: list[float | None] = Field(description="Measured values (null: missing).")
+    forecast: list[float | None] = Field(description="The model's forecast.")
+    naive_daily: list[float | None] | None = Field(
+        default=None, description="Seasonal-naive baseline y(t-24h)."
+    )
+    naive_weekly: list[float | None] | None = Field(
+        default=None, description="Seasonal-naive baseline y(t-168h)."
+    )
+
+
+class ModelVersionPublic(_CamelModel):
+    """One saved version of the same meter's model (its lineage)."""
+
+    version: str = Field(description="Version directory name.")
+    model_path: str = Field(description="Its model file, relative to the model store's root.")
+    current: bool = Field(description="True for the version `current` points to.")
+    training_job: str | None = Field(
+        default=None, description="Name of the TrainingJob that made it."
+    )
+    created: str | None = Field(default=None, description="When it was saved, as recorded.")
+    smape: float | None = Field(default=None, description="The model's holdout sMAPE, %.")
+
+
+class ModelReportPublic(_CamelModel):
+    """What the dashboard shows of a TrainingJob's saved model."""
+
+    model_path: str = Field(description="The model file, relative to the model store's root.")
+    version: str = Field(description="The version directory of this model.")
+    current: bool = Field(description="True while this version is the meter's current model.")
+    meter: JsonValue = Field(default=None, description="The meter, as metadata.json has it.")
+    data_range: JsonValue = Field(default=None, description="The data range trained on.")
+    features: JsonValue = Field(default=None, description="The features the model used.")
+    metrics: JsonValue = Field(default=None, description="Holdout errors, model and baselines.")
+    library_versions: JsonValue = Field(
+        default=None, description="Library versions the model was trained with."
+    )
+    training_job: JsonValue = Field(
+        default=None, description="The TrainingJob that made the model (name, uid)."
+    )
+    loss: LossHistoryPublic | None = Field(
+        default=None, description="Loss per epoch; null when metadata.json has none."
+    )
+    holdout: HoldoutSeriesPublic | None = Field(
+        default=None, description="Holdout series; null when metadata.json has none."
+    )
+    versions: list[ModelVersionPublic] = Field(
+        description="Saved versions of the same meter's model, newest first (at most 20)."
+    )
+    problems: list[str] = Field(
+        description="Parts of metadata.json that could not be read, for a person."
+    )
+
+
+def _first(data: Mapping[str, Any], name: str) -> Any:
+    for key in _ALIASES[name]:
+        if key in data:
+            return data[key]
+    return None
+
+
+def _store_path(root: Path, relative: str) -> Path:
+    """`root/relative`, refusing anything that could leave the store (.., absolute, links out)."""
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or any(part in {"", ".", ".."} for part in pure.parts) or not pure.parts:
+        raise ModelStoreError(f"model path {relative!r} is not a plain path inside the store")
+    resolved_root = root.resolve()
+    path = (resolved_root / pure).resolve()
+    if not path.is_relative_to(resolved_root):
+        raise ModelStoreError(f"model path {relative!r} leads outside the model store")
+    return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ModelNotFoundError(f"{path.name} not found") from None
+    except OSError as exc:
+        raise ModelStoreError(f"cannot read {path.name}: {exc.strerror}") from None
+    if size > MAX_METADATA_BYTES:
+        raise ModelStoreError(f"{path.name} is {size} bytes, more than {MAX_METADATA_BYTES}")
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelStoreError(f"{path.name} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelStoreError(f"{path.name} does not hold a JSON object")
+    return data
+
+
+def _numbers(values: Any, what: str) -> list[float | None]:
+    """A list of finite numbers or nulls (NaN and infinities become null)."""
+    if not isinstance(values, list):
+        raise ValueError(f"{what} is not a list")
+    out: list[float | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out.append(float(value) if math.isfinite(value) else None)
+        else:
+            raise ValueError(f"{what} holds a non-number")
+    return out
+
+
+def _loss(metadata: Mapping[str, Any], problems: list[str]) -> LossHistoryPublic | None:
+    history = _first(metadata, "history")
+    source: Mapping[str, Any] = history if isinstance(history, Mapping) else metadata
+    raw_loss = _first(source, "loss")
+    if raw_loss is None:
+        problems.append("no loss per epoch (history.loss) in metadata.json")
+        return None
+    try:
+        loss = _numbers(raw_loss, "history.loss")
+        raw_val = _first(source, "valLoss")
+        val_loss = _numbers(raw_val, "history.val_loss") if raw_val is not None else None
+    except ValueError as exc:
+        problems.append(f"loss per epoch unreadable: {exc}")
+        return None
+    if val_loss is not None and len(val_loss) != len(loss):
+        problems.append("history.val_loss and history.loss differ in length; val_loss left out")
+        val_loss = None
+    return LossHistoryPublic(epochs=list(range(1, len(loss) + 1)), loss=loss, val_loss=val_loss)
+
+
+def _holdout(metadata: Mapping[str, Any], problems: list[str]) -> HoldoutSeriesPublic | None:
+    series = _first(metadata, "holdoutSeries")
+    if not isinstance(series, Mapping):
+        problems.append("no holdout series (holdoutSeries) in metadata.json")
+        return None
+    try:
+        timestamps = series.get("timestamps")
+        if not isinstance(timestamps, list):
+            raise ValueError("timestamps is not a list")
+        columns: dict[str, list[float | None] | None] = {}
+        for name in SERIES_NAMES:
+            raw = series.get(name)
+            if raw is None and name.startswith("naive"):
+                columns[name] = None
+                continue
+            values = _numbers(raw, name)
+            if len(values) != len(timestamps):
+                raise ValueError(f"{name} has {len(values)} values for {len(timestamps)} times")
+            columns[name] = values
+        return HoldoutSeriesPublic.model_validate(
+            {"timestamps": timestamps, **columns}, by_alias=True
+        )
+    except (ValueError, ValidationError) as exc:
+        first_line = str(exc).splitlines()[0]
+        problems.append(f"holdout series unreadable: {first_line}")
+        return None
+
+
+def _smape(metadata: Mapping[str, Any]) -> float | None:
+    metrics = _first(metadata, "metrics")
+    model = metrics.get("model") if isinstance(metrics, Mapping) else None
+    value = model.get("smape") if isinstance(model, Mapping) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _job_name(metadata: Mapping[str, Any]) -> str | None:
+    job = _first(metadata, "trainingJob")
+    if isinstance(job, Mapping) and isinstance(job.get("name"), str):
+        return str(job["name"])
+    return job if isinstance(job, str) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _lineage(meter_dir: Path, model_file: str) -> tuple[list[ModelVersionPublic], str | None]:
+    """Every saved version of the meter (newest first) and the one `current` points to."""
+    current: str | None = None
+    link = meter_dir / CURRENT_LINK
+    if link.is_symlink() or link.is_dir():
+        target = Path(os.path.realpath(link))
+        if target.parent == (meter_dir / VERSIONS_DIR).resolve():
+            current = target.name
+    versions_dir = meter_dir / VERSIONS_DIR
+    try:
+        names = sorted(
+            (p.name for p in versions_dir.iterdir() if p.is_dir() and not p.is_symlink()),
+            reverse=True,
+        )
+    except OSError:
+        names = []
+    store_root = meter_dir.parent.parent
+    result = []
+    for name in names[:MAX_LINEAGE_VERSIONS]:
+        try:
+            meta = _read_json(versions_dir / name / METADATA_FILE)
+        except ModelStoreError:
+            meta = {}  # a version without readable metadata is still part of the lineage
+        path = (versions_dir / name / model_file).relative_to(store_root)
+        result.append(
+            ModelVersionPublic(
+                version=name,
+                model_path=path.as_posix(),
+                current=name == current,
+                training_job=_job_name(meta),
+                created=_text(_first(meta, "created")),
+                smape=_smape(meta),
+            )
+        )
+    return result, current
+
+
+def read_model_report(models_dir: Path, model_path: str) -> ModelReportPublic:
+    """The dashboard's view of the model at `model_path` (relative to `models_dir`).
+
+    Raises ModelNotFoundError when its metadata.json is not there, ModelStoreError when the path
+    is unsafe or the file unreadable. Blocking file IO: call it from a worker thread.
+    """
+    model = _store_path(models_dir, model_path)
+    version_dir = model.parent
+    metadata = _read_json(version_dir / METADATA_FILE)
+    problems: list[str] = []
+    pure = PurePosixPath(model_path)
+    lineage: list[ModelVersionPublic] = []
+    current: str | None = None
+    # <meterType>/<meterId>/versions/<version>/<file>: only then is there a lineage to show.
+    if len(pure.parts) == 5 and pure.parts[2] == VERSIONS_DIR:
+        lineage, current = _lineage(version_dir.parent.parent, pure.name)
+    else:
+        problems.append(f"model path {model_path!r} is not in the versioned layout; no lineage")
+    return ModelReportPublic(
+        model_path=model_path,
+        version=version_dir.name,
+        current=current == version_dir.name,
+        meter=_first(metadata, "meter"),
+        data_range=_first(metadata, "dataRange"),
+        features=_first(metadata, "features"),
+        metrics=_first(metadata, "metrics"),
+        library_versions=_first(metadata, "libraryVersions"),
+        training_job=_first(metadata, "trainingJob"),
+        loss=_loss(metadata, problems),
+        holdout=_holdout(metadata, problems),
+        versions=lineage,
+        problems=problems,
+    )
+
