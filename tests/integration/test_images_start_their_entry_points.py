@@ -494,11 +494,12 @@ def test_api_from_the_image_is_ready_against_the_emulator(
 def test_trainer_image_installs_and_its_command_starts(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    if not (ROOT / "trainer" / "src" / "wattcast" / "trainer" / "main.py").is_file():
-        pytest.skip("wattcast.trainer.main (the wattcast-trainer entry point) is not written yet")
     image = perform_builder_stage(IMAGES["trainer"], tmp_path_factory.mktemp("trainer-image"))
     assert_self_contained(image)
     site = next((image.venv / "lib").glob("python3.*/site-packages"))
     assert (site / "tensorflow").is_dir() and (site / "keras").is_dir()
     assert not (site / "wattcast" / "operator").exists(), "the trainer image holds the operator"
+    assert not (site / "wattcast" / "api").exists(), "the trainer image holds the API"
+    if not (site / "wattcast" / "trainer" / "main.py").is_file():
+        pytest.skip("wattcast.trainer.main (the wattcast-trainer entry point) is not written yet")
     assert "usage" in run_help(image, "wattcast-trainer", tmp_path).lower()
