@@ -14,11 +14,13 @@ probes.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -206,36 +208,100 @@ def pod_templates(objects: tuple[dict[str, Any], ...]) -> list[tuple[str, dict[s
     return pods
 
 
+def assert_restricted(name: str, pod: dict[str, Any]) -> None:
+    """The restricted Pod Security Standard, and a read-only root with an emptyDir /tmp."""
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] is True, name
+    assert security.get("runAsUser", 65532) > 0, name
+    assert security["seccompProfile"]["type"] == "RuntimeDefault", name
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not pod.get(key), name
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert not [v for v in volumes.values() if "hostPath" in v], name
+    for container in pod["containers"] + pod.get("initContainers", []):
+        where = f"{name}/{container['name']}"
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False, where
+        assert context["capabilities"]["drop"] == ["ALL"], where
+        assert not context["capabilities"].get("add"), where
+        assert context["readOnlyRootFilesystem"] is True, where
+        assert not context.get("privileged"), where
+        assert context.get("runAsUser", security.get("runAsUser", 65532)) != 0, where
+        tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        assert tmp and "emptyDir" in volumes[tmp[0]["name"]], where
+
+
 @pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
 def test_every_pod_is_restricted(value_set: str) -> None:
     pods = pod_templates(rendered(value_set))
     assert len(pods) == 2  # the operator and the API
     for name, pod in pods:
-        security = pod["securityContext"]
-        assert security["runAsNonRoot"] is True, name
-        assert isinstance(security["runAsUser"], int) and security["runAsUser"] > 0, name
-        assert security["seccompProfile"]["type"] == "RuntimeDefault", name
-        for key in ("hostNetwork", "hostPID", "hostIPC"):
-            assert not pod.get(key), name
-        volumes = {v["name"]: v for v in pod["volumes"]}
-        assert not [v for v in volumes.values() if "hostPath" in v], name
-        containers = pod["containers"] + pod.get("initContainers", [])
-        for container in containers:
+        assert_restricted(name, pod)
+        # A numeric user the kubelet can check against runAsNonRoot.
+        assert isinstance(pod["securityContext"]["runAsUser"], int), name
+        for container in pod["containers"]:
             where = f"{name}/{container['name']}"
-            context = container["securityContext"]
-            assert context["allowPrivilegeEscalation"] is False, where
-            assert context["capabilities"]["drop"] == ["ALL"], where
-            assert not context["capabilities"].get("add"), where
-            assert context["readOnlyRootFilesystem"] is True, where
-            assert not context.get("privileged"), where
-            assert context.get("runAsUser", security["runAsUser"]) != 0, where
-            tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
-            assert tmp and "emptyDir" in volumes[tmp[0]["name"]], where
             resources = container["resources"]
             assert resources["requests"]["cpu"] and resources["requests"]["memory"], where
             assert resources["limits"]["memory"], where
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", where
             assert container["readinessProbe"]["httpGet"]["path"], where
+
+
+def test_trainer_pods_the_operator_renders_fit_what_the_chart_provides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The operator, configured by the chart, renders trainer pods that are restricted, run as
+    the chart's trainer ServiceAccount in their namespace, mount the chart's claim and read the
+    configured Secret."""
+    from wattcast.crd.trainingjob import TrainingJob
+    from wattcast.operator.rendering import render_job
+    from wattcast.operator.settings import OperatorSettings
+    from wattcast.operator.sources import configured_sources
+
+    objects = rendered("existing-secrets-and-claim-values")
+    (config,) = [
+        o
+        for o in objects
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-operator")
+    ]
+    for key in [k for k in os.environ if k.startswith("WATTCAST_")]:
+        monkeypatch.delenv(key)
+    for key, value in config["data"].items():
+        if key != "WATTCAST_INFLUX_SOURCES_FILE":  # the named sources are not needed here
+            monkeypatch.setenv(key, value)
+    settings = OperatorSettings()
+    example = yaml.safe_load((ROOT / "examples" / "meter1-electricity.yaml").read_text())
+    trainingjob = TrainingJob.model_validate(
+        {
+            "metadata": {"name": "chart-fit", "namespace": "energy", "uid": "0a1b2c3d"},
+            "spec": example["spec"],
+        }
+    )
+    job = render_job(trainingjob, configured_sources(settings)["default"], settings)
+    job["metadata"].setdefault("namespace", "energy")
+    kubernetes_validate.validate(job, "1.33", strict=True)
+    pod = job["spec"]["template"]["spec"]
+    assert_restricted("trainer", pod)
+
+    service_accounts = {
+        (o["metadata"]["namespace"], o["metadata"]["name"])
+        for o in objects
+        if o["kind"] == "ServiceAccount"
+    }
+    assert ("energy", pod["serviceAccountName"]) in service_accounts
+    claims = [
+        v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    ]
+    assert claims == ["shared-models"]
+    token_refs = [
+        e["valueFrom"]["secretKeyRef"] for e in pod["containers"][0]["env"] if "valueFrom" in e
+    ]
+    assert token_refs == [{"name": "influx-token", "key": "token"}]
+    # Trainer pods carry the label the chart's NetworkPolicy selects them by.
+    assert "wattcast.dev/trainingjob" in job["spec"]["template"]["metadata"]["labels"]
 
 
 def test_api_mounts_models_read_only_and_tokens_from_the_existing_secret() -> None:
