@@ -64,6 +64,7 @@ def field_selector(
 @router.post(
     "/trainingjobs",
     response_model=TrainingJobPublic,
+    response_model_exclude_none=True,
     status_code=status.HTTP_201_CREATED,
     summary="Create a TrainingJob",
     responses={
@@ -101,6 +102,7 @@ async def create_trainingjob(
 @router.get(
     "/trainingjobs",
     response_model=TrainingJobsPublic,
+    response_model_exclude_none=True,
     response_model_by_alias=True,
     summary="List TrainingJobs",
     responses=error_responses(400, 401, 403, 410, 422, 429, 503),
@@ -149,6 +151,7 @@ async def list_trainingjobs(
 @router.get(
     "/trainingjobs/{name}",
     response_model=TrainingJobPublic,
+    response_model_exclude_none=True,
     summary="Get a TrainingJob",
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
@@ -167,6 +170,7 @@ async def _act(kube: KubeDep, namespace: str, name: str, action: Action) -> Trai
 @router.post(
     "/trainingjobs/{name}/suspend",
     response_model=TrainingJobPublic,
+    response_model_exclude_none=True,
     summary="Suspend a TrainingJob",
     responses=error_responses(401, 403, 404, 409, 422, 429, 503),
 )
@@ -181,6 +185,7 @@ async def suspend_trainingjob(
 @router.post(
     "/trainingjobs/{name}/resume",
     response_model=TrainingJobPublic,
+    response_model_exclude_none=True,
     summary="Resume a suspended TrainingJob",
     responses=error_responses(401, 403, 404, 409, 422, 429, 503),
 )
@@ -194,6 +199,7 @@ async def resume_trainingjob(
 @router.post(
     "/trainingjobs/{name}/cancel",
     response_model=TrainingJobPublic,
+    response_model_exclude_none=True,
     summary="Cancel a TrainingJob for good (REVOKED)",
     responses=error_responses(401, 403, 404, 409, 422, 429, 503),
 )
