@@ -492,3 +492,56 @@ def test_rendered_settings_parse_as_the_components_settings(
             else:
                 assert isinstance(settings, ApiSettings)
                 assert settings.api_namespace == data["WATTCAST_API_NAMESPACE"]
+
+
+EXTRA_COMBINATIONS = {
+    "api-disabled": ("api.enabled=false", "networkPolicy.enabled=true"),
+    "auth-disabled": ("api.authDisabled=true", "api.mountModels=false"),
+    "namespaced-peering": (
+        "operator.peering.enabled=true",
+        "operator.replicaCount=3",
+        "operator.podDisruptionBudget.enabled=true",
+        "trainingNamespaces={a,b}",
+    ),
+    "cluster-wide-standalone": ("operator.clusterWide=true", "trainer.serviceAccount.create=false"),
+    "no-crds-existing-peering-crds": (
+        "crds.enabled=false",
+        "operator.peering.enabled=true",
+        "operator.peering.installCRDs=false",
+    ),
+}
+
+
+@pytest.mark.parametrize("combination", sorted(EXTRA_COMBINATIONS), ids=sorted(EXTRA_COMBINATIONS))
+def test_other_value_combinations_render_valid_objects(combination: str) -> None:
+    objects = render(None, *EXTRA_COMBINATIONS[combination])
+    for obj in objects:
+        validator = builtin_validator("1.33", obj["apiVersion"], obj["kind"])
+        if validator is None:
+            schema = custom_kind_schema(objects, obj) if obj["apiVersion"] != "kopf.dev/v1" else {}
+            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(obj))
+        else:
+            errors = list(validator.iter_errors(obj))
+        assert not errors, f"{object_id(obj)}: {[e.message for e in errors]}"
+    kinds = [o["kind"] for o in objects]
+    if combination == "api-disabled":
+        assert "Service" in kinds and not [
+            o for o in objects if o["metadata"]["name"].endswith("-api")
+        ]
+    if combination == "auth-disabled":
+        api = _config_map(objects, "-api")
+        assert api["WATTCAST_API_AUTH_DISABLED"] == "true"
+        assert "WATTCAST_API_TOKENS_FILE" not in api
+    if combination == "namespaced-peering":
+        peerings = [o for o in objects if o["kind"] == "KopfPeering"]
+        assert sorted(o["metadata"]["namespace"] for o in peerings) == ["a", "b"]
+        assert kinds.count("PodDisruptionBudget") == 2
+    if combination == "cluster-wide-standalone":
+        assert "ClusterRole" in kinds and "ServiceAccount" in kinds
+        assert not [
+            o
+            for o in objects
+            if o["metadata"]["name"].endswith("-trainer") and o["kind"] == "ServiceAccount"
+        ]
+    if combination == "no-crds-existing-peering-crds":
+        assert "CustomResourceDefinition" not in kinds and "KopfPeering" in kinds
