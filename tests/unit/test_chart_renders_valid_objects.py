@@ -401,8 +401,10 @@ def test_model_claim_access_mode_and_keep_policy_follow_the_values() -> None:
             (
                 "influx.sources[0].name=a",
                 "influx.sources[0].url=http://a:8086",
+                "influx.sources[0].bucket=x",
                 "influx.sources[1].name=a",
                 "influx.sources[1].url=http://b:8086",
+                "influx.sources[1].bucket=y",
             ),
             "used twice",
         ),
