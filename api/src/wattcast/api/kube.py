@@ -392,14 +392,21 @@ class KubeClient:
                     if stopped.is_set():
                         return
                     if line.strip():
-                        put(json.loads(line))
+                        try:
+                            put(json.loads(line))
+                        except ValueError:
+                            put(KubeApiError(status=0, message="malformed watch event"))
+                            return
             except BaseException as exc:
                 if not stopped.is_set():
                     put(exc)
             finally:
                 if response is not None:
                     with contextlib.suppress(Exception):
-                        response.release_conn()
+                        if stopped.is_set():
+                            response.close()  # cut short: the connection is not reusable
+                        else:
+                            response.release_conn()  # read to its end: back to the pool
                 put(None)
 
         thread = threading.Thread(target=pump, name=f"watch-{namespace}", daemon=True)
@@ -409,13 +416,11 @@ class KubeClient:
                 item = await queue.get()
                 if item is None:
                     return
+                if isinstance(item, KubeApiError):
+                    raise item
+                if isinstance(item, ApiException | urllib3.exceptions.HTTPError | OSError):
+                    raise kube_error(item) from item
                 if isinstance(item, BaseException):
-                    if isinstance(
-                        item, ApiException | urllib3.exceptions.HTTPError | OSError | ValueError
-                    ):
-                        raise kube_error(
-                            item if not isinstance(item, ValueError) else OSError(str(item))
-                        ) from item
                     raise item
                 if item.get("type") == "ERROR":
                     status = item.get("object") or {}
