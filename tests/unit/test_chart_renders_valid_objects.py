@@ -547,3 +547,24 @@ def test_other_value_combinations_render_valid_objects(combination: str) -> None
         ]
     if combination == "no-crds-existing-peering-crds":
         assert "CustomResourceDefinition" not in kinds and "KopfPeering" in kinds
+
+
+def test_network_policies_admit_only_what_each_pod_serves() -> None:
+    policies = {
+        o["metadata"]["name"].rsplit("-", 1)[1]: o["spec"]
+        for o in rendered("ingress-monitoring-networkpolicy-values")
+        if o["kind"] == "NetworkPolicy"
+    }
+    assert set(policies) == {"operator", "api", "trainer"}
+    for spec in policies.values():
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert [p["port"] for p in policies["operator"]["ingress"][0]["ports"]] == ["metrics"]
+    assert [p["port"] for p in policies["api"]["ingress"][0]["ports"]] == ["http"]
+    assert "ingress" not in policies["trainer"]  # trainer pods serve nothing
+    assert policies["trainer"]["podSelector"]["matchExpressions"] == [
+        {"key": "wattcast.dev/trainingjob", "operator": "Exists"}
+    ]
+    trainer_ports = {p["port"] for rule in policies["trainer"]["egress"] for p in rule["ports"]}
+    assert trainer_ports == {53, 443, 6443, 8086}
+    operator_ports = {p["port"] for rule in policies["operator"]["egress"] for p in rule["ports"]}
+    assert operator_ports == {53, 443, 6443}
