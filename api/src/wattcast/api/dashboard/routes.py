@@ -74,7 +74,9 @@ def _asset_version() -> str:
         return "0"
 
 
-def _page(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+def _page(
+    request: Request, template: str, status_code: int = 200, **context: object
+) -> HTMLResponse:
     context = {
         "static": STATIC_PREFIX,
         "asset_version": _asset_version(),
@@ -165,6 +167,4 @@ async def get_model_report(
             "trainer's model volume.",
         ) from None
     except ModelStoreError as exc:
-        raise ApiProblem(
-            404, f"The model of TrainingJob {name!r} cannot be read: {exc}."
-        ) from None
+        raise ApiProblem(404, f"The model of TrainingJob {name!r} cannot be read: {exc}.") from None

@@ -318,4 +318,3 @@ def read_model_report(models_dir: Path, model_path: str) -> ModelReportPublic:
         versions=lineage,
         problems=problems,
     )
-

@@ -1,0 +1,395 @@
+"""The dashboard in Debian's chromium (headless, Playwright) against the API on the emulated
+stack: sign-in, the live list, a job's plots, actions. Screenshots go to artifacts/screenshots/.
+
+Every page is checked for script errors, Content-Security-Policy violations, requests that
+leave the API's origin, and the token appearing in any URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dashboard_support import METRICS, TOKEN, Cluster, iso, job_body, screenshot, write_model
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class Watched:
+    """A page and what it did: console errors, page errors, every request URL."""
+
+    def __init__(self, page: Page, origin: str) -> None:
+        self.page = page
+        self.origin = origin
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.urls.append(r.url))
+
+    def _console(self, message: Any) -> None:
+        # Refused API calls (401 on a wrong token) are logged by chromium as "Failed to load
+        # resource"; they are expected and asserted on their own. Anything else is a bug.
+        if message.type in {"error", "warning"} and not message.text.startswith(
+            "Failed to load resource"
+        ):
+            self.errors.append(message.text)
+
+    def check(self) -> None:
+        assert self.errors == []
+        assert self.urls, "the page made no request"
+        foreign = [u for u in self.urls if not u.startswith(self.origin)]
+        assert foreign == [], "the dashboard must load nothing from elsewhere"
+        assert not [u for u in self.urls if TOKEN in u], "the token must never be in a URL"
+
+
+@pytest.fixture
+def watch(dashboard_url: str) -> Iterator[list[Watched]]:
+    watched: list[Watched] = []
+    yield watched
+    for w in watched:
+        w.check()
+
+
+def open_page(context: Any, url: str, watch: list[Watched], origin: str) -> Page:
+    page: Page = context.new_page()
+    watch.append(Watched(page, origin))
+    page.goto(url)
+    return page
+
+
+def sign_in(page: Page, token: str = TOKEN) -> None:
+    """Type the token and press Enter, as a keyboard user does."""
+    field = page.get_by_label("API token")
+    expect(field).to_be_focused()
+    field.fill(token)
+    field.press("Enter")
+
+
+def create(api: httpx.Client, name: str, meter: str, meter_type: str = "electricity") -> None:
+    response = api.post("/v1/trainingjobs", json=job_body(name, meter, meter_type))
+    assert response.status_code == 201, response.text
+
+
+def ago(minutes: float) -> str:
+    """A timestamp `minutes` before now (ages and durations on the page stay plausible)."""
+    return iso(datetime.now(UTC) - timedelta(minutes=minutes))
+
+
+def training(progress: int, epoch: int) -> dict[str, Any]:
+    return {
+        "phase": "Training",
+        "progress": progress,
+        "message": f"epoch {epoch} of 12",
+        "attempts": 1,
+        "jobName": "x",
+        "startTime": ago(3),
+        "training": {"epoch": epoch, "epochs": 12, "loss": 0.31, "valLoss": 0.35},
+    }
+
+
+def succeeded(model_path: str) -> dict[str, Any]:
+    return {
+        "phase": "Succeeded",
+        "progress": 100,
+        "message": "Model trained and saved",
+        "attempts": 1,
+        "startTime": ago(6),
+        "completionTime": ago(1.5),
+        "conditions": [
+            {
+                "type": "Complete",
+                "status": "True",
+                "reason": "TrainingSucceeded",
+                "message": "the model was saved",
+                "lastTransitionTime": ago(1.5),
+            }
+        ],
+        "result": {
+            "modelPath": model_path,
+            "dataPoints": 1416,
+            "trainingCompleted": ago(1.5),
+            "metrics": METRICS,
+        },
+    }
+
+
+def failed() -> dict[str, Any]:
+    return {
+        "phase": "Failed",
+        "progress": 12,
+        "message": "not enough data",
+        "attempts": 1,
+        "startTime": ago(2),
+        "completionTime": ago(1.5),
+        "conditions": [
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": "DataInsufficient",
+                "message": "have 3.0 days of data after cleaning, need 29.0",
+                "lastTransitionTime": ago(1.5),
+            }
+        ],
+    }
+
+
+def test_an_unauthenticated_visit_shows_the_sign_in_form_and_no_data(
+    dashboard_url: str, api: httpx.Client, desktop: Any, watch: list[Watched]
+) -> None:
+    create(api, "tj-secret-a", "meter-secret")
+    page = open_page(desktop, f"{dashboard_url}/", watch, dashboard_url)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("#content")).to_be_hidden()
+    assert "meter-secret" not in page.content()
+    assert "tj-secret-a" not in page.content()
+
+    # The data itself is refused without the token.
+    for path in ("/v1/trainingjobs", "/v1/events", "/v1/trainingjobs/tj-secret-a/model"):
+        response = httpx.get(f"{dashboard_url}{path}", timeout=10)
+        assert response.status_code == 401, path
+        assert response.json()["code"] == "unauthorized"
+
+    # A wrong token is refused with a message; still no data.
+    sign_in(page, "not-the-token")
+    expect(page.locator("#login-error")).to_contain_text("not accepted")
+    expect(page.locator("#content")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+    assert "meter-secret" not in page.content()
+    screenshot(page, "sign-in-refused-1280")
+
+    page.goto(f"{dashboard_url}/jobs/tj-secret-a")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("#content")).to_be_hidden()
+    assert "meter-secret" not in page.content()
+
+
+def test_the_list_shows_live_progress_counts_and_filters(
+    dashboard_url: str,
+    api: httpx.Client,
+    cluster: Cluster,
+    models_dir: Path,
+    desktop: Any,
+    phone: Any,
+    watch: list[Watched],
+) -> None:
+    create(api, "tj-live-a", "meter-a")
+    create(api, "tj-live-b", "meter-b", "water")
+    create(api, "tj-live-c", "meter-c")
+    create(api, "tj-live-d", "meter-d")
+    cluster.patch_status("tj-live-a", training(35, 1))
+    model = write_model(
+        models_dir, "water", "meter-b", "20260101T100409Z", "tj-live-b", current=True
+    )
+    cluster.patch_status("tj-live-b", succeeded(model))
+    cluster.patch_status("tj-live-c", failed())
+
+    page = open_page(desktop, f"{dashboard_url}/", watch, dashboard_url)
+    sign_in(page)
+    row = page.locator('tr[data-job="tj-live-a"]')
+    bar = row.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuenow", "35")
+    expect(row).to_contain_text("meter-a")
+    expect(row).to_contain_text("Training")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    fill = row.locator(".progress-fill")
+    width_before = fill.bounding_box()["width"]  # type: ignore[index]
+
+    # The trainer reports progress: the bar moves while the page is open, without a reload.
+    cluster.patch_status("tj-live-a", training(62, 5))
+    expect(bar).to_have_attribute("aria-valuenow", "62")
+    expect(row.locator(".progress-text")).to_have_text("62%")
+    page.wait_for_function(
+        "w => document.querySelector('tr[data-job=\"tj-live-a\"] .progress-fill')"
+        ".getBoundingClientRect().width > w * 1.5",
+        arg=width_before,
+    )
+
+    # Phases: text and shape in every row; counts by phase.
+    expect(page.locator('tr[data-job="tj-live-b"] .phase')).to_have_text("Succeeded")
+    expect(page.locator('tr[data-job="tj-live-c"] .phase')).to_have_text("Failed")
+    expect(page.locator('tr[data-job="tj-live-d"] .phase')).to_have_text("Pending")
+    expect(page.locator('tr[data-job="tj-live-a"] .phase svg')).to_have_count(1)
+    expect(page.locator('#counts button[data-phase=""] .count-number')).to_have_text("4")
+    expect(page.locator('#counts button[data-phase="Training"] .count-number')).to_have_text("1")
+    screenshot(page, "list-1280")
+
+    # Filters: phase, type, meter; kept in the URL (without the token).
+    page.get_by_label("Phase", exact=True).select_option("Failed")
+    expect(page.locator("tbody tr:visible")).to_have_count(1)
+    expect(page.locator("tbody tr:visible")).to_have_attribute("data-job", "tj-live-c")
+    assert "phase=Failed" in page.url
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_label("Type", exact=True).select_option("water")
+    expect(page.locator("tbody tr:visible")).to_have_attribute("data-job", "tj-live-b")
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_label("Meter", exact=True).fill("meter-d")
+    expect(page.locator("tbody tr:visible")).to_have_count(1)
+    expect(page.locator("tbody tr:visible")).to_have_attribute("data-job", "tj-live-d")
+    page.get_by_role("button", name="Clear filters").click()
+    expect(page.locator("tbody tr:visible")).to_have_count(4)
+    page.locator('#counts button[data-phase="Succeeded"]').click()
+    expect(page.locator("tbody tr:visible")).to_have_count(1)
+    expect(page.locator('#counts button[data-phase="Succeeded"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_role("button", name="Clear filters").click()
+
+    # A job created and deleted while the page is open comes and goes.
+    create(api, "tj-live-e", "meter-e")
+    expect(page.locator('tr[data-job="tj-live-e"]')).to_be_visible()
+    assert api.delete("/v1/trainingjobs/tj-live-e").status_code == 204
+    expect(page.locator('tr[data-job="tj-live-e"]')).to_have_count(0)
+
+    # Keyboard: the job link is reachable and opens the job page.
+    page.locator('tr[data-job="tj-live-b"] a').focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/jobs/tj-live-b$"))
+    assert TOKEN not in page.url
+
+    # The same list on a phone: one card per job, no sideways scrolling.
+    small = open_page(phone, f"{dashboard_url}/", watch, dashboard_url)
+    sign_in(small)
+    expect(small.locator('tr[data-job="tj-live-a"]').get_by_role("progressbar")).to_have_attribute(
+        "aria-valuenow", "62"
+    )
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(small, "list-phone")
+
+
+def test_a_job_page_draws_its_plots_metrics_and_lineage(
+    dashboard_url: str,
+    api: httpx.Client,
+    cluster: Cluster,
+    models_dir: Path,
+    desktop: Any,
+    phone: Any,
+    watch: list[Watched],
+) -> None:
+    create(api, "tj-plot-old", "meter-dash")
+    create(api, "tj-plot", "meter-dash")
+    write_model(
+        models_dir, "electricity", "meter-dash", "20251201T000000Z", "tj-plot-old", current=False
+    )
+    model = write_model(
+        models_dir, "electricity", "meter-dash", "20260101T100409Z", "tj-plot", current=True
+    )
+    cluster.patch_status("tj-plot", succeeded(model))
+
+    page = open_page(desktop, f"{dashboard_url}/jobs/tj-plot", watch, dashboard_url)
+    sign_in(page)
+    expect(page.locator("#phase .phase")).to_have_text("Succeeded")
+    loss = page.locator("#loss-chart")
+    holdout = page.locator("#holdout-chart")
+    expect(loss).to_have_attribute("data-points", "12")
+    expect(loss).to_have_attribute("data-series", "2")
+    expect(holdout).to_have_attribute("data-points", "336")
+    expect(holdout).to_have_attribute("data-series", "4")
+    for chart in ("#loss-chart", "#holdout-chart"):
+        # Drawn, not just present: the plot canvas holds many non-blank pixels.
+        inked = page.evaluate(
+            """sel => {
+                const c = document.querySelector(sel + ' canvas');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+                return n;
+            }""",
+            chart,
+        )
+        assert inked > 2000, chart
+    expect(page.locator("#holdout-caption")).to_contain_text("naive weekly: dotted")
+    expect(page.locator(".uplot .u-legend")).to_have_count(2)
+
+    # Metrics: the model next to the two baselines, the best one said in words.
+    rows = page.locator("#metrics tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator('#metrics tr[data-forecast="model"]')).to_contain_text("best sMAPE")
+    expect(page.locator('#metrics tr[data-forecast="naiveWeekly"]')).to_contain_text("15.2")
+
+    # Model path and lineage: both versions, this one current, the older one linked.
+    expect(page.locator("#model-facts")).to_contain_text(f"models/{model}")
+    expect(page.locator("#lineage tbody tr")).to_have_count(2)
+    expect(page.locator("#lineage tbody tr").first).to_contain_text("yes (current)")
+    expect(page.locator("#lineage a")).to_have_text("tj-plot-old")
+
+    # Timeline: conditions with their reasons.
+    expect(page.locator("#timeline")).to_contain_text("TrainingSucceeded")
+    expect(page.locator("#timeline")).to_contain_text("Complete: True")
+    # A finished job offers only Retrain.
+    expect(page.get_by_role("button", name="Suspend")).to_be_disabled()
+    expect(page.get_by_role("button", name="Retrain")).to_be_enabled()
+    screenshot(page, "job-1280")
+
+    small = open_page(phone, f"{dashboard_url}/jobs/tj-plot", watch, dashboard_url)
+    sign_in(small)
+    expect(small.locator("#holdout-chart")).to_have_attribute("data-points", "336")
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(small, "job-phone")
+
+
+def test_suspend_through_the_confirm_dialog_sets_spec_suspend(
+    dashboard_url: str, api: httpx.Client, cluster: Cluster, desktop: Any, watch: list[Watched]
+) -> None:
+    create(api, "tj-act", "meter-act")
+    cluster.patch_status("tj-act", training(40, 3))
+    page = open_page(desktop, f"{dashboard_url}/jobs/tj-act", watch, dashboard_url)
+    sign_in(page)
+    suspend = page.get_by_role("button", name="Suspend")
+    expect(suspend).to_be_enabled()
+    expect(page.get_by_role("button", name="Resume")).to_be_disabled()
+
+    # Escape closes the dialog and changes nothing; focus goes back to the button.
+    suspend.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(page.get_by_role("button", name="Keep it as it is")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(suspend).to_be_focused()
+    assert cluster.get("tj-act")["spec"].get("suspend") is not True
+
+    # Confirmed: spec.suspend is true on the cluster, and the page says so.
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    screenshot(page, "confirm-suspend-1280")
+    page.get_by_role("button", name="Suspend", exact=True).last.click()
+    expect(page.locator("#action-result")).to_have_text("Suspended.")
+    assert cluster.get("tj-act")["spec"]["suspend"] is True
+    expect(page.get_by_role("button", name="Resume")).to_be_enabled()
+
+    # The operator reports Suspended: the page follows the stream.
+    cluster.patch_status("tj-act", {"phase": "Suspended", "message": "suspended by a user"})
+    expect(page.locator("#phase .phase")).to_have_text("Suspended")
+    expect(page.locator("#timeline")).to_contain_text("Suspended")
+
+
+def test_a_failed_job_shows_why_and_retrain_makes_a_new_job_with_the_same_spec(
+    dashboard_url: str, api: httpx.Client, cluster: Cluster, desktop: Any, watch: list[Watched]
+) -> None:
+    create(api, "tj-fail", "meter-fail", "water")
+    cluster.patch_status("tj-fail", failed())
+    page = open_page(desktop, f"{dashboard_url}/jobs/tj-fail", watch, dashboard_url)
+    sign_in(page)
+    expect(page.locator("#failure")).to_be_visible()
+    expect(page.locator("#failure-reason")).to_have_text("DataInsufficient")
+    expect(page.locator("#failure-message")).to_contain_text("need 29.0")
+    expect(page.locator("#loss-caption")).to_contain_text("once the job has saved its model")
+    screenshot(page, "job-failed-1280")
+
+    page.get_by_role("button", name="Retrain").click()
+    page.get_by_role("button", name="Start a new job").click()
+    expect(page).not_to_have_url(re.compile(r"/jobs/tj-fail$"))
+    expect(page.locator("#phase .phase")).to_have_text("Pending")
+    names = cluster.names()
+    assert len(names) == 2
+    new = next(n for n in names if n != "tj-fail")
+    assert page.url.endswith(f"/jobs/{new}")
+    old_spec, new_spec = cluster.get("tj-fail")["spec"], cluster.get(new)["spec"]
+    assert new_spec == old_spec
