@@ -8,8 +8,9 @@ the holdout forecasts and the naive baselines see exactly the same information.
 Per target time t (k steps after the last known point L = t - k):
 
 - **anchors** (the blend the model starts from): y one day back as far as known
-  (``t - 24h*ceil(k/24h)``: y(t-24h) day-ahead), one and two weeks back, and exponentially
-  smoothed profiles of the same time of day (over days) and of the same time of week (over weeks).
+  (``t - 24h*ceil(k/24h)``: y(t-24h) day-ahead), one and two weeks back, exponentially
+  smoothed profiles of the same time of day (over days) and of the same time of week (over
+  weeks), and both profiles re-levelled by their mean error over the last known day.
 - **recent level**: the mean of the last day before the origin and its change against the same
   day a week earlier, the mean over the lookback window and its weekly change, the deviation of
   the last known point from its weekly profile: level shifts and weather spells persist.
@@ -41,7 +42,15 @@ from wattcast.trainer.preparation import PreparedSeries
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-ANCHORS = ("lagDay", "lagWeek", "lagTwoWeeks", "profileDay", "profileWeek")
+ANCHORS = (
+    "lagDay",
+    "lagWeek",
+    "lagTwoWeeks",
+    "profileDay",
+    "profileWeek",
+    "profileDayReleveled",
+    "profileWeekReleveled",
+)
 _DAILY_ALPHA = 0.25
 _WEEKLY_ALPHA = 0.35
 
@@ -130,11 +139,18 @@ def _periodic_ewm(values: FloatArray, period: int, alpha: float) -> FloatArray:
     return result
 
 
-def _rolling_mean(values: FloatArray, window: int) -> FloatArray:
-    cumsum = np.concatenate([[0.0], np.cumsum(values)])
+def _lagged(values: FloatArray, lag: int) -> FloatArray:
     out = np.full(len(values), np.nan)
-    out[window - 1 :] = (cumsum[window:] - cumsum[:-window]) / window
+    out[lag:] = values[:-lag]
     return out
+
+
+def _rolling_mean(values: FloatArray, window: int) -> FloatArray:
+    """Trailing mean over `window` points (NaN where the window is incomplete)."""
+    result: FloatArray = (
+        pd.Series(values).rolling(window, min_periods=window).mean().to_numpy(dtype=np.float64)
+    )
+    return result
 
 
 @dataclass(frozen=True)
@@ -224,6 +240,12 @@ def build_features(
 
     profile_d = _periodic_ewm(z, day, _DAILY_ALPHA)
     profile_w = _periodic_ewm(z, week, _WEEKLY_ALPHA)
+    mean_day = _rolling_mean(z, day)
+    # Level shifts (a new tenant, a broken appliance) make smoothed profiles stale for weeks.
+    # The re-levelled profiles add the profile's mean error over the last known day, so they
+    # follow a shift after one day.
+    error_d = mean_day - _rolling_mean(_lagged(profile_d, day), day)
+    error_w = mean_day - _rolling_mean(_lagged(profile_w, week), day)
     anchors = np.column_stack(
         [
             z[positions - lag_d],
@@ -231,10 +253,11 @@ def build_features(
             z[positions - lag_w - week],
             profile_d[positions - lag_d],
             profile_w[positions - lag_w],
+            profile_d[positions - lag_d] + error_d[last],
+            profile_w[positions - lag_w] + error_w[last],
         ]
     )
 
-    mean_day = _rolling_mean(z, day)
     mean_back = _rolling_mean(z, config.lookback)
     recent = np.column_stack(
         [

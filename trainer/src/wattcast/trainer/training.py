@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import ErrorMetrics, Holdout, Metrics, ModelSpec
-from wattcast.trainer.errors import DataInsufficientError
+from wattcast.trainer.errors import DataInsufficientError, TrainerError
 from wattcast.trainer.evaluation import (
     as_timestamps,
     error_metrics,
@@ -165,6 +165,12 @@ def fit(
         train_points=len(train_rows),
         epochs_run=len(losses["loss"]),
         fit_seconds=fit_seconds,
+        # A few holdout rows: the store checks that the saved file reproduces these forecasts.
+        extra={
+            "sample_inputs": model_inputs(
+                spec.type, features, np.flatnonzero(features.positions >= split)[:256]
+            )
+        },
     )
 
 
@@ -182,6 +188,8 @@ def score_holdout(
         raise DataInsufficientError("the holdout is empty: the range is too short")
     positions = features.positions[rows]
     forecast = predict(model, spec, features, rows)
+    if not np.all(np.isfinite(forecast)):
+        raise TrainerError("the model produced non-finite forecasts (training diverged)")
     baselines = naive_forecasts(series, positions)
     scored = scored_mask(series, positions, baselines)
     if not scored.any():

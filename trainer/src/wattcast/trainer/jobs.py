@@ -1,0 +1,127 @@
+"""Where the TrainingJob and its InfluxDB source come from: the API in a pod, a file standalone.
+
+In a pod (DESIGN.md §3.1) the trainer reads its TrainingJob by name and namespace from the
+Kubernetes API and the resolved source from the `INFLUX_*` variables. Standalone, it reads the
+YAML a user would `kubectl apply`; there `spec.source` may be a complete
+:class:`wattcast.crd.InfluxSource` (with a URL), since the user runs the trainer on their own
+machine with their own token (`INFLUX_TOKEN`).
+
+The meter id is checked against the contract's pattern *before* the spec is validated as a
+whole, so a hostile id is reported as `InvalidMeterId` and never reaches a query.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from wattcast.crd import InfluxSource, SourceRef, TrainingJob, TrainingJobSpec, constants
+from wattcast.trainer.errors import InvalidConfigError, TrainerError
+from wattcast.trainer.settings import InfluxEnvSettings
+from wattcast.trainer.sources import check_meter_id
+
+
+class StandaloneSpec(TrainingJobSpec):
+    """The contract's spec, where `source` may also be a complete source (standalone only)."""
+
+    source: SourceRef | InfluxSource | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="A configured source's name and overrides, or (standalone) a complete "
+        "source with url, dialect, org, bucket or database.",
+    )
+
+
+class StandaloneTrainingJob(TrainingJob):
+    spec: StandaloneSpec
+
+
+def _validate(document: Any, where: str) -> StandaloneTrainingJob:
+    if not isinstance(document, dict):
+        raise InvalidConfigError(f"{where} is not a TrainingJob object")
+    if "spec" not in document:
+        # A bare spec is accepted too.
+        document = {"spec": document}
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        raise InvalidConfigError(f"{where} has no spec mapping")
+    check_meter_id(spec.get("meterId", spec.get("meter_id")))
+    try:
+        return StandaloneTrainingJob.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5]
+        )
+        raise InvalidConfigError(f"{where} is not a valid TrainingJob: {problems}") from None
+
+
+def load_spec_file(path: Path) -> StandaloneTrainingJob:
+    """A TrainingJob (or a bare spec) from a YAML file."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise InvalidConfigError(f"cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise InvalidConfigError(f"{path} is not valid YAML: {error}") from None
+    return _validate(document, str(path))
+
+
+def read_trainingjob(api_client: Any, *, name: str, namespace: str, timeout: float) -> Any:
+    """The TrainingJob from the API; an API failure is retriable."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    api = client.CustomObjectsApi(api_client)
+    try:
+        document = api.get_namespaced_custom_object(
+            constants.GROUP,
+            constants.VERSION,
+            namespace,
+            constants.PLURAL,
+            name,
+            _request_timeout=timeout,
+        )
+    except ApiException as error:
+        if error.status == 404:
+            raise InvalidConfigError(f"TrainingJob {namespace}/{name} does not exist") from None
+        raise TrainerError(
+            f"could not read TrainingJob {namespace}/{name}: HTTP {error.status} {error.reason}"
+        ) from None
+    except (HTTPError, OSError) as error:
+        raise TrainerError(
+            f"could not reach the Kubernetes API to read TrainingJob {namespace}/{name}: "
+            f"{type(error).__name__}"
+        ) from None
+    return _validate(document, f"TrainingJob {namespace}/{name}")
+
+
+def resolve_source(spec: StandaloneSpec, env: InfluxEnvSettings) -> InfluxSource:
+    """The complete source: from the spec (standalone) or `INFLUX_*`, with narrow overrides."""
+    if isinstance(spec.source, InfluxSource):
+        return spec.source
+    if not env.url:
+        raise InvalidConfigError(
+            "no InfluxDB source: set INFLUX_URL (and INFLUX_DIALECT, INFLUX_ORG, INFLUX_BUCKET "
+            "or INFLUX_DATABASE), or give spec.source a url in a standalone spec file"
+        )
+    try:
+        source = InfluxSource(
+            url=env.url,
+            dialect=env.dialect,
+            org=env.org or None,
+            bucket=env.bucket or None,
+            database=env.database or None,
+        )
+    except ValidationError as error:
+        raise InvalidConfigError(f"invalid INFLUX_* settings: {error.errors()[0]['msg']}") from None
+    if isinstance(spec.source, SourceRef):
+        overrides = {
+            key: value
+            for key, value in (("bucket", spec.source.bucket), ("database", spec.source.database))
+            if value
+        }
+        source = source.model_copy(update=overrides)
+    return source
