@@ -139,9 +139,11 @@ def _first(data: Mapping[str, Any], name: str) -> Any:
 
 def _store_path(root: Path, relative: str) -> Path:
     """`root/relative`, refusing anything that could leave the store (.., absolute, links out)."""
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or any(part in {"", ".", ".."} for part in pure.parts) or not pure.parts:
+    # Checked on the raw text: PurePosixPath would quietly normalise "a//b" and "./a".
+    parts = relative.split("/")
+    if relative.startswith("/") or "\\" in relative or any(p in {"", ".", ".."} for p in parts):
         raise ModelStoreError(f"model path {relative!r} is not a plain path inside the store")
+    pure = PurePosixPath(relative)
     resolved_root = root.resolve()
     path = (resolved_root / pure).resolve()
     if not path.is_relative_to(resolved_root):
