@@ -1,1 +1,1 @@
-"""wattcast."""
+"""wattcast: the command line of the wattcast REST API (`wattcast --help`)."""

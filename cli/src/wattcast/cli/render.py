@@ -1,0 +1,201 @@
+"""How the CLI shows TrainingJobs on a terminal: rich tables and panels, and the live
+progress bar of `train --wait` / `status --watch`.
+
+Everything here reads the API's JSON (TrainingJobPublic, camelCase) as plain dicts: the CLI
+depends on the API's wire format only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+FINAL_STATUSES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+STAGES = {
+    "PENDING": "pending",
+    "QUEUED": "queued",
+    "SUSPENDED": "suspended",
+    "PROCESSING_DATA": "processing data",
+    "TRAINING": "training",
+    "SAVING_MODEL": "saving model",
+    "SUCCESS": "done",
+    "FAILURE": "failed",
+    "REVOKED": "cancelled",
+}
+COLOURS = {"SUCCESS": "green", "FAILURE": "red", "REVOKED": "yellow", "SUSPENDED": "yellow"}
+
+
+def _status(job: dict[str, Any]) -> dict[str, Any]:
+    status = job.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def _spec(job: dict[str, Any]) -> dict[str, Any]:
+    spec = job.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def status_word(job: dict[str, Any]) -> str:
+    return str(job.get("taskStatus") or "PENDING")
+
+
+def coloured(word: str) -> str:
+    colour = COLOURS.get(word)
+    return f"[{colour}]{word}[/{colour}]" if colour else word
+
+
+def failure_reason(job: dict[str, Any]) -> str | None:
+    """The Failed condition's reason (DataInsufficient, BackoffLimitExceeded, ...)."""
+    for condition in _status(job).get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            return str(condition.get("reason") or "")
+    return None
+
+
+def epoch_text(job: dict[str, Any]) -> str:
+    training = _status(job).get("training") or {}
+    if not training.get("epochs"):
+        return ""
+    return f"epoch {training.get('epoch', 0)}/{training['epochs']}"
+
+
+def eta_text(job: dict[str, Any]) -> str:
+    training = _status(job).get("training") or {}
+    eta = training.get("etaSeconds")
+    if eta is None or status_word(job) != "TRAINING":
+        return ""
+    minutes, seconds = divmod(int(eta), 60)
+    return f"ETA {minutes}:{seconds:02d}"
+
+
+def jobs_table(jobs: list[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "METER", "TYPE", "STATUS", "PROGRESS", "CREATED"):
+        table.add_column(column, no_wrap=column != "METER")
+    for job in jobs:
+        spec = _spec(job)
+        table.add_row(
+            str(job.get("name", "")),
+            str(spec.get("meterId", "")),
+            str(spec.get("meterType", "")),
+            coloured(status_word(job)),
+            f"{job.get('progress', 0)}%",
+            str(job.get("createdAt", "") or "")[:19].replace("T", " "),
+        )
+    return table
+
+
+def job_panel(job: dict[str, Any]) -> Panel:
+    spec = _spec(job)
+    status = _status(job)
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    word = status_word(job)
+    rows: list[tuple[str, str]] = [
+        ("status", coloured(word)),
+        ("phase", str(job.get("phase") or "-")),
+        ("progress", f"{job.get('progress', 0)}%  {epoch_text(job)}  {eta_text(job)}".rstrip()),
+        ("meter", f"{spec.get('meterId', '')} ({spec.get('meterType', '')})"),
+        ("range", f"{spec.get('start', '')} .. {spec.get('end', '')}"),
+        ("message", str(job.get("message") or "")),
+        ("attempts", str(status.get("attempts") or 0)),
+        ("namespace", str(job.get("namespace", ""))),
+        ("created", str(job.get("createdAt") or "")),
+    ]
+    reason = failure_reason(job)
+    if reason:
+        rows.insert(2, ("reason", f"[red]{reason}[/red]"))
+    result = status.get("result") or {}
+    if result.get("modelPath"):
+        rows.append(("model", f"models/{result['modelPath']}"))
+    for key, value in rows:
+        table.add_row(key, value)
+    return Panel(table, title=f"TrainingJob {job.get('name', '')}", expand=False)
+
+
+def _metrics_row(name: str, values: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (
+        name,
+        f"{float(values.get('mae', 0)):.4g}",
+        f"{float(values.get('rmse', 0)):.4g}",
+        f"{float(values.get('smape', 0)):.2f}%",
+    )
+
+
+def result_view(job: dict[str, Any]) -> Group:
+    """The outcome of a finished job: model, data, and errors next to the baselines."""
+    status = _status(job)
+    word = status_word(job)
+    parts: list[Any] = []
+    if word != "SUCCESS":
+        reason = failure_reason(job) or ("Cancelled" if word == "REVOKED" else "")
+        parts.append(
+            Panel(
+                f"{coloured(word)} [bold]{reason}[/bold]\n{job.get('message') or ''}",
+                title=f"TrainingJob {job.get('name', '')}",
+                expand=False,
+            )
+        )
+        return Group(*parts)
+    result = status.get("result") or {}
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    summary.add_row("status", coloured(word))
+    summary.add_row("model", f"models/{result.get('modelPath', '')}")
+    summary.add_row("data points", str(result.get("dataPoints", "")))
+    summary.add_row("completed", str(result.get("trainingCompleted", "")))
+    metrics = result.get("metrics") or {}
+    holdout = metrics.get("holdout") or {}
+    if holdout:
+        summary.add_row(
+            "holdout",
+            f"{holdout.get('start', '')} .. {holdout.get('end', '')} "
+            f"({holdout.get('points', 0)} points)",
+        )
+    parts.append(Panel(summary, title=f"TrainingJob {job.get('name', '')}", expand=False))
+    if metrics.get("model"):
+        table = Table(title="holdout error", header_style="bold")
+        for column in ("forecast", "MAE", "RMSE", "sMAPE"):
+            table.add_column(column, justify="left" if column == "forecast" else "right")
+        table.add_row(*_metrics_row("model", metrics["model"]), style="bold")
+        for name, values in (metrics.get("baselines") or {}).items():
+            table.add_row(*_metrics_row(name, values))
+        parts.append(table)
+    return Group(*parts)
+
+
+def progress_bar(console: Console) -> Progress:
+    """The live bar: stage, bar, percent, epoch, ETA, elapsed."""
+    return Progress(
+        TextColumn("[bold]{task.fields[name]}[/bold]"),
+        TextColumn("{task.fields[stage]:<15}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[epoch]}"),
+        TextColumn("{task.fields[eta]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def bar_fields(job: dict[str, Any]) -> dict[str, Any]:
+    word = status_word(job)
+    return {
+        "stage": STAGES.get(word, word.lower()),
+        "epoch": epoch_text(job),
+        "eta": eta_text(job),
+        "completed": int(job.get("progress") or 0),
+    }
