@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from wattcast.crd import constants
@@ -34,94 +32,128 @@ def load_api_client(pool_size: int = 32) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+class KubeApiError(Exception):
+    """The API server answered with an error status."""
+
+    def __init__(self, status: int, reason: str, body: str) -> None:
+        super().__init__(f"{status} {reason}: {body[:500]}")
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+
+TJ_PATH = f"/apis/{constants.GROUP}/{constants.VERSION}/namespaces/{{namespace}}/{constants.PLURAL}"
+
+
 class KubeClient:
-    """Async wrappers around the calls the handlers need; 404 reads as None."""
+    """Async wrappers around the calls the handlers need; 404 reads as None.
+
+    Requests go through the official client's ApiClient (its kubeconfig and in-cluster
+    authentication, token refresh included) but not through its generated API classes:
+    instantiating CoreV1Api alone costs about 90 MB of memory, for one list call.
+    """
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self.api_client = api_client
-        self.batch = client.BatchV1Api(api_client)
-        self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
 
-    async def _call(self, verb: str, resource: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]] | None,
+        body: Any,
+        content_type: str,
+    ) -> tuple[int, str, bytes]:
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        serialized = self.api_client.param_serialize(
+            method,
+            path,
+            query_params=query or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(*serialized)
+        response.read()  # type: ignore[no-untyped-call]
+        return int(response.status), str(response.reason or ""), bytes(response.data or b"")
+
+    async def _call(
+        self,
+        verb: str,
+        resource: str,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        missing_ok: bool = False,
+    ) -> dict[str, Any] | None:
         code = "error"
         try:
-            response = await asyncio.to_thread(fn, _preload_content=False, **kwargs)
-            code = str(response.status)
-            data = response.data
-            return json.loads(data) if data else {}
-        except ApiException as error:
-            code = str(error.status)
-            raise
+            status, reason, data = await asyncio.to_thread(
+                self._send, method, path, query, body, content_type
+            )
+            code = str(status)
         finally:
             API_REQUESTS.labels(verb=verb, resource=resource, code=code).inc()
+        if status == 404 and missing_ok:
+            return None
+        if status >= 400:
+            raise KubeApiError(status, reason, data.decode(errors="replace"))
+        result: dict[str, Any] = json.loads(data) if data else {}
+        return result
 
     async def create_job(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
-            "create", "jobs", self.batch.create_namespaced_job, namespace=namespace, body=body
+        result = await self._call(
+            "create", "jobs", "POST", f"/apis/batch/v1/namespaces/{namespace}/jobs", body=body
         )
+        assert result is not None
         return result
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = await self._call(
-                "get", "jobs", self.batch.read_namespaced_job, namespace=namespace, name=name
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        return result
+        return await self._call(
+            "get",
+            "jobs",
+            "GET",
+            f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}",
+            missing_ok=True,
+        )
 
     async def patch_job(
         self, namespace: str, name: str, patch: dict[str, Any]
     ) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = await self._call(
-                "patch",
-                "jobs",
-                self.batch.patch_namespaced_job,
-                namespace=namespace,
-                name=name,
-                body=patch,
-                _content_type=MERGE_PATCH,
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        return result
+        return await self._call(
+            "patch",
+            "jobs",
+            "PATCH",
+            f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}",
+            body=patch,
+            content_type=MERGE_PATCH,
+            missing_ok=True,
+        )
 
     async def list_job_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
-        # The Job controller labels its pods with `batch.kubernetes.io/job-name` (and the
-        # older `job-name`); one selector is enough on every supported version.
+        # The Job controller labels its pods with `batch.kubernetes.io/job-name` and the
+        # older `job-name`; the older one is on pods of every supported version.
         result = await self._call(
             "list",
             "pods",
-            self.core.list_namespaced_pod,
-            namespace=namespace,
-            label_selector=f"job-name={job_name}",
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods",
+            query=[("labelSelector", f"job-name={job_name}")],
         )
-        items: list[dict[str, Any]] = result.get("items") or []
+        items: list[dict[str, Any]] = (result or {}).get("items") or []
         return items
 
     async def read_trainingjob(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = await self._call(
-                "get",
-                "trainingjobs",
-                self.custom.get_namespaced_custom_object,
-                group=constants.GROUP,
-                version=constants.VERSION,
-                namespace=namespace,
-                plural=constants.PLURAL,
-                name=name,
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        return result
+        return await self._call(
+            "get",
+            "trainingjobs",
+            "GET",
+            TJ_PATH.format(namespace=namespace) + f"/{name}",
+            missing_ok=True,
+        )
 
     async def patch_trainingjob_status(
         self,
@@ -134,49 +166,42 @@ class KubeClient:
         """Merge-patch the status subresource; with `resource_version`, only if unchanged.
 
         Returns the updated object, or None when the TrainingJob is gone. A stale
-        `resource_version` raises ApiException 409.
+        `resource_version` raises KubeApiError 409.
         """
         body: dict[str, Any] = {"status": status}
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
-        try:
-            result: dict[str, Any] = await self._call(
-                "patch",
-                "trainingjobs/status",
-                self.custom.patch_namespaced_custom_object_status,
-                group=constants.GROUP,
-                version=constants.VERSION,
-                namespace=namespace,
-                plural=constants.PLURAL,
-                name=name,
-                body=body,
-                _content_type=MERGE_PATCH,
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        return result
+        return await self._call(
+            "patch",
+            "trainingjobs/status",
+            "PATCH",
+            TJ_PATH.format(namespace=namespace) + f"/{name}/status",
+            body=body,
+            content_type=MERGE_PATCH,
+            missing_ok=True,
+        )
 
     async def delete_trainingjob(self, namespace: str, name: str, uid: str) -> bool:
         """Delete the TrainingJob if it still is the object with `uid`; False when gone."""
         try:
-            await self._call(
+            result = await self._call(
                 "delete",
                 "trainingjobs",
-                self.custom.delete_namespaced_custom_object,
-                group=constants.GROUP,
-                version=constants.VERSION,
-                namespace=namespace,
-                plural=constants.PLURAL,
-                name=name,
-                body={"preconditions": {"uid": uid}, "propagationPolicy": "Background"},
+                "DELETE",
+                TJ_PATH.format(namespace=namespace) + f"/{name}",
+                body={
+                    "apiVersion": "v1",
+                    "kind": "DeleteOptions",
+                    "preconditions": {"uid": uid},
+                    "propagationPolicy": "Background",
+                },
+                missing_ok=True,
             )
-        except ApiException as error:
-            if error.status in (404, 409):
+        except KubeApiError as error:
+            if error.status == 409:  # another object of that name now: not ours to delete
                 return False
             raise
-        return True
+        return result is not None
 
     def close(self) -> None:
         self.api_client.close()  # type: ignore[no-untyped-call]
