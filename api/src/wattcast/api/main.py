@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wattcast.api.auth import Authenticator
+from wattcast.api.core import logs
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.errors import ApiProblem, field_errors, invalid
 from wattcast.api.kube import KubeClient, load_configuration
@@ -159,15 +160,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_config = logs.configure(args.log_level, logs.resolve_format(get_settings().log_format))
     uvicorn.run(
         create_app,
         factory=True,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=log_config,
         # Clients of a training API rarely need more; the limit bounds memory under a flood.
         limit_concurrency=2048,
         timeout_graceful_shutdown=10,

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default=None,
         description="The operator's default source URL (the API only notes that it exists).",
     )
+    log_format: str | None = Field(
+        default=None,
+        pattern=r"^(json|plain)$",
+        description="json or plain; unset: plain on a terminal, json otherwise.",
+    )
     api_kubeconfig: Path | None = Field(
         default=None,
         description="Kubeconfig file to use; unset: in-cluster configuration in a pod, else "
