@@ -3,8 +3,9 @@
 # and by the registry's sha512 integrity, into api/src/wattcast/api/dashboard/static/vendor/.
 # The API serves these files itself: the dashboard loads nothing from the internet at run time.
 #
-# Run by `make setup` (scripts/setup.sh) and by the Docker build (a node stage). Idempotent: a
-# stamp file naming the version skips the download when the right files are already there.
+# Run by `make setup` (scripts/setup.sh) and by the Docker build (a node stage); needs only npm
+# (and the node it comes with) and tar. Idempotent: a stamp file naming the version skips the
+# download when the right files are already there.
 #
 #   scripts/fetch-js-vendor.sh [DEST]     (DEST defaults to the package's static/vendor/)
 set -euo pipefail
@@ -33,7 +34,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "$PACKAGE@$VERSION" >/dev/null)
 tarball=$(ls "$tmp"/*.tgz)
-actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+# node comes with npm, so it computes the digest: no other tool is needed (a node image will do).
+actual=$(node -e 'const c = require("crypto"), f = require("fs");
+  process.stdout.write("sha512-" + c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"));' "$tarball")
 if [ "$actual" != "$INTEGRITY" ]; then
   echo "fetch-js-vendor: $PACKAGE@$VERSION integrity mismatch: got $actual, want $INTEGRITY" >&2
   exit 1
