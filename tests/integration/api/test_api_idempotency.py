@@ -126,3 +126,15 @@ def test_concurrent_retries_with_one_key_create_one_trainingjob(
     assert statuses == [200] * 20
     assert len(set(task_ids)) == 1
     assert cluster.names() == [task_ids[0]]
+
+
+def test_metrics_count_created_and_replayed_submissions(
+    api: httpx.Client, anon: httpx.Client, seed_body: dict[str, Any]
+) -> None:
+    key = {"Idempotency-Key": "counted"}
+    api.post("/trainmodel/v2/", json=seed_body, headers=key)
+    api.post("/trainmodel/v2/", json=seed_body, headers=key)
+    text = anon.get("/metrics").text
+    assert 'wattcast_api_submissions_total{outcome="created"} 1.0' in text
+    assert 'wattcast_api_submissions_total{outcome="replayed"} 1.0' in text
+    assert 'route="/trainmodel/v2/",status="200"' in text

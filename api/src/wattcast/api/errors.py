@@ -114,11 +114,8 @@ def field_errors(
     for error in errors:
         loc = [*prefix, *error.get("loc", ())]
         where = [rename.get(p, p) if isinstance(p, str) else p for p in loc]
-        in_body = (
-            [p for p in where[1:]]
-            if where and where[0] in {"body", "query", "path", "header"}
-            else where
-        )
+        # The field's path within its part of the request (body, query, path or header).
+        in_body = where[1:] if where and where[0] in {"body", "query", "path", "header"} else where
         field = ".".join(str(p) for p in in_body) or "body"
         kind = str(error.get("type", "invalid"))
         leaf = str(in_body[-1]) if in_body else ""
