@@ -99,6 +99,8 @@ def _shifted_stack(values: FloatArray, shifts: range | list[int]) -> FloatArray:
     n = len(values)
     out = np.full((len(shifts), n), np.nan)
     for row, shift in enumerate(shifts):
+        if abs(shift) >= n:
+            continue  # a series shorter than the offset: that row stays missing
         if shift > 0:
             out[row, shift:] = values[: n - shift]
         elif shift < 0:
