@@ -25,7 +25,7 @@ def trainer_metadata(**changes: Any) -> dict[str, Any]:
         "dataRange": {"start": "2025-01-01T00:00:00Z", "end": "2025-03-01T00:00:00Z"},
         "features": ["lag24", "lag168"],
         "metrics": {"model": {"mae": 1.0, "rmse": 2.0, "smape": 9.5}},
-        "libraryVersions": {"keras": "3.13.0"},
+        "libraries": {"keras": "3.13.0"},
         "trainingJob": {"name": "tj-one", "uid": "u-1"},
         "history": {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.5]},
         "holdoutSeries": {
@@ -162,12 +162,23 @@ def test_older_spellings_of_the_keys_are_read(tmp_path: Path) -> None:
     meta = trainer_metadata()
     meta["holdout_series"] = meta.pop("holdoutSeries")
     meta["training_job"] = meta.pop("trainingJob")
+    meta["libraryVersions"] = meta.pop("libraries")
     meta["history"] = {"loss": [0.3], "valLoss": [0.4]}
     report = read_model_report(tmp_path, write_version(tmp_path, "v1", meta))
     assert report.problems == []
     assert report.holdout is not None
     assert report.loss is not None and report.loss.val_loss == [0.4]
     assert report.training_job == {"name": "tj-one", "uid": "u-1"}
+    assert report.library_versions == {"keras": "3.13.0"}
+
+
+def test_the_trainers_staging_directories_are_not_versions(tmp_path: Path) -> None:
+    path = write_version(tmp_path, "20250201T000000000000Z-abc123", trainer_metadata())
+    (
+        tmp_path / "electricity" / "m1" / "versions" / ".staging-20250301T000000000000Z-def456"
+    ).mkdir()
+    report = read_model_report(tmp_path, path)
+    assert [v.version for v in report.versions] == ["20250201T000000000000Z-abc123"]
 
 
 @pytest.mark.parametrize(

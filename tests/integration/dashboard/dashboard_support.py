@@ -149,8 +149,8 @@ METRICS = {
 
 
 def metadata(job_name: str, *, epochs: int = 12, points: int = 336) -> dict[str, Any]:
-    """A metadata.json as the trainer writes it (shared names: loss per epoch and the holdout
-    series: timestamps, actual, forecast, naiveDaily, naiveWeekly)."""
+    """A metadata.json as the trainer writes it (wattcast.trainer.running._metadata: loss per
+    epoch in `history`, the holdout series in `holdoutSeries`), trimmed to what is shown."""
     start = datetime(2025, 2, 15, tzinfo=UTC)
     times = [start + timedelta(hours=i) for i in range(points)]
 
@@ -165,9 +165,13 @@ def metadata(job_name: str, *, epochs: int = 12, points: int = 336) -> dict[str,
         "dataRange": {"start": "2025-01-01T00:00:00Z", "end": "2025-03-01T00:00:00Z"},
         "features": ["lag24", "lag168", "hourOfDay", "dayOfWeek", "temperature"],
         "metrics": METRICS,
-        "libraryVersions": {"keras": "3.13.0", "tensorflow": "2.21.0"},
-        "trainingJob": {"name": job_name, "uid": "0d6c0c9e-1111-4a1e-9c55-5a0c55e7b001"},
-        "created": "2025-03-01T00:10:00Z",
+        "libraries": {"python": "3.11.14", "keras": "3.13.0", "tensorflow-cpu": "2.21.0"},
+        "trainingJob": {
+            "name": job_name,
+            "namespace": "default",
+            "uid": "0d6c0c9e-1111-4a1e-9c55-5a0c55e7b001",
+        },
+        "trainingCompleted": "2025-03-01T00:10:00+00:00",
         "history": {
             "loss": [round(1.0 / (1 + 0.6 * e), 5) for e in range(epochs)],
             "val_loss": [round(1.1 / (1 + 0.5 * e), 5) for e in range(epochs)],

@@ -8,8 +8,8 @@ sits next to it.
 metadata.json is the trainer's. The dashboard reads:
 - the loss per epoch: `history.loss` and `history.val_loss` (Keras' names);
 - the holdout series: `holdoutSeries` {timestamps, actual, forecast, naiveDaily, naiveWeekly};
-- and passes through, as they are: meter, dataRange, features, metrics, libraryVersions,
-  trainingJob.
+- and passes through, as they are: meter, dataRange, features, metrics, libraries (shown
+  as libraryVersions), trainingJob, trainingCompleted.
 A few other spellings are accepted (listed in `_ALIASES`) so that a renamed key costs a plot, not
 an error. What cannot be read is named in `problems`, so the page says why a plot is missing.
 """
@@ -45,9 +45,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "dataRange": ("dataRange", "data_range", "data"),
     "features": ("features", "featureNames", "feature_names"),
     "metrics": ("metrics",),
-    "libraryVersions": ("libraryVersions", "library_versions", "versions", "libraries"),
+    "libraryVersions": ("libraries", "libraryVersions", "library_versions"),
     "trainingJob": ("trainingJob", "training_job", "trainingjob"),
-    "created": ("created", "trainingCompleted", "training_completed", "savedAt", "saved_at"),
+    "created": ("trainingCompleted", "created", "training_completed"),
 }
 
 
@@ -260,8 +260,13 @@ def _lineage(meter_dir: Path, model_file: str) -> tuple[list[ModelVersionPublic]
             current = target.name
     versions_dir = meter_dir / VERSIONS_DIR
     try:
+        # Hidden entries are the trainer's staging directories of trainings in progress.
         names = sorted(
-            (p.name for p in versions_dir.iterdir() if p.is_dir() and not p.is_symlink()),
+            (
+                p.name
+                for p in versions_dir.iterdir()
+                if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+            ),
             reverse=True,
         )
     except OSError:
