@@ -122,6 +122,9 @@ class Runtime:
     written: dict[Key, Written] = field(default_factory=dict)
     first_seen: dict[Key, float] = field(default_factory=dict)
     retention: dict[Key, asyncio.TimerHandle] = field(default_factory=dict)
+    # Jobs this process created whose watch event has not arrived yet: no need to ask the
+    # API whether they exist. Cleared by the Job's first event.
+    awaiting_job: set[Key] = field(default_factory=set)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -151,6 +154,7 @@ class Runtime:
         self.locks.pop(key, None)
         self.written.pop(key, None)
         self.first_seen.pop(key, None)
+        self.awaiting_job.discard(key)
         handle = self.retention.pop(key, None)
         if handle is not None:
             handle.cancel()
@@ -191,8 +195,12 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # The structural schema prunes unknown status fields: Kopf's bookkeeping goes to
     # annotations instead (wattcast.dev/<handler> while retrying, and the diff-base).
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=constants.GROUP)
+    # Only the spec matters for diffs (spec.suspend): with labels in the diff-base, the labels
+    # create_job adds would cost Kopf a second bookkeeping patch per TrainingJob.
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=constants.GROUP, key=DIFFBASE_KEY
+        prefix=constants.GROUP,
+        key=DIFFBASE_KEY,
+        ignored_fields=["metadata.labels", "metadata.annotations"],
     )
     # No handler requires a finalizer; should one ever be added, this names it ours.
     settings.persistence.finalizer = f"{constants.GROUP}/operator"
@@ -329,7 +337,7 @@ async def create_job(
     patch: kopf.Patch,
     memo: Any,
     logger: kopf.Logger,
-    **_: Any,
+    **kwargs: Any,
 ) -> None:
     """Make the TrainingJob's one Job, or adopt it, or refuse with a reason."""
     rt = runtime(memo)
@@ -388,6 +396,8 @@ async def create_job(
             return
         adopted = True
     JOBS_CREATED.labels(action="adopted" if adopted else "created").inc()
+    if _one(kwargs["jobs"], key) is None:
+        rt.awaiting_job.add(key)
     seen = rt.first_seen.get(key)
     if seen is not None and not adopted:
         JOB_CREATION_LATENCY.observe(time.monotonic() - seen)
@@ -432,6 +442,8 @@ async def reconcile(
         if not job_name:
             return  # creation is create_job's, with Kopf's retries
         job = _one(jobs, (tj.namespace, job_name))
+        if job is None and key in rt.awaiting_job:
+            return  # created a moment ago; its watch event is on the way
         if job is None or not is_owned_by(job, tj.uid):
             await check_lost(rt, tj, job_name, logger)
             return
@@ -528,6 +540,7 @@ async def job_event(
     if owner is None:
         return  # carries our label but is not a TrainingJob's Job
     key = (namespace or "", str(owner.get("name", "")))
+    runtime(memo).awaiting_job.discard(key)
     await reconcile(runtime(memo), key, trainingjobs, jobs, logger)
 
 
