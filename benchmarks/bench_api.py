@@ -4,7 +4,7 @@ and `wattcast-emulator`, over loopback.
     .venv/bin/python benchmarks/bench_api.py [--submissions 500] [--concurrency 500]
 
 Each submission is `POST /trainmodel/v2/` with its own meter and Idempotency-Key (a 503/429
-is retried with the same key, as clients are told to). While the burst runs, a poller keeps
+is retried with the same key, as clients are told to). While the burst runs, four pollers keep
 reading `GET /trainmodel/status/{task_id}` of one job. Afterwards every TrainingJob is listed
 from the API server and compared with the answers: lost = answered 2xx but not there,
 duplicates = more TrainingJobs than submissions (or one meter twice). Prints figures only.
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TOKEN = "bench-token-" + uuid.uuid4().hex
 NAMESPACE = "bench"
+POLLERS = 4
 
 
 def free_port() -> int:
@@ -154,12 +155,13 @@ async def burst(url: str, submissions: int, concurrency: int) -> dict[str, Any]:
                     assert r.status == 200
                 status_latencies.append(time.perf_counter() - started)
 
-        poller = asyncio.create_task(poll())
+        # A few status readers at once, as clients polling their tasks would be.
+        pollers = [asyncio.create_task(poll()) for _ in range(POLLERS)]
         started = time.perf_counter()
         await asyncio.gather(*(submit(i) for i in range(submissions)))
         wall = time.perf_counter() - started
         done.set()
-        await poller
+        await asyncio.gather(*pollers)
     return {
         "probe": probe_id,
         "wall": wall,

@@ -1,5 +1,9 @@
 """FastAPI dependencies: settings, the Kubernetes client, the namespace of a request, and
-the Idempotency-Key header."""
+the Idempotency-Key header.
+
+They are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
+thread pool, and under a burst of submissions those hops queue behind each other.
+"""
 
 from __future__ import annotations
 
@@ -18,17 +22,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
-def get_kube(request: Request) -> KubeClient:
+async def get_kube(request: Request) -> KubeClient:
     kube: KubeClient = request.app.state.kube
     return kube
 
 
-def get_metrics(request: Request) -> ApiMetrics:
+async def get_metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 
 
-def get_source_names(request: Request) -> frozenset[str]:
+async def get_source_names(request: Request) -> frozenset[str]:
     names: frozenset[str] = request.app.state.source_names
     return names
 
@@ -38,7 +42,7 @@ MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 SourceNamesDep = Annotated[frozenset[str], Depends(get_source_names)]
 
 
-def get_namespace(
+async def get_namespace(
     settings: SettingsDep,
     namespace: Annotated[
         str | None,
@@ -63,7 +67,7 @@ def get_namespace(
 NamespaceDep = Annotated[str, Depends(get_namespace)]
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
