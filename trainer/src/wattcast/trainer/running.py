@@ -33,7 +33,7 @@ from wattcast.trainer.features import FeatureConfig
 from wattcast.trainer.jobs import StandaloneTrainingJob
 from wattcast.trainer.preparation import prepare
 from wattcast.trainer.progress import ProgressReporter
-from wattcast.trainer.runtime import load_keras
+from wattcast.trainer.runtime import load_keras, third_party_warnings_silenced
 from wattcast.trainer.settings import TrainerSettings
 from wattcast.trainer.sources import DataSource, MeterQuery, check_meter_id, make_source
 from wattcast.trainer.store import ModelStore
@@ -179,14 +179,15 @@ def _run(
     metadata = _metadata(job, source, series, outcome, pull_seconds, import_seconds, completed)
     store = ModelStore(models_dir)
     sample = _sample_inputs(outcome)
-    saved = store.save(
-        spec.meter_type,
-        spec.meter_id,
-        write=lambda path: outcome.model.save(path),
-        verify=_verify(outcome.model, sample),
-        metadata=metadata,
-        keep=settings.keep_model_versions,
-    )
+    with third_party_warnings_silenced():
+        saved = store.save(
+            spec.meter_type,
+            spec.meter_id,
+            write=lambda path: outcome.model.save(path),
+            verify=_verify(outcome.model, sample),
+            metadata=metadata,
+            keep=settings.keep_model_versions,
+        )
     reporter.stage(Phase.SAVING, f"Saved model version {saved.version}", 1.0)
 
     result = TrainingResult(

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -52,3 +55,15 @@ def load_keras() -> tuple[ModuleType, float]:
     tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     tf.get_logger().setLevel("ERROR")
     return keras, time.perf_counter() - started
+
+
+@contextmanager
+def third_party_warnings_silenced() -> Iterator[None]:
+    """Keras and TensorFlow raise DeprecationWarnings about their own internals (numpy 2's
+    `copy` keyword, for one); they are not ours to fix and must not fail a training when
+    warnings are errors (as in our tests)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        yield

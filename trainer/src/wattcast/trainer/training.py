@@ -29,7 +29,7 @@ from wattcast.trainer.evaluation import (
 from wattcast.trainer.features import FeatureConfig, FeatureSet, build_features
 from wattcast.trainer.models import build_model, model_inputs, needs_window
 from wattcast.trainer.preparation import PreparedSeries
-from wattcast.trainer.runtime import load_keras
+from wattcast.trainer.runtime import load_keras, third_party_warnings_silenced
 
 # At least this many days of training targets after the feature warm-up.
 MIN_TRAIN_DAYS = 7
@@ -96,6 +96,18 @@ def fit(
     on_epoch: EpochCallback | None = None,
 ) -> TrainingOutcome:
     """Fit the model of `spec` on `series` and score it on the holdout."""
+    with third_party_warnings_silenced():
+        return _fit(series, spec, timezone=timezone, holidays=holidays, on_epoch=on_epoch)
+
+
+def _fit(
+    series: PreparedSeries,
+    spec: ModelSpec,
+    *,
+    timezone: str,
+    holidays: str,
+    on_epoch: EpochCallback | None = None,
+) -> TrainingOutcome:
     keras, _ = load_keras()
     keras.utils.set_random_seed(spec.seed)
     config = FeatureConfig.from_spec(
@@ -176,7 +188,8 @@ def fit(
 
 def predict(model: Any, spec: ModelSpec, features: FeatureSet, rows: npt.NDArray[Any]) -> Any:
     inputs = model_inputs(spec.type, features, rows)
-    raw = model.predict(inputs, batch_size=4096, verbose=0)
+    with third_party_warnings_silenced():
+        raw = model.predict(inputs, batch_size=4096, verbose=0)
     return np.asarray(raw, dtype=np.float64).reshape(-1) * features.scale
 
 
