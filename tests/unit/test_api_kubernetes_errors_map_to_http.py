@@ -89,3 +89,15 @@ def test_the_servers_retry_after_wins() -> None:
         retry_after=9,
     )
     assert problem.headers["Retry-After"] == "3"
+
+
+def test_a_404_on_create_names_the_namespace_not_the_job() -> None:
+    problem = problem_for(
+        KubeApiError(status=404, message='namespaces "gone" not found'),
+        action="create",
+        namespace="gone",
+        name="job-1",
+    )
+    assert problem.status_code == 404
+    assert 'namespaces "gone" not found' in problem.detail
+    assert "Does the namespace exist" in problem.detail

@@ -3,12 +3,14 @@ filters and pages, get, suspend, resume, cancel, delete."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
-from api_support import Cluster
+from api_support import TOKEN, Cluster, ServedApp
 
+from wattcast.api.core.config import Settings
 from wattcast.crd import constants
 
 
@@ -149,3 +151,21 @@ def test_delete(api: httpx.Client, cluster: Cluster) -> None:
 @pytest.mark.parametrize("action", ["suspend", "resume", "cancel"])
 def test_actions_on_a_missing_job_are_404(api: httpx.Client, action: str) -> None:
     assert api.post(f"/v1/trainingjobs/no-such-job/{action}").status_code == 404
+
+
+def test_creating_in_an_allowed_namespace_that_does_not_exist_is_404(
+    api_settings: Settings, cluster: Cluster
+) -> None:
+    ghost = f"ghost-{uuid.uuid4().hex[:8]}"
+    served = ServedApp(api_settings.model_copy(update={"api_namespaces": [ghost]})).start()
+    try:
+        response = httpx.post(
+            f"{served.url}/v1/trainingjobs?namespace={ghost}",
+            json=_spec(),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+    finally:
+        served.stop()
+    assert response.status_code == 404, response.text
+    assert "Does the namespace exist" in response.json()["detail"]
+    assert cluster.jobs() == []

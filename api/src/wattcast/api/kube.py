@@ -113,6 +113,13 @@ def problem_for(
                 "crds/trainingjob.yaml or install the Helm chart with crds.enabled).",
                 headers=unavailable_headers,
             )
+        if action == "create":
+            # Nothing to find when creating: the namespace itself (or the resource) is missing.
+            return ApiProblem(
+                404,
+                f"Could not create {what} {where}: {err.message}. Does the namespace exist, "
+                "and is the TrainingJob CRD installed?",
+            )
         return ApiProblem(404, f"{what} not found {where}.")
     if err.status == 409:
         return ApiProblem(409, f"Conflict while trying to {action} {what} {where}: {err.message}")
