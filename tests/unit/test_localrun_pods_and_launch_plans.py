@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -233,11 +234,21 @@ def test_successful_pod_without_a_file_has_no_message(tmp_path: Path) -> None:
 
 def test_stop_kills_the_whole_process_group(tmp_path: Path) -> None:
     p = plan(tmp_path)
-    p.argv = ["sh", "-c", "trap '' TERM; sleep 60 & wait"]
+    p.argv = ["sh", "-c", "trap '' TERM; touch ready; sleep 60 & wait"]
     p.grace_seconds = 0.3
     proc = PodProcess("ns", "pod", "uid", "job", "juid", p)
     proc.start()
+    deadline = time.monotonic() + 10
+    while not (p.cwd / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # SIGTERM must come after the trap is set
     code = proc.stop("test")
     assert code == -9
     assert proc.exit_code() == 137
     assert proc.stop_reason == "test"
+
+
+def test_termination_log_is_passed_as_an_option_to_listed_programs(tmp_path: Path) -> None:
+    p = plan(tmp_path, termination_log_options={"wattcast-trainer": "--termination-log"})
+    assert p.argv[-2:] == ["--termination-log", str(tmp_path / "pod" / "termination-log")]
+    other = plan(tmp_path, termination_log_options={"something-else": "--x"})
+    assert "--termination-log" not in other.argv

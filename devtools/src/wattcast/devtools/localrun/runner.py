@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -88,6 +90,12 @@ class RunnerSettings(BaseModel):
         default_factory=dict,
         description="Added to every pod's environment, as a node-level setting would be "
         "(the tests lower WATTCAST_MIN_TRAINING_DAYS this way).",
+    )
+    termination_log_options: dict[str, str] = Field(
+        default_factory=lambda: {"wattcast-trainer": "--termination-log"},
+        description="Programs that take their termination message path as an option "
+        "(program name -> option): the runner passes the pod's local file that way, since "
+        "a local process cannot be given its own /dev/termination-log.",
     )
     claim_dirs: dict[str, Path] = Field(
         default_factory=dict,
@@ -244,6 +252,15 @@ class LocalRunner:
         return self.http.request(
             "GET", f"/api/v1/namespaces/{namespace}/{kind}/{name}", allow=(404,)
         )
+
+    @staticmethod
+    def _base_env() -> dict[str, str]:
+        """The node's environment, with this Python environment's scripts first on PATH:
+        the trainer image has `wattcast-trainer` on its PATH, so the runner does likewise."""
+        env = dict(os.environ)
+        scripts = str(Path(sys.executable).parent)
+        env["PATH"] = os.pathsep.join([scripts, env.get("PATH", "")]).rstrip(os.pathsep)
+        return env
 
     def _claim_dir(self, claim: str, mount_path: str) -> Path:
         if claim in self.settings.claim_dirs:
@@ -504,6 +521,8 @@ class LocalRunner:
                 kubeconfig=self.kubeconfig,
                 extra_env=self.settings.extra_env,
                 max_grace_seconds=self.settings.max_grace_seconds,
+                termination_log_options=self.settings.termination_log_options,
+                base_env=self._base_env(),
             )
         except ContainerConfigError as error:
             self._config_errors[meta["uid"]] = time.monotonic()
