@@ -6,7 +6,7 @@ headless by Playwright (tests marked `browser` skip when /usr/bin/chromium is mi
 - ``dashboard_url``: base URL of the served app (token ``TOKEN``, the test's namespace).
 - ``api``: an ``httpx.Client`` with the token; ``cluster``: status patches and reads on the
   emulator, as the operator and the trainer make them.
-- ``playwright_driver`` (session): the one sync Playwright of the run.
+- ``playwright_driver``: the test's sync Playwright (one per test, see there).
 - ``desktop`` / ``phone``: a fresh chromium (own user-data dir) at 1280 x 900 / 390 x 844.
 """
 
@@ -85,9 +85,11 @@ def cluster(kubeconfig: Path, namespace: str) -> Iterator[Cluster]:
         api_client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright_driver() -> Iterator[Any]:
-    """The session's Playwright (its driver ships in the wheel; no browser is downloaded)."""
+    """A sync Playwright for one test (its driver ships in the wheel; no browser is
+    downloaded). Never kept across tests: while it runs, its event loop is the thread's
+    running loop, which would break the async tests that follow in the same run."""
     _needs_chromium()
     from playwright.sync_api import sync_playwright
 
