@@ -169,3 +169,9 @@ def test_creating_in_an_allowed_namespace_that_does_not_exist_is_404(
     assert response.status_code == 404, response.text
     assert "Does the namespace exist" in response.json()["detail"]
     assert cluster.jobs() == []
+
+
+def test_a_forged_continue_token_is_refused_with_a_message(api: httpx.Client) -> None:
+    response = api.get("/v1/trainingjobs", params={"continue": "not-a-token", "limit": 1})
+    assert response.status_code in {400, 410}, response.text
+    assert response.json()["detail"]
