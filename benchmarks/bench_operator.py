@@ -206,7 +206,7 @@ def start_operator(kubeconfig: Path, namespace: str, workdir: Path) -> subproces
     }
     log = (workdir / f"operator-{namespace}.log").open("wb")
     proc = subprocess.Popen(
-        [str(BIN / "wattcast-operator"), "--quiet"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(BIN / "wattcast-operator"), "--verbose"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     wait_http(f"http://127.0.0.1:{health}/healthz", proc)
     return proc
@@ -302,6 +302,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--workers", type=int, default=8, help="threads creating TrainingJobs")
+    parser.add_argument("--keep", type=Path, help="keep the operator's log in this folder")
     parser.add_argument("--serve-emulator", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -309,7 +310,8 @@ def main() -> int:
         asyncio.run(serve_counting_emulator(args.serve_emulator, args.kubeconfig))
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-operator-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         emulator = Emulator(workdir)
         try:
             api = api_for(emulator.kubeconfig)
