@@ -107,14 +107,14 @@ def test_flux_query_uses_params_and_the_seed_shape() -> None:
     )
     text, params = flux.build_query(query, "energy_data")
     assert "m-1" not in text and "energy_data" not in text
-    assert "from(bucket: params.bucket)" in text
-    assert 'r["meter_id"] == params.meter_id' in text
-    assert "range(start: params.start, stop: params.stop)" in text
+    assert "from(bucket: _bucket)" in text
+    assert 'r["meter_id"] == _meter_id' in text
+    assert "range(start: _start, stop: _stop)" in text
     assert 'r["_measurement"] == "electricity_consumption"' in text
     assert "aggregateWindow(every: 15m, fn: mean" in text and 'timeSrc: "_start"' in text
     assert "pivot(" in text
-    assert params["meter_id"] == "m-1" and params["bucket"] == "energy_data"
-    assert params["start"] == START and params["stop"] == END
+    assert params["_meter_id"] == "m-1" and params["_bucket"] == "energy_data"
+    assert params["_start"] == START and params["_stop"] == END
 
 
 def test_flux_bucket_name_is_validated() -> None:

@@ -3,9 +3,10 @@
 The query is the seed's (`from |> range |> filter(_measurement) |> filter(meter_id) |> pivot`)
 plus a field filter, a server-side `aggregateWindow` (the mean per window, labelled with the
 window's start, like InfluxQL's `GROUP BY time`) and a `keep` of the columns we read. Bucket,
-meter id and range are Flux parameters (`params.*`, sent by the client as an `extern` option,
-never pasted into the text); the measurement comes from the MeterType enum, the window from
-the Resolution enum.
+meter id and range are query parameters: influxdb-client sends them as typed `option`
+statements in the request's `extern` AST (`_bucket`, `_meter_id`, `_start`, `_stop`), never
+pasted into the query text; the measurement comes from the MeterType enum, the window from the
+Resolution enum.
 
 The response is InfluxDB 2's annotated CSV (`query_raw`), parsed with one `pandas.read_csv`
 per table schema instead of the client's row-by-row parser.
@@ -29,14 +30,14 @@ _BLOCK_SEPARATOR = re.compile(rb"\r?\n[ \t]*\r?\n")
 
 
 def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
-    """The Flux text and its parameters (`params.bucket`, `params.meter_id`, range)."""
+    """The Flux text and its parameters (`_bucket`, `_meter_id`, `_start`, `_stop`)."""
     check_influx_name("bucket", bucket)
     fields = " or ".join(f'r["_field"] == "{field}"' for field in _FIELDS)
     lines = [
-        "from(bucket: params.bucket)",
-        "  |> range(start: params.start, stop: params.stop)",
+        "from(bucket: _bucket)",
+        "  |> range(start: _start, stop: _stop)",
         f'  |> filter(fn: (r) => r["_measurement"] == "{query.meter_type.measurement}")',
-        f'  |> filter(fn: (r) => r["{constants.TAG_METER_ID}"] == params.meter_id)',
+        f'  |> filter(fn: (r) => r["{constants.TAG_METER_ID}"] == _meter_id)',
         f"  |> filter(fn: (r) => {fields})",
     ]
     if query.resolution is not None:
@@ -49,10 +50,10 @@ def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
         '  |> keep(columns: ["_time", "consumption", "temperature"])',
     ]
     params = {
-        "bucket": bucket,
-        "meter_id": query.meter_id,
-        "start": query.start,
-        "stop": query.end,
+        "_bucket": bucket,
+        "_meter_id": query.meter_id,
+        "_start": query.start,
+        "_stop": query.end,
     }
     return "\n".join(lines), params
 
