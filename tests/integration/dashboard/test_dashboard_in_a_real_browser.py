@@ -156,6 +156,18 @@ def test_an_unauthenticated_visit_shows_the_sign_in_form_and_no_data(
         assert response.status_code == 401, path
         assert response.json()["code"] == "unauthorized"
 
+    # Nothing of a session is offered before signing in; focus is always drawn.
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    page.get_by_label("API token").focus()
+    page.keyboard.press("Tab")
+    submit = page.get_by_role("button", name="Sign in")
+    expect(submit).to_be_focused()
+    outline = submit.evaluate(
+        "b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth"
+    )
+    assert outline == "solid 3px", outline
+    page.get_by_label("API token").focus()
+
     # A wrong token is refused with a message; still no data.
     sign_in(page, "not-the-token")
     expect(page.locator("#login-error")).to_contain_text("not accepted")
