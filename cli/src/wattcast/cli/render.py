@@ -80,8 +80,10 @@ def eta_text(job: dict[str, Any]) -> str:
 
 def jobs_table(jobs: list[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("NAME", "METER", "TYPE", "STATUS", "PROGRESS", "CREATED"):
-        table.add_column(column, no_wrap=column != "METER")
+    # The name (often a UUID) folds on a narrow terminal; every other column stays whole.
+    table.add_column("NAME", overflow="fold", ratio=1)
+    for column in ("METER", "TYPE", "STATUS", "PROGRESS", "CREATED"):
+        table.add_column(column, no_wrap=True)
     for job in jobs:
         spec = _spec(job)
         table.add_row(
@@ -90,7 +92,7 @@ def jobs_table(jobs: list[dict[str, Any]]) -> Table:
             str(spec.get("meterType", "")),
             coloured(status_word(job)),
             f"{job.get('progress', 0)}%",
-            str(job.get("createdAt", "") or "")[:19].replace("T", " "),
+            str(job.get("createdAt", "") or "")[:16].replace("T", " "),
         )
     return table
 
