@@ -56,7 +56,10 @@ def kubernetes_api_client() -> Any:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
     configuration = client.Configuration()
-    config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    # The client reads KUBECONFIG when it is imported; read it now, when we are asked.
+    config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=os.environ.get("KUBECONFIG") or None, client_configuration=configuration
+    )
     # One try per call: the patcher retries by sending the next state anyway.
     configuration.retries = False
     return client.ApiClient(configuration)
