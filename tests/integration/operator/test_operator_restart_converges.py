@@ -57,19 +57,22 @@ def test_changes_while_the_operator_is_down_are_picked_up(
     controller = JobController(emulator.kubeconfig_path)
     try:
         first = start_operator(emulator)
-        for name in ("tj-down-ok", "tj-down-lost", "tj-down-gone"):
+        names = ("tj-down-ok", "tj-down-lost", "tj-down-gone", "tj-down-paused")
+        for name in names:
             k8s.create_tj("default", name)
-        for name in ("tj-down-ok", "tj-down-lost", "tj-down-gone"):
+        for name in names:
             wait_for(lambda n=name: k8s.status("default", n).get("jobName"), what="jobName")
         first.kill()
 
-        # While it is down: one Job completes, one vanishes, one TrainingJob is deleted.
+        # While it is down: one Job completes, one vanishes, one TrainingJob is deleted, one
+        # is suspended.
         controller.start_pod("default", "tj-down-ok")
         controller.succeed("default", "tj-down-ok", termination=succeeded_message())
         k8s.delete_job("default", "tj-down-lost")
         k8s.delete_tj("default", "tj-down-gone")  # no finalizer: gone at once
         assert k8s.tj("default", "tj-down-gone") is None
         wait_for(lambda: k8s.job("default", "tj-down-gone") is None, what="the cascade")
+        k8s.patch_tj("default", "tj-down-paused", {"spec": {"suspend": True}})
         time.sleep(0.2)
 
         start_operator(emulator)
@@ -78,6 +81,10 @@ def test_changes_while_the_operator_is_down_are_picked_up(
         status = k8s.wait_phase("default", "tj-down-lost", "Failed")
         assert condition(status, "Failed")["reason"] == "JobLost"
         assert k8s.job("default", "tj-down-lost") is None
+        k8s.wait_phase("default", "tj-down-paused", "Suspended")
+        paused = k8s.job("default", "tj-down-paused")
+        assert paused is not None
+        assert paused["spec"]["suspend"] is True
     finally:
         controller.stop()
         k8s.close()

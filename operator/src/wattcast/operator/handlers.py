@@ -3,9 +3,9 @@
 - `create_job` (on.create, retried by Kopf): resolve the source, render the Job with
   `rendering.render_job`, create it (a 409 adopts our own Job, or fails the TrainingJob when
   the name belongs to someone else), and record `jobName` and the first phase.
-- `trainingjob_event` / `job_event` (on.event, level-based): map the Job's state onto the
-  TrainingJob's status with `status.from_job`, detect a vanished Job, schedule retention.
-- `suspend_changed` (on.update of spec.suspend): carry `spec.suspend` over to the Job.
+- `trainingjob_event` / `job_event` (on.event, level-based): carry `spec.suspend` over to the
+  Job, map the Job's state onto the TrainingJob's status with `status.from_job`, detect a
+  vanished Job, schedule retention.
 
 Nothing here is authoritative in memory: the Kopf indexes mirror the API server, and the small
 caches in `Runtime` only avoid duplicate writes. Killing the operator at any moment and
@@ -447,6 +447,8 @@ async def reconcile(
         if job is None or not is_owned_by(job, tj.uid):
             await check_lost(rt, tj, job_name, logger)
             return
+        if await carry_suspend(rt, tj, job, logger):
+            return  # the Job's own event brings the state to map
 
         async def compute(current: Snapshot) -> mapping.StatusChange:
             observation = mapping.observe_job(job)
@@ -547,32 +549,24 @@ async def job_event(
 # --- Suspend and resume ----------------------------------------------------------------------
 
 
-# on.update, not on.field: a field handler also runs at creation, which costs Kopf one more
-# bookkeeping patch per TrainingJob for nothing (the Job is rendered with the right suspend).
-@kopf.on.update(*TJ, field="spec.suspend")
-@counted
-async def suspend_changed(
-    old: Any,
-    new: Any,
-    spec: kopf.Spec,
-    status: kopf.Status,
-    namespace: str | None,
-    memo: Any,
-    logger: kopf.Logger,
-    **_: Any,
-) -> None:
-    """Carry spec.suspend to the Job; a queued Job is resumed by Kueue, never by us."""
-    job_name = status.get("jobName")
-    if old is None or not job_name or status.get("phase") in TERMINAL_PHASES:
-        return  # at creation the Job is rendered with the right suspend already
-    suspend = bool(new)
-    if not suspend and spec.get("queueName"):
-        return
-    rt = runtime(memo)
-    if await rt.kube.patch_job(namespace or "", job_name, {"spec": {"suspend": suspend}}) is None:
-        logger.warning(f"Job {job_name} is gone; cannot {'suspend' if suspend else 'resume'} it")
-    else:
-        logger.info(f"{'suspended' if suspend else 'resumed'} Job {job_name}")
+async def carry_suspend(
+    rt: Runtime, tj: Snapshot, job: Mapping[str, Any], logger: kopf.Logger
+) -> bool:
+    """Make the Job's spec.suspend follow the TrainingJob's; True when a patch was sent.
+
+    Level-based (not on a diff), so a change made while the operator was down is carried over
+    after a restart. A Kueue-managed Job is never unsuspended by us: resuming it is Kueue's
+    decision (DESIGN.md §3).
+    """
+    job_suspended = bool((job.get("spec") or {}).get("suspend"))
+    queued = constants.LABEL_KUEUE_QUEUE in ((job.get("metadata") or {}).get("labels") or {})
+    if tj.suspend == job_suspended or (job_suspended and queued):
+        return False
+    name = (job.get("metadata") or {}).get("name", tj.name)
+    if await rt.kube.patch_job(tj.namespace, name, {"spec": {"suspend": tj.suspend}}) is None:
+        return False
+    logger.info(f"{'suspended' if tj.suspend else 'resumed'} Job {name}")
+    return True
 
 
 # --- Retention ----------------------------------------------------------------------------------
