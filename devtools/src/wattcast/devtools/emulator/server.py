@@ -518,10 +518,34 @@ class EmulatorApp:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         next_bookmark = loop.time() + self.bookmark_interval_s
-        first_table = True
+        first_table = [True]
+
+        async def send(item: tuple[str, Obj]) -> None:
+            kind, obj = item
+            presented: Any = self._present(rtype, obj)
+            if output == "Table":
+                presented = tables.table(
+                    rtype,
+                    [presented],
+                    include=include,
+                    resource_version=obj["metadata"]["resourceVersion"],
+                    with_columns=first_table[0],
+                )
+                first_table[0] = False
+            elif output == "Metadata":
+                presented = _partial(obj)
+            await response.write((_dumps({"type": kind, "object": presented}) + "\n").encode())
+
         while not self._stopping.is_set():
             now = loop.time()
             if now >= deadline:
+                # Deliver what is queued before ending the round: a closing bookmark must not
+                # claim a resourceVersion past events this client has not been sent.
+                while not queue.empty():
+                    pending = queue.get_nowait()
+                    if pending is None:
+                        return
+                    await send(pending)
                 if bookmarks:
                     await self._write_bookmark(response, rtype)
                 return
@@ -532,26 +556,13 @@ class EmulatorApp:
             try:
                 item = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.0))
             except TimeoutError:
-                if bookmarks and loop.time() >= next_bookmark:
+                if bookmarks and loop.time() >= next_bookmark and queue.empty():
                     await self._write_bookmark(response, rtype)
                     next_bookmark = loop.time() + self.bookmark_interval_s
                 continue
             if item is None:
                 return
-            kind, obj = item
-            presented: Any = self._present(rtype, obj)
-            if output == "Table":
-                presented = tables.table(
-                    rtype,
-                    [presented],
-                    include=include,
-                    resource_version=obj["metadata"]["resourceVersion"],
-                    with_columns=first_table,
-                )
-                first_table = False
-            elif output == "Metadata":
-                presented = _partial(obj)
-            await response.write((_dumps({"type": kind, "object": presented}) + "\n").encode())
+            await send(item)
 
     async def _write_bookmark(self, response: web.StreamResponse, rtype: ResourceType) -> None:
         bookmark = {
