@@ -7,9 +7,11 @@ API server's, from apiextensions-apiserver and apimachinery's field errors).
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from wattcast.devtools.emulator.validation import (
     CRDSchemaError,
@@ -499,3 +501,52 @@ def test_unsupported_rule_reason_is_refused() -> None:
         'values: "FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", '
         '"FieldValueRequired"'
     )
+
+
+# The real contract: crds/trainingjob.yaml and examples/*.yaml ------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_CRD = ROOT / "crds" / "trainingjob.yaml"
+
+
+@pytest.fixture(scope="module")
+def real_schema() -> CustomResourceSchema:
+    crd = yaml.safe_load(REAL_CRD.read_text())
+    return CustomResourceSchema.from_crd(crd, "v1alpha1")
+
+
+@pytest.mark.parametrize(
+    "example", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_real_crd_accepts_every_example(real_schema: CustomResourceSchema, example: Path) -> None:
+    for doc in yaml.safe_load_all(example.read_text()):
+        if doc and doc.get("kind") == "TrainingJob":
+            result = real_schema.validate(doc)
+            assert result.ok, result.message()
+
+
+def test_real_crd_keeps_spec_immutable_except_suspend(real_schema: CustomResourceSchema) -> None:
+    old = real_schema.validate(_tj()).object
+    suspended = copy.deepcopy(old)
+    suspended["spec"]["suspend"] = True
+    assert real_schema.validate(suspended, old).ok
+    moved = copy.deepcopy(old)
+    moved["spec"]["end"] = "2023-12-01T00:00:00Z"
+    errors = real_schema.validate(moved, old).errors
+    assert [e.field for e in errors] == ["spec"]
+
+
+def test_real_crd_refuses_a_range_over_ten_years(real_schema: CustomResourceSchema) -> None:
+    result = real_schema.validate(_tj(start="2000-01-01T00:00:00Z", end="2015-01-01T00:00:00Z"))
+    assert result.message() == (
+        'TrainingJob.wattcast.dev "tj-1" is invalid: spec: Invalid value: "object": '
+        "the range from start to end must be at most 10 years"
+    )
+
+
+def test_real_crd_keeps_a_terminal_phase_terminal(real_schema: CustomResourceSchema) -> None:
+    old = real_schema.validate(_tj()).object
+    old["status"] = {"phase": "Failed"}
+    new = copy.deepcopy(old)
+    new["status"]["phase"] = "Training"
+    assert [e.field for e in real_schema.validate(new, old).errors] == ["status"]
