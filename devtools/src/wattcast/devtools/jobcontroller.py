@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -133,9 +133,18 @@ def _termination_text(termination: Mapping[str, Any] | str | None) -> str | None
 class JobController:
     """Watches Jobs on an API server and plays the Job controller's part (see the module)."""
 
-    def __init__(self, kubeconfig: Path | str, *, container: str = "trainer") -> None:
+    def __init__(
+        self,
+        kubeconfig: Path | str,
+        *,
+        container: str = "trainer",
+        namespaces: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`namespaces`: which namespaces the watch acts in (all when None), so that tests
+        sharing one API server leave each other's Jobs alone."""
         self.http = KubeHttp(kubeconfig)
         self.container = container
+        self.namespaces = namespaces
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -412,9 +421,11 @@ class JobController:
         return resource_version
 
     def _on_event(self, job: Mapping[str, Any]) -> None:
+        meta = job.get("metadata") or {}
         if _is_finished(job):
             return
-        meta = job.get("metadata") or {}
+        if self.namespaces is not None and not self.namespaces(meta.get("namespace", "")):
+            return
         try:
             self.reconcile(meta.get("namespace", ""), meta.get("name", ""))
         except JobControllerError as error:
