@@ -1,0 +1,209 @@
+"""Helpers of the end-to-end tests (a module name no other test directory uses).
+
+`E2E` drives the local stack the way users do (REST, kubectl) and reads what Kubernetes shows
+(Jobs, pods) over HTTP. Trainings are kept tiny: 28 days of hourly data (the least the
+trainer takes: two weeks of feature warm-up, a week of targets, the holdout), 1 epoch, a 24 h
+lookback and a 3-day holdout, so one takes seconds (most of it loading TensorFlow).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from wattcast.devtools.jobcontroller import KubeHttp
+from wattcast.devtools.localrun.stack import LocalStack
+from wattcast.devtools.testbed.synthetic import generate_meter
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+TINY_DAYS = 28
+TINY_MODEL = {"epochs": 1, "holdoutDays": 3, "lookbackHours": 24}
+FINAL = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+TRAINING_TIMEOUT_S = 240.0
+KUBECTL = Path(sys.executable).with_name("kubectl")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def stamp(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def tiny_range(days: int = TINY_DAYS) -> tuple[str, str]:
+    return stamp(START), stamp(START + timedelta(days=days))
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str]
+) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(
+        f"timed out after {timeout:g}s waiting for {what} (last: {last!r})\n{logs()}"
+    )
+
+
+class E2E:
+    """The stack as the tests use it."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.http = httpx.Client(
+            base_url=stack.api_url,
+            headers={"Authorization": f"Bearer {stack.token}"},
+            timeout=30,
+        )
+        self.kube = KubeHttp(stack.kubeconfig)
+        self.loaded: set[tuple[str, str]] = set()
+
+    def close(self) -> None:
+        self.http.close()
+        self.kube.close()
+
+    # --- data -----------------------------------------------------------------------------
+
+    def load_meter(
+        self, meter_id: str, meter_type: str = "electricity", days: int = TINY_DAYS
+    ) -> None:
+        """Write `days` of synthetic hourly readings for the meter (once per session)."""
+        if (meter_id, meter_type) in self.loaded:
+            return
+        profile = "water" if meter_type == "water" else "household"
+        frame = generate_meter(
+            profile, start=START, end=START + timedelta(days=days), seed=abs(hash(meter_id)) % 1000
+        )
+        self.stack.write_meter(meter_type, meter_id, frame)
+        self.loaded.add((meter_id, meter_type))
+
+    # --- REST ------------------------------------------------------------------------------
+
+    def submit_seed(self, meter_id: str, meter_type: str, start: str, end: str) -> dict[str, Any]:
+        response = self.http.post(
+            "/trainmodel/v2/",
+            json={
+                "meter_id": meter_id,
+                "meter_type": meter_type,
+                "start_date": start,
+                "end_date": end,
+            },
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def seed_status(self, task_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/trainmodel/status/{task_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def create(self, meter_id: str, **spec: Any) -> str:
+        """POST /v1/trainingjobs with a tiny model unless the spec says otherwise."""
+        start, end = tiny_range()
+        body = {
+            "meterId": meter_id,
+            "meterType": "electricity",
+            "start": start,
+            "end": end,
+            "model": TINY_MODEL,
+            **spec,
+        }
+        response = self.http.post("/v1/trainingjobs", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["name"])
+
+    def get(self, name: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/trainingjobs/{name}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def act(self, name: str, action: str) -> dict[str, Any]:
+        response = self.http.post(f"/v1/trainingjobs/{name}/{action}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_status(
+        self, name: str, words: Iterable[str], timeout: float = TRAINING_TIMEOUT_S
+    ) -> dict[str, Any]:
+        wanted = set(words)
+        found: dict[str, Any] = wait_for(
+            lambda: (job := self.get(name))["taskStatus"] in wanted and job,
+            timeout,
+            f"{name} to reach {sorted(wanted)}",
+            self.stack.logs,
+        )
+        return found
+
+    def wait_final(self, name: str, timeout: float = TRAINING_TIMEOUT_S) -> dict[str, Any]:
+        return self.wait_status(name, FINAL, timeout)
+
+    def wait_success(self, name: str, timeout: float = TRAINING_TIMEOUT_S) -> dict[str, Any]:
+        """Wait for the end and insist on SUCCESS, with the reason and the logs otherwise."""
+        final = self.wait_final(name, timeout)
+        if final["taskStatus"] != "SUCCESS":
+            raise AssertionError(
+                f"{name} ended {final['taskStatus']}: {final.get('message')}\n{self.stack.logs()}"
+            )
+        return final
+
+    # --- Kubernetes ------------------------------------------------------------------------
+
+    def jobs_of(self, name: str, namespace: str = "default") -> list[dict[str, Any]]:
+        listing = self.kube.request(
+            "GET",
+            f"/apis/batch/v1/namespaces/{namespace}/jobs",
+            params={"labelSelector": f"wattcast.dev/trainingjob={name}"},
+        )
+        return list((listing or {}).get("items") or [])
+
+    def pods_of(self, name: str, namespace: str = "default") -> list[dict[str, Any]]:
+        listing = self.kube.request(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/pods",
+            params={"labelSelector": f"job-name={name}"},
+        )
+        return list((listing or {}).get("items") or [])
+
+    def trainingjob(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
+        return self.kube.request(
+            "GET",
+            f"/apis/wattcast.dev/v1alpha1/namespaces/{namespace}/trainingjobs/{name}",
+            allow=(404,),
+        )
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(KUBECTL), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "KUBECONFIG": str(self.stack.kubeconfig)},
+            check=False,
+        )
+
+
+def condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    """A True condition of a TrainingJobPublic's status."""
+    return next(
+        (
+            c
+            for c in ((job.get("status") or {}).get("conditions") or [])
+            if c["type"] == type_ and c["status"] == "True"
+        ),
+        None,
+    )
