@@ -92,3 +92,40 @@ def test_termination_message_fits_the_kubernetes_limit() -> None:
     assert len(data) <= constants.TERMINATION_MESSAGE_MAX_BYTES
     parsed = TerminationMessage.model_validate(json.loads(data))
     assert parsed.result == result
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "kind"),
+    [
+        ("2024-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "range_empty"),
+        ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "range_empty"),
+        ("2024-01-01T09:00:00Z", "2024-01-01T10:00:00+02:00", "range_empty"),
+        ("1900-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "range_too_long"),
+    ],
+    ids=["reversed", "equal", "offset-hides-reversal", "absurd"],
+)
+def test_models_apply_the_crd_range_rules_too(start: str, end: str, kind: str) -> None:
+    """The standalone trainer's YAML never meets an API server: the models check the same
+    rules as the CRD's CEL, from the same constant."""
+    with pytest.raises(ValidationError) as info:
+        TrainingJobSpec.model_validate({**SEED_SPEC, "start": start, "end": end})
+    (error,) = info.value.errors()
+    assert (error["type"], error["loc"]) == (kind, ("end",))
+
+
+def test_range_messages_use_the_callers_field_names() -> None:
+    with pytest.raises(ValidationError) as info:
+        TrainingJobSpec.model_validate(
+            {**SEED_SPEC, "end": SEED_SPEC["start"]},
+            context={"field_names": {"start": "start_date", "end": "end_date"}},
+        )
+    assert info.value.errors()[0]["msg"] == (
+        "must be after start_date (the range [start_date, end_date) is empty)"
+    )
+
+
+def test_ten_years_exactly_is_allowed() -> None:
+    spec = TrainingJobSpec.model_validate(
+        {**SEED_SPEC, "start": "2014-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}
+    )
+    assert spec.end.year == 2024

@@ -12,12 +12,21 @@ models with the Python names or the JSON names alike (`populate_by_name`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from wattcast.crd import constants
 
@@ -43,8 +52,10 @@ Quantity = Annotated[
     ),
 ]
 
-# The longest range one TrainingJob may ask for: 10 years of 365.25 days, in CEL's units.
-MAX_RANGE_CEL_DURATION = "87660h"
+# The longest range one TrainingJob may ask for: 10 years of 365.25 days. The CRD's CEL rule
+# and the models' own check below both derive from this one value.
+MAX_RANGE = timedelta(days=3652.5)
+MAX_RANGE_CEL_DURATION = f"{int(MAX_RANGE.total_seconds()) // 3600}h"
 
 
 class _Model(BaseModel):
@@ -335,6 +346,32 @@ class TrainingJobSpec(_Model):
         default=False,
         description="true stops the run (pods go, the record and the Job stay); false resumes.",
     )
+
+    @field_validator("end")
+    @classmethod
+    def _range_is_sane(cls, end: datetime, info: ValidationInfo) -> datetime:
+        """The CRD's CEL rules, checked in Python too: the standalone trainer's YAML and the
+        API's requests meet them before any API server does. A validation context
+        `{"field_names": {"start": ..., "end": ...}}` names the fields as the caller's input
+        does (the seed's REST API says start_date and end_date)."""
+        start = info.data.get("start")
+        if start is None:
+            return end
+        names = (info.context or {}).get("field_names", {})
+        start_name, end_name = names.get("start", "start"), names.get("end", "end")
+        if end <= start:
+            raise PydanticCustomError(
+                "range_empty",
+                "must be after {start} (the range [{start}, {end}) is empty)",
+                {"start": start_name, "end": end_name},
+            )
+        if end - start > MAX_RANGE:
+            raise PydanticCustomError(
+                "range_too_long",
+                "the range from {start} to {end} must be at most 10 years",
+                {"start": start_name, "end": end_name},
+            )
+        return end
 
     @property
     def effective_model(self) -> ModelSpec:

@@ -57,7 +57,7 @@ async def start_training(
         },
         rename=_SEED_NAMES,
     )
-    check_spec(spec, source_names=sources, start_field="start_date", end_field="end_date")
+    check_spec(spec, source_names=sources)
     submission = await submit(
         kube, namespace=namespace, spec=spec, name=None, idempotency_key=idempotency_key
     )
