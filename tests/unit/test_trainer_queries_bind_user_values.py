@@ -79,8 +79,8 @@ def test_influxql_request_params_are_json_bound() -> None:
 def test_influxql_csv_is_parsed_to_a_utc_frame() -> None:
     body = (
         b"name,tags,time,consumption,temperature\n"
-        b"electricity_consumption,,1704067200000000000,1.5,3.25\n"
-        b"electricity_consumption,,1704070800000000000,2.5,\n"
+        b"electricity_consumption,,1704067200000,1.5,3.25\n"
+        b"electricity_consumption,,1704070800000,2.5,\n"
     )
     frame = influxql.parse_csv(body)
     assert list(frame.columns) == ["consumption", "temperature"]

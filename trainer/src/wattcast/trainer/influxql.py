@@ -49,16 +49,22 @@ def build_query(query: MeterQuery) -> tuple[str, dict[str, str]]:
     return statement, params
 
 
-def parse_csv(body: bytes) -> pd.DataFrame:
-    """InfluxDB 1.x CSV (`name,tags,time,<fields>`, epoch seconds... nanoseconds) to a frame."""
+def parse_csv(body: bytes, unit: str = "ms") -> pd.DataFrame:
+    """InfluxDB 1.x CSV (`name,tags,time,<fields>`, epoch times in `unit`) to a frame."""
     if not body.strip():
         return empty_frame()
-    frame = pd.read_csv(io.BytesIO(body), dtype={"name": "string", "tags": "string"})
-    if "error" in frame.columns:
+    header = body[: body.find(b"\n")].decode(errors="replace").strip().split(",")
+    if "error" in header:
+        frame = pd.read_csv(io.BytesIO(body))
         raise InvalidConfigError(f"InfluxDB refused the query: {frame['error'].iloc[0]}")
-    if "time" not in frame.columns or constants.FIELD_CONSUMPTION not in frame.columns:
+    if "time" not in header or constants.FIELD_CONSUMPTION not in header:
         return empty_frame()
-    index = pd.DatetimeIndex(pd.to_datetime(frame["time"].to_numpy(), unit="ns", utc=True))
+    # Only the time and the fields: `name` repeats the measurement on every row. pyarrow's
+    # multi-threaded reader is about 3x faster than pandas' C parser on a meter-year of
+    # minutes (docs/trainer.md).
+    wanted = ["time", *(c for c in _FIELDS if c in header)]
+    frame = pd.read_csv(io.BytesIO(body), usecols=wanted, engine="pyarrow")
+    index = pd.DatetimeIndex(pd.to_datetime(frame["time"].to_numpy(), unit=unit, utc=True))
     columns = [c for c in _FIELDS if c in frame.columns]
     out = frame[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
     out.index = index.rename("time")
@@ -76,6 +82,10 @@ class InfluxQLSource:
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers["Accept"] = "application/csv"
+        # InfluxDB gzips when asked (requests asks by default); for bulk CSV on a cluster
+        # network compressing costs both sides more CPU than the transfer it saves (measured:
+        # docs/trainer.md), so ask for the plain body, as curl does.
+        self._session.headers["Accept-Encoding"] = "identity"
         secret = token.get_secret_value() if token is not None else ""
         if ":" in secret:
             user, _, password = secret.partition(":")
@@ -89,7 +99,8 @@ class InfluxQLSource:
             "db": self.database,
             "q": statement,
             "params": json.dumps(params),
-            "epoch": "ns",
+            # Millisecond epochs: exact for meter data, shorter to send and parse than ns.
+            "epoch": "ms",
         }
 
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
