@@ -77,13 +77,6 @@ def from_job(
     )
 
 
-def test_first_sight_is_pending_once() -> None:
-    change = mapping.initial({}, NOW)
-    assert change.patch == {"phase": "Pending"}
-    assert change.transition
-    assert mapping.initial({"phase": "Pending"}, NOW).patch == {}
-
-
 @pytest.mark.parametrize(
     ("queued", "suspended", "phase", "condition"),
     [

@@ -196,14 +196,6 @@ class _Builder:
         )
 
 
-def initial(current: Mapping[str, Any], now: datetime) -> StatusChange:
-    """Pending, the moment the operator first sees a TrainingJob (before making its Job)."""
-    b = _Builder(current, now)
-    if not current.get("phase"):
-        b.set("phase", Phase.PENDING.value)
-    return b.done("Accepted", "the operator accepted the TrainingJob")
-
-
 def job_created(
     current: Mapping[str, Any],
     *,
