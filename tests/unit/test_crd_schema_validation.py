@@ -550,3 +550,23 @@ def test_real_crd_keeps_a_terminal_phase_terminal(real_schema: CustomResourceSch
     new = copy.deepcopy(old)
     new["status"]["phase"] = "Training"
     assert [e.field for e in real_schema.validate(new, old).errors] == ["status"]
+
+
+def test_invalid_label_value_is_refused(schema: CustomResourceSchema) -> None:
+    obj = _tj()
+    obj["metadata"]["labels"] = {"wattcast.dev/meter-id": "a b"}
+    err = schema.validate(obj).errors[0]
+    assert err.field == "metadata.labels"
+    assert str(err).startswith('metadata.labels: Invalid value: "a b": a valid label must be')
+
+
+def test_label_value_over_63_characters_is_refused(schema: CustomResourceSchema) -> None:
+    obj = _tj()
+    obj["metadata"]["labels"] = {"k": "x" * 64}
+    assert str(schema.validate(obj).errors[0]).endswith("must be no more than 63 characters")
+
+
+def test_invalid_label_key_prefix_is_refused(schema: CustomResourceSchema) -> None:
+    obj = _tj()
+    obj["metadata"]["labels"] = {"Not_A_Domain/name": "v"}
+    assert "prefix part a lowercase RFC 1123 subdomain" in str(schema.validate(obj).errors[0])

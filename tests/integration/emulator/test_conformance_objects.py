@@ -227,3 +227,13 @@ def test_protobuf_body_is_415(raw: Raw, namespace: str) -> None:
     )
     assert resp.status_code == 415
     assert resp.json()["reason"] == "UnsupportedMediaType"
+
+
+def test_invalid_label_value_is_422(core: client.CoreV1Api, namespace: str) -> None:
+    body = {"metadata": {"name": unique("cm"), "labels": {"wattcast.dev/meter-id": "a:b"}}}
+    with pytest.raises(client.ApiException) as caught:
+        core.create_namespaced_config_map(namespace, body)
+    assert caught.value.status == 422
+    assert message(caught.value).startswith(
+        f'ConfigMap "{body["metadata"]["name"]}" is invalid: metadata.labels: Invalid value: "a:b"'
+    )

@@ -43,6 +43,8 @@ from wattcast.devtools.emulator.validation import (
     CRDSchemaError,
     ErrorType,
     FieldError,
+    validate_annotations,
+    validate_labels,
     validate_object_name,
 )
 
@@ -499,7 +501,9 @@ class Store:
 
     def _validate(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
         """Schema validation for custom resources (pruned + defaulted result), 422 otherwise."""
-        meta_errors = self._metadata_errors(obj, old)
+        custom = rtype.custom and rtype.schema is not None
+        # The CRD validator checks labels and annotations itself.
+        meta_errors = self._metadata_errors(obj, old, check_labels=not custom)
         if rtype.custom and rtype.schema is not None:
             result = rtype.schema.validate(obj, old)
             all_errors = meta_errors + result.errors
@@ -517,7 +521,7 @@ class Store:
         return obj
 
     @staticmethod
-    def _metadata_errors(obj: Obj, old: Obj | None) -> list[FieldError]:
+    def _metadata_errors(obj: Obj, old: Obj | None, *, check_labels: bool) -> list[FieldError]:
         meta = obj["metadata"]
         out: list[FieldError] = []
         for key in ("labels", "annotations"):
@@ -530,6 +534,10 @@ class Store:
                         ErrorType.INVALID, f"metadata.{key}", OMIT, "must be a map of strings"
                     )
                 )
+            elif check_labels and key == "labels" and value:
+                out.extend(validate_labels(value))
+            elif check_labels and value:
+                out.extend(validate_annotations(value))
         finalizers = meta.get("finalizers")
         if finalizers is not None and not isinstance(finalizers, list):
             out.append(FieldError(ErrorType.INVALID, "metadata.finalizers", OMIT, "must be a list"))
@@ -909,7 +917,6 @@ class Store:
     # -- namespaces and CRDs: terminate, empty, then go ----------------------------------------
 
     def _terminate_container(self, rtype: ResourceType, old: Obj, finalizers: list[str]) -> Obj:
-        marker = "kubernetes" if rtype.kind == "Namespace" else CRD_CLEANUP
         new = copy.deepcopy(old)
         meta = new["metadata"]
         if meta.get("deletionTimestamp"):
@@ -935,7 +942,6 @@ class Store:
                 }
             )
             new.setdefault("status", {})["conditions"] = conditions
-        del marker
         meta["resourceVersion"] = self._next_rv()
         key = rtype.storage_key
         self._objects[key][""][meta["name"]] = new

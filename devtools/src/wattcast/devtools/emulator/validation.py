@@ -15,7 +15,8 @@ strategy does on create, update and status writes:
    (and the exclusive variants), ``multipleOf``, ``minLength``/``maxLength``,
    ``minItems``/``maxItems``, ``minProperties``/``maxProperties``, ``additionalProperties``,
    ``x-kubernetes-int-or-string``, ``x-kubernetes-list-type`` ``set``/``map`` uniqueness;
-   plus ``metadata.name`` being a DNS-1123 subdomain;
+   plus ``metadata.name`` being a DNS-1123 subdomain and label and annotation keys and values
+   having the syntax apimachinery requires;
 4. **CEL rules** (``x-kubernetes-validations``: ``rule``, ``message``, ``messageExpression``,
    ``fieldPath``, ``reason``) with cel-python. As in Kubernetes, they are skipped when step 3
    found a "blocking" error (a type, required, enum, too-long or too-many error), and transition
@@ -70,6 +71,8 @@ __all__ = [
     "ValidationResult",
     "invalid_message",
     "invalid_status",
+    "validate_annotations",
+    "validate_labels",
     "validate_object_name",
 ]
 
@@ -611,6 +614,95 @@ def validate_object_name(name: Any, *, generated: bool = False) -> list[FieldErr
     return errors
 
 
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_QUALIFIED_NAME_MSG = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "
+    "for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def _qualified_name_errors(key: str, path: str) -> list[FieldError]:
+    """apimachinery ``IsQualifiedName``: an optional DNS-subdomain prefix, then a name part."""
+    prefix, _, name = key.rpartition("/")
+    errors: list[FieldError] = []
+    if "/" in prefix:
+        return [
+            FieldError(
+                ErrorType.INVALID,
+                path,
+                key,
+                "a qualified name must consist of "
+                "alphanumeric characters, '-', '_' or '.', and must start and end "
+                "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+                "'123-abc', regex used for validation is "
+                "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS "
+                "subdomain prefix and '/' (e.g. 'example.com/MyName')",
+            )
+        ]
+    if "/" in key:
+        if not prefix:
+            errors.append(FieldError(ErrorType.INVALID, path, key, "prefix part must be non-empty"))
+        elif len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix):
+            errors.append(
+                FieldError(ErrorType.INVALID, path, key, "prefix part " + _DNS1123_SUBDOMAIN_MSG)
+            )
+    if not name:
+        errors.append(FieldError(ErrorType.INVALID, path, key, "name part must be non-empty"))
+    elif len(name) > 63:
+        errors.append(
+            FieldError(ErrorType.INVALID, path, key, "name part must be no more than 63 characters")
+        )
+    elif not _QUALIFIED_NAME.match(name):
+        errors.append(FieldError(ErrorType.INVALID, path, key, _QUALIFIED_NAME_MSG))
+    return errors
+
+
+def validate_labels(labels: Mapping[str, str]) -> list[FieldError]:
+    """Label keys are qualified names; values at most 63 characters of the label alphabet."""
+    errors: list[FieldError] = []
+    for key, value in labels.items():
+        errors.extend(_qualified_name_errors(key, "metadata.labels"))
+        if len(value) > 63:
+            errors.append(
+                FieldError(
+                    ErrorType.INVALID,
+                    "metadata.labels",
+                    value,
+                    "must be no more than 63 characters",
+                )
+            )
+        elif not _LABEL_VALUE.match(value):
+            errors.append(FieldError(ErrorType.INVALID, "metadata.labels", value, _LABEL_VALUE_MSG))
+    return errors
+
+
+def validate_annotations(annotations: Mapping[str, str]) -> list[FieldError]:
+    """Annotation keys are qualified names; all of them together at most 256 KiB."""
+    errors: list[FieldError] = []
+    total = 0
+    for key, value in annotations.items():
+        errors.extend(_qualified_name_errors(key.lower(), "metadata.annotations"))
+        total += len(key) + len(value)
+    if total > 256 * 1024:
+        errors.append(
+            FieldError(
+                ErrorType.TOO_LONG,
+                "metadata.annotations",
+                OMIT,
+                "may not be more than 262144 bytes",
+            )
+        )
+    return errors
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -729,6 +821,13 @@ class CustomResourceSchema:
         errors: list[FieldError] = []
         meta = pruned.get("metadata") or {}
         if isinstance(meta, Mapping):
+            labels, annotations = meta.get("labels"), meta.get("annotations")
+            if isinstance(labels, Mapping) and all(isinstance(v, str) for v in labels.values()):
+                errors.extend(validate_labels(labels))
+            if isinstance(annotations, Mapping) and all(
+                isinstance(v, str) for v in annotations.values()
+            ):
+                errors.extend(validate_annotations(annotations))
             if meta.get("name"):
                 errors.extend(validate_object_name(meta.get("name")))
             elif meta.get("generateName"):
