@@ -72,6 +72,12 @@ def sign_in(page: Page, token: str = TOKEN) -> None:
     field.press("Enter")
 
 
+def clear_filters(page: Page, jobs: int = 4) -> None:
+    page.get_by_role("button", name="Clear filters").click()
+    expect(page.locator("tbody tr:visible")).to_have_count(jobs)
+    assert "phase=" not in page.url and "type=" not in page.url and "meter=" not in page.url
+
+
 def create(api: httpx.Client, name: str, meter: str, meter_type: str = "electricity") -> None:
     response = api.post("/v1/trainingjobs", json=job_body(name, meter, meter_type))
     assert response.status_code == 201, response.text
@@ -237,21 +243,21 @@ def test_the_list_shows_live_progress_counts_and_filters(
     expect(page.locator("tbody tr:visible")).to_have_count(1)
     expect(page.locator("tbody tr:visible")).to_have_attribute("data-job", "tj-live-c")
     assert "phase=Failed" in page.url
-    page.get_by_role("button", name="Clear filters").click()
+    clear_filters(page)
     page.get_by_label("Type", exact=True).select_option("water")
+    expect(page.locator("tbody tr:visible")).to_have_count(1)
     expect(page.locator("tbody tr:visible")).to_have_attribute("data-job", "tj-live-b")
-    page.get_by_role("button", name="Clear filters").click()
+    clear_filters(page)
     page.get_by_label("Meter", exact=True).fill("meter-d")
     expect(page.locator("tbody tr:visible")).to_have_count(1)
     expect(page.locator("tbody tr:visible")).to_have_attribute("data-job", "tj-live-d")
-    page.get_by_role("button", name="Clear filters").click()
-    expect(page.locator("tbody tr:visible")).to_have_count(4)
+    clear_filters(page)
     page.locator('#counts button[data-phase="Succeeded"]').click()
     expect(page.locator("tbody tr:visible")).to_have_count(1)
     expect(page.locator('#counts button[data-phase="Succeeded"]')).to_have_attribute(
         "aria-pressed", "true"
     )
-    page.get_by_role("button", name="Clear filters").click()
+    clear_filters(page)
 
     # A job created and deleted while the page is open comes and goes.
     create(api, "tj-live-e", "meter-e")
@@ -317,6 +323,8 @@ def test_a_job_page_draws_its_plots_metrics_and_lineage(
         )
         assert inked > 2000, chart
     expect(page.locator("#holdout-caption")).to_contain_text("naive weekly: dotted")
+    page.get_by_text("Loss as a table").click()
+    expect(page.locator("#loss-table tbody tr")).to_have_count(12)
     expect(page.locator(".uplot .u-legend")).to_have_count(2)
 
     # Metrics: the model next to the two baselines, the best one said in words.
@@ -392,7 +400,8 @@ def test_a_failed_job_shows_why_and_retrain_makes_a_new_job_with_the_same_spec(
     expect(page.locator("#failure")).to_be_visible()
     expect(page.locator("#failure-reason")).to_have_text("DataInsufficient")
     expect(page.locator("#failure-message")).to_contain_text("need 29.0")
-    expect(page.locator("#loss-caption")).to_contain_text("once the job has saved its model")
+    expect(page.locator("#loss-caption")).to_have_text("This job failed, so it saved no model.")
+    expect(page.get_by_text("Loss as a table")).to_be_hidden()
     screenshot(page, "job-failed-1280")
 
     page.get_by_role("button", name="Retrain").click()

@@ -71,6 +71,14 @@
     } else {
       failure.hidden = true;
     }
+    if (!(status.result && status.result.modelPath)) {
+      // Say why there is nothing to plot, in the job's own terms.
+      const why = job.taskStatus === "FAILURE" ? "This job failed, so it saved no model."
+        : job.taskStatus === "REVOKED" ? "This job was cancelled, so it saved no model."
+          : "Shown once the job has saved its model.";
+      $("loss-caption").textContent = why;
+      $("holdout-caption").textContent = why;
+    }
     renderActions();
     renderTimeline();
     renderMetrics(status.result && status.result.metrics);
@@ -189,6 +197,7 @@
       $("loss-caption").textContent = "No loss per epoch was saved with this model.";
       return;
     }
+    $("loss-data").hidden = false;
     const data = [loss.epochs, loss.loss];
     const lines = [{ label: "Epoch" }, series("Training loss", STYLE.loss)];
     if (loss.valLoss) {
