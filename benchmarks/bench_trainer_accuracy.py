@@ -16,7 +16,7 @@ excluded). Prints one line per meter and a summary; exits 1 if the model does
 not beat every baseline on every meter (so `make bench` shows a regression).
 
     .venv/bin/python benchmarks/bench_trainer_accuracy.py [--profiles household,...]
-        [--seeds 1,2,3] [--model seasonal-residual|lstm]
+        [--seeds 1,2,3] [--model seasonal-residual|lstm] [--no-temperature]
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def mstl_forecast(series: pd.Series, split: int, days: int) -> np.ndarray:
     return cv["MSTL"].to_numpy(dtype=np.float64)
 
 
-def run_meter(profile: str, seed: int, model_type: ModelType) -> dict[str, float]:
+def run_meter(
+    profile: str, seed: int, model_type: ModelType, use_temperature: bool = True
+) -> dict[str, float]:
     negatives = profile != "water" and seed % 2 == 0
     raw = generate_meter(profile, start=START, end=END, seed=seed, negatives=negatives)
     meter_type = MeterType.WATER if profile == "water" else MeterType.ELECTRICITY
@@ -75,7 +77,7 @@ def run_meter(profile: str, seed: int, model_type: ModelType) -> dict[str, float
         max_gap_hours=6,
         min_days=14,
     )
-    spec = ModelSpec(type=model_type, holdout_days=HOLDOUT_DAYS)
+    spec = ModelSpec(type=model_type, holdout_days=HOLDOUT_DAYS, use_temperature=use_temperature)
     started = time.perf_counter()
     outcome = fit(series, spec, timezone="Europe/Berlin", holidays="DE")
     seconds = time.perf_counter() - started
@@ -107,6 +109,9 @@ def main() -> int:
     parser.add_argument("--profiles", default="household,commercial,regional,water")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--model", default=ModelType.SEASONAL_RESIDUAL.value)
+    parser.add_argument(
+        "--no-temperature", action="store_true", help="as for a meter without temperature"
+    )
     args = parser.parse_args()
     _, import_seconds = load_keras()
     print(f"TensorFlow/Keras import: {import_seconds:.1f} s (CPUs: {os.cpu_count()})")
@@ -116,7 +121,7 @@ def main() -> int:
     ratios, losses = [], 0
     for profile in args.profiles.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            r = run_meter(profile, seed, ModelType(args.model))
+            r = run_meter(profile, seed, ModelType(args.model), not args.no_temperature)
             best = min(r[b] for b in baselines)
             ratio = r["model"] / best
             ratios.append(ratio)

@@ -159,3 +159,18 @@ def test_live_influxdb2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         ["--spec", str(path), "--models-dir", str(tmp_path / "models")], tmp_path / "term"
     )
     assert run.exit_code == 0, run.output
+
+
+def test_flux_influxdb_down_is_retriable(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    spec = write_spec(tmp_path / "tj.yaml", _spec(f"http://127.0.0.1:{port}", "m1"))
+    run = run_trainer(
+        ["--spec", str(spec), "--models-dir", str(tmp_path / "models")], tmp_path / "term"
+    )
+    assert run.exit_code == 1
+    assert run.termination is not None and run.termination["reason"] == "InfluxUnavailable"
+    assert not (tmp_path / "models").exists()
