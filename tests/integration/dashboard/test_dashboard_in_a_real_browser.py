@@ -83,9 +83,11 @@ def create(api: httpx.Client, name: str, meter: str, meter_type: str = "electric
     assert response.status_code == 201, response.text
 
 
-def ago(minutes: float) -> str:
-    """A timestamp `minutes` before now (ages and durations on the page stay plausible)."""
-    return iso(datetime.now(UTC) - timedelta(minutes=minutes))
+def soon(seconds: float) -> str:
+    """A timestamp `seconds` after now: the status patches come right after the creation, so
+    the Job's start and end follow the TrainingJob's creation on the page's timeline (an end
+    in the near future is the price of a plausible duration)."""
+    return iso(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
 def training(progress: int, epoch: int) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def training(progress: int, epoch: int) -> dict[str, Any]:
         "message": f"epoch {epoch} of 12",
         "attempts": 1,
         "jobName": "x",
-        "startTime": ago(3),
+        "startTime": soon(1),
         "training": {"epoch": epoch, "epochs": 12, "loss": 0.31, "valLoss": 0.35},
     }
 
@@ -106,21 +108,21 @@ def succeeded(model_path: str) -> dict[str, Any]:
         "progress": 100,
         "message": "Model trained and saved",
         "attempts": 1,
-        "startTime": ago(6),
-        "completionTime": ago(1.5),
+        "startTime": soon(1),
+        "completionTime": soon(251),
         "conditions": [
             {
                 "type": "Complete",
                 "status": "True",
                 "reason": "TrainingSucceeded",
                 "message": "the model was saved",
-                "lastTransitionTime": ago(1.5),
+                "lastTransitionTime": soon(251),
             }
         ],
         "result": {
             "modelPath": model_path,
             "dataPoints": 1416,
-            "trainingCompleted": ago(1.5),
+            "trainingCompleted": soon(250),
             "metrics": METRICS,
         },
     }
@@ -132,15 +134,15 @@ def failed() -> dict[str, Any]:
         "progress": 12,
         "message": "not enough data",
         "attempts": 1,
-        "startTime": ago(2),
-        "completionTime": ago(1.5),
+        "startTime": soon(1),
+        "completionTime": soon(31),
         "conditions": [
             {
                 "type": "Failed",
                 "status": "True",
                 "reason": "DataInsufficient",
                 "message": "have 3.0 days of data after cleaning, need 29.0",
-                "lastTransitionTime": ago(1.5),
+                "lastTransitionTime": soon(31),
             }
         ],
     }

@@ -20,7 +20,7 @@
   };
 
   let job = null;
-  let seenPhases = []; // [{phase, at}] observed while this page is open
+  const seenPhases = []; // [{phase, at}]: phase changes seen while this page is open
   let modelShownFor = null;
   const charts = {};
 
@@ -280,9 +280,10 @@
     const before = job ? w.displayPhase(job) : null;
     job = next;
     const phase = w.displayPhase(job);
-    if (phase !== before) {
+    // Only changes seen while the page is open; the state at load is not a transition.
+    if (before !== null && phase !== before) {
       seenPhases.push({ phase, at: new Date().toISOString() });
-      if (before !== null) w.announce(`Job ${name} is now ${phase}.`);
+      w.announce(`Job ${name} is now ${phase}.`);
     }
     renderStatus();
     loadModel();
