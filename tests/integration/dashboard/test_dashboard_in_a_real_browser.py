@@ -325,8 +325,6 @@ def test_a_job_page_draws_its_plots_metrics_and_lineage(
         )
         assert inked > 2000, chart
     expect(page.locator("#holdout-caption")).to_contain_text("naive weekly: dotted")
-    page.get_by_text("Loss as a table").click()
-    expect(page.locator("#loss-table tbody tr")).to_have_count(12)
     expect(page.locator(".uplot .u-legend")).to_have_count(2)
 
     # Metrics: the model next to the two baselines, the best one said in words.
@@ -348,6 +346,8 @@ def test_a_job_page_draws_its_plots_metrics_and_lineage(
     expect(page.get_by_role("button", name="Suspend")).to_be_disabled()
     expect(page.get_by_role("button", name="Retrain")).to_be_enabled()
     screenshot(page, "job-1280")
+    page.get_by_text("Loss as a table").click()
+    expect(page.locator("#loss-table tbody tr")).to_have_count(12)
 
     small = open_page(phone, f"{dashboard_url}/jobs/tj-plot", watch, dashboard_url)
     sign_in(small)
