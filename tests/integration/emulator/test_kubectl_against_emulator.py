@@ -155,3 +155,29 @@ def test_kubectl_strategic_apply_merges_container_env(kubectl: Kubectl, tmp_path
     kubectl("apply", "--validate=false", "-f", str(pod))
     env = kubectl("get", "pod", "p1", "-o", "jsonpath={.spec.containers[0].env[*].value}").stdout
     assert env.split() == ["2", "3"]
+
+
+def test_kubectl_describe_shows_the_objects_events(kubectl: Kubectl) -> None:
+    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    uid = kubectl("get", "tj", "meter1-electricity-2023", "-o", "jsonpath={.metadata.uid}").stdout
+    event = f"""\
+apiVersion: v1
+kind: Event
+metadata: {{name: meter1-started, namespace: default}}
+involvedObject:
+  {{apiVersion: wattcast.dev/v1alpha1, kind: TrainingJob, name: meter1-electricity-2023,
+    namespace: default, uid: {uid}}}
+reason: JobCreated
+message: created Job meter1-electricity-2023
+type: Normal
+"""
+    kubectl("apply", "--validate=false", "-f", "-", stdin=event)
+    out = kubectl("describe", "tj", "meter1-electricity-2023").stdout
+    assert "Meter Id:" in out and "meter1" in out
+    assert "JobCreated" in out and "created Job meter1-electricity-2023" in out
+
+
+def test_kubectl_get_all_namespaces_adds_the_namespace_column(kubectl: Kubectl) -> None:
+    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    header = kubectl("get", "tj", "-A").stdout.splitlines()[0].split()
+    assert header[:2] == ["NAMESPACE", "NAME"]
