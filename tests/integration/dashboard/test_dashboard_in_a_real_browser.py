@@ -356,7 +356,7 @@ def test_a_job_page_draws_its_plots_metrics_and_lineage(
     screenshot(small, "job-phone")
 
 
-def test_suspend_through_the_confirm_dialog_sets_spec_suspend(
+def test_suspend_and_cancel_through_the_confirm_dialog_change_the_trainingjob(
     dashboard_url: str, api: httpx.Client, cluster: Cluster, desktop: Any, watch: list[Watched]
 ) -> None:
     create(api, "tj-act", "meter-act")
@@ -390,6 +390,17 @@ def test_suspend_through_the_confirm_dialog_sets_spec_suspend(
     cluster.patch_status("tj-act", {"phase": "Suspended", "message": "suspended by a user"})
     expect(page.locator("#phase .phase")).to_have_text("Suspended")
     expect(page.locator("#timeline")).to_contain_text("Suspended")
+
+    # Cancel for good: the annotation is set, the page shows Cancelled, only Retrain is left.
+    page.get_by_role("button", name="Cancel job").click()
+    page.get_by_role("button", name="Cancel the job").click()
+    expect(page.locator("#action-result")).to_have_text("Cancelled.")
+    annotations = cluster.get("tj-act")["metadata"].get("annotations") or {}
+    assert annotations.get("wattcast.dev/cancelled") == "true"
+    expect(page.locator("#phase .phase")).to_have_text("Cancelled")
+    expect(page.get_by_role("button", name="Resume")).to_be_disabled()
+    expect(page.get_by_role("button", name="Cancel job")).to_be_disabled()
+    expect(page.get_by_role("button", name="Retrain")).to_be_enabled()
 
 
 def test_a_failed_job_shows_why_and_retrain_makes_a_new_job_with_the_same_spec(
