@@ -208,3 +208,28 @@ def test_deleting_a_crd_removes_its_resources(fresh_emulator: Any, raw: Raw) -> 
     assert raw.session.delete(f"{base}/widgets.{group}", timeout=10).status_code == 200
     assert raw.session.get(widgets, timeout=10).status_code == 404
     assert raw.session.get(f"{base}/widgets.{group}", timeout=10).status_code == 404
+
+
+def test_unknown_fields_warn_by_default(raw: Raw, namespace: str) -> None:
+    resp = raw.request("POST", raw.tj_path(namespace), json=tj_body(unique(), typo="x"))
+    assert resp.status_code == 201
+    assert resp.headers["Warning"] == '299 - "unknown field \\"spec.typo\\""'
+
+
+def test_unknown_fields_are_400_under_strict_field_validation(raw: Raw, namespace: str) -> None:
+    resp = raw.request(
+        "POST", raw.tj_path(namespace) + "?fieldValidation=Strict", json=tj_body("s", typo="x")
+    )
+    assert resp.status_code == 400
+    assert resp.json()["message"] == (
+        'TrainingJob in version "v1alpha1" cannot be handled as a TrainingJob: strict decoding '
+        'error: unknown field "spec.typo"'
+    )
+
+
+def test_unknown_fields_are_silent_under_ignore(raw: Raw, namespace: str) -> None:
+    resp = raw.request(
+        "POST", raw.tj_path(namespace) + "?fieldValidation=Ignore", json=tj_body(unique(), t=1)
+    )
+    assert resp.status_code == 201
+    assert "Warning" not in resp.headers

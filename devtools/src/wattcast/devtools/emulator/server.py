@@ -207,6 +207,14 @@ class EmulatorApp:
         method = request.method
         q = request.query
         dry_run = q.get("dryRun") == "All"
+        # kube-apiserver's default is Warn; kubectl --validate=false sends Ignore.
+        validation = q.get("fieldValidation") or "Warn"
+        if validation not in ("Ignore", "Warn", "Strict"):
+            raise errors.bad_request(
+                f"fieldValidation parameter unsupported: {validation!r}; must be one of "
+                "Ignore, Warn, Strict"
+            )
+        warnings: list[str] = []
         if target.name is None:
             if method == "GET":
                 if q.get("watch") in ("true", "1"):
@@ -216,8 +224,15 @@ class EmulatorApp:
                 if target.rtype.namespaced and target.namespace is None:
                     raise errors.method_not_allowed("create")
                 body = await self._json_body(request)
-                obj = self.store.create(target.rtype, target.namespace, body, dry_run=dry_run)
-                return json_response(self._present(target.rtype, obj), 201)
+                obj = self.store.create(
+                    target.rtype,
+                    target.namespace,
+                    body,
+                    dry_run=dry_run,
+                    field_validation=validation,
+                    warnings=warnings,
+                )
+                return _warned(json_response(self._present(target.rtype, obj), 201), warnings)
             if method == "DELETE":
                 return await self._delete_collection(request, target)
             raise errors.method_not_allowed(method)
@@ -229,9 +244,16 @@ class EmulatorApp:
         if method == "PUT":
             body = await self._json_body(request)
             obj = self.store.update(
-                target.rtype, target.namespace, name, body, subresource=sub, dry_run=dry_run
+                target.rtype,
+                target.namespace,
+                name,
+                body,
+                subresource=sub,
+                dry_run=dry_run,
+                field_validation=validation,
+                warnings=warnings,
             )
-            return json_response(self._present(target.rtype, obj))
+            return _warned(json_response(self._present(target.rtype, obj)), warnings)
         if method == "PATCH":
             content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
             raw = await request.text()
@@ -250,8 +272,10 @@ class EmulatorApp:
                 patch,
                 subresource=sub,
                 dry_run=dry_run,
+                field_validation=validation,
+                warnings=warnings,
             )
-            return json_response(self._present(target.rtype, obj))
+            return _warned(json_response(self._present(target.rtype, obj)), warnings)
         if method == "DELETE":
             return await self._delete(request, target)
         raise errors.method_not_allowed(method)
@@ -574,6 +598,13 @@ class EmulatorApp:
             },
         }
         await response.write((_dumps(bookmark) + "\n").encode())
+
+
+def _warned(response: web.Response, warnings: list[str]) -> web.Response:
+    """Add RFC 7234 ``Warning: 299`` headers, as kube-apiserver does for unknown fields."""
+    for text in warnings:
+        response.headers.add("Warning", "299 - " + json.dumps(text))
+    return response
 
 
 def _partial(obj: Obj) -> Obj:

@@ -346,7 +346,14 @@ class Store:
         return rtype
 
     def create(
-        self, rtype: ResourceType, namespace: str | None, body: Any, *, dry_run: bool = False
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
@@ -384,7 +391,7 @@ class Store:
         self._prepare_builtin_create(rtype, obj)
         if rtype.status_subresource and rtype.custom:
             obj.pop("status", None)  # status is written through /status only
-        obj = self._validate(rtype, obj, None)
+        obj = self._validate(rtype, obj, None, field_validation, warnings)
         if rtype.kind == "CustomResourceDefinition":
             self._crd_types(obj)  # 422 before anything is stored
         if dry_run:
@@ -499,13 +506,32 @@ class Store:
             )
         obj["status"] = {}
 
-    def _validate(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> Obj:
-        """Schema validation for custom resources (pruned + defaulted result), 422 otherwise."""
+    def _validate(
+        self,
+        rtype: ResourceType,
+        obj: Obj,
+        old: Obj | None,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
+    ) -> Obj:
+        """Schema validation for custom resources (pruned + defaulted result), 422 otherwise.
+
+        ``field_validation`` is the request's ``fieldValidation``: unknown fields (those
+        pruning drops) are a 400 under ``Strict``, warnings under ``Warn``, silent otherwise.
+        """
         custom = rtype.custom and rtype.schema is not None
         # The CRD validator checks labels and annotations itself.
         meta_errors = self._metadata_errors(obj, old, check_labels=not custom)
         if rtype.custom and rtype.schema is not None:
             result = rtype.schema.validate(obj, old)
+            unknown = [f'unknown field "{path}"' for path in result.unknown_fields]
+            if unknown and field_validation == "Strict":
+                raise errors.bad_request(
+                    f'{rtype.kind} in version "{rtype.version}" cannot be handled as a '
+                    f"{rtype.kind}: strict decoding error: {', '.join(unknown)}"
+                )
+            if unknown and field_validation == "Warn" and warnings is not None:
+                warnings.extend(unknown)
             all_errors = meta_errors + result.errors
             if all_errors:
                 raise errors.field_invalid(
@@ -605,6 +631,8 @@ class Store:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
@@ -633,7 +661,9 @@ class Store:
             )
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rtype.group, rtype.plural, name)
-        return self._write(rtype, old, copy.deepcopy(body), subresource, dry_run)
+        return self._write(
+            rtype, old, copy.deepcopy(body), subresource, dry_run, field_validation, warnings
+        )
 
     def patch(
         self,
@@ -645,6 +675,8 @@ class Store:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Obj:
         accepted = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
         if not rtype.custom:
@@ -674,7 +706,7 @@ class Store:
         rv = meta.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(rtype.group, rtype.plural, name)
-        return self._write(rtype, old, patched, subresource, dry_run)
+        return self._write(rtype, old, patched, subresource, dry_run, field_validation, warnings)
 
     def _write(
         self,
@@ -683,9 +715,11 @@ class Store:
         body: Obj,
         subresource: str | None,
         dry_run: bool,
+        field_validation: str = "Ignore",
+        warnings: list[str] | None = None,
     ) -> Obj:
         new = self._merge_for_update(rtype, old, body, subresource)
-        new = self._validate(rtype, new, old)
+        new = self._validate(rtype, new, old, field_validation, warnings)
         if rtype.kind == "CustomResourceDefinition" and subresource is None:
             self._crd_types(new)
         if rtype.has_generation and _spec_changed(rtype, old, new):

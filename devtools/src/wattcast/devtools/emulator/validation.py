@@ -253,6 +253,8 @@ class ValidationResult:
     errors: list[FieldError]
     kind: str
     group: str
+    # Paths of the unknown fields pruning dropped ("spec.foo"): what fieldValidation reports.
+    unknown_fields: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -806,10 +808,15 @@ class CustomResourceSchema:
 
     # -- public -------------------------------------------------------------------------
 
-    def prune_and_default(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """A pruned, defaulted deep copy of ``obj`` (what the API server would store)."""
+    def prune_and_default(
+        self, obj: Mapping[str, Any], dropped: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A pruned, defaulted deep copy of ``obj`` (what the API server would store).
+
+        The paths of the unknown fields pruned are appended to ``dropped`` when given.
+        """
         out = copy.deepcopy(dict(obj))
-        self._prune(self._root, out, is_root=True)
+        self._prune(self._root, out, is_root=True, dropped=dropped)
         self._default(self._root, out)
         return out
 
@@ -817,7 +824,8 @@ class CustomResourceSchema:
         self, obj: Mapping[str, Any], old: Mapping[str, Any] | None = None
     ) -> ValidationResult:
         """Prune, default and validate ``obj``; ``old`` is the stored object on an update."""
-        pruned = self.prune_and_default(obj)
+        unknown: list[str] = []
+        pruned = self.prune_and_default(obj, unknown)
         errors: list[FieldError] = []
         meta = pruned.get("metadata") or {}
         if isinstance(meta, Mapping):
@@ -849,11 +857,21 @@ class CustomResourceSchema:
         else:
             old_pruned = self.prune_and_default(old) if old is not None else None
             self._cel(self._root, pruned, old_pruned, _ROOT, errors, is_root=True)
-        return ValidationResult(object=pruned, errors=errors, kind=self.kind, group=self.group)
+        return ValidationResult(
+            object=pruned, errors=errors, kind=self.kind, group=self.group, unknown_fields=unknown
+        )
 
     # -- pruning and defaulting ---------------------------------------------------------
 
-    def _prune(self, node: _Node, value: Any, *, is_root: bool = False) -> None:
+    def _prune(
+        self,
+        node: _Node,
+        value: Any,
+        *,
+        is_root: bool = False,
+        path: _Path = _ROOT,
+        dropped: list[str] | None = None,
+    ) -> None:
         if isinstance(value, dict):
             keep_meta = is_root or node.embedded
             for key in list(value):
@@ -869,15 +887,17 @@ class CustomResourceSchema:
                     if node.preserve_unknown or node.additional_allowed:
                         continue
                     del value[key]
+                    if dropped is not None:
+                        dropped.append(str(path.child(key)))
                     continue
                 if sub_value is None and not sub.nullable:
                     # Kubernetes drops nulls of non-nullable fields before defaulting.
                     del value[key]
                     continue
-                self._prune(sub, sub_value)
+                self._prune(sub, sub_value, path=path.child(key), dropped=dropped)
         elif isinstance(value, list) and node.items is not None:
-            for item in value:
-                self._prune(node.items, item)
+            for i, item in enumerate(value):
+                self._prune(node.items, item, path=path.index(i), dropped=dropped)
 
     @staticmethod
     def _prune_embedded_meta(meta: dict[str, Any]) -> None:
