@@ -192,7 +192,15 @@ def direct_mix(api: client.ApiClient, count: int) -> float:
     return time.perf_counter() - start
 
 
-def start_operator(kubeconfig: Path, namespace: str, workdir: Path) -> subprocess.Popen[bytes]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_operator(
+    kubeconfig: Path, namespace: str, workdir: Path, verbose: bool = False
+) -> subprocess.Popen[bytes]:
     health = free_port()
     env = {
         **os.environ,
@@ -206,7 +214,10 @@ def start_operator(kubeconfig: Path, namespace: str, workdir: Path) -> subproces
     }
     log = (workdir / f"operator-{namespace}.log").open("wb")
     proc = subprocess.Popen(
-        [str(BIN / "wattcast-operator"), "--verbose"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(BIN / "wattcast-operator"), "--verbose" if verbose else "--quiet"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_http(f"http://127.0.0.1:{health}/healthz", proc)
     return proc
@@ -316,10 +327,14 @@ def main() -> int:
         try:
             api = api_for(emulator.kubeconfig)
             direct = direct_mix(api, args.count)
-            operator = start_operator(emulator.kubeconfig, "bench-operator", workdir)
+            operator = start_operator(
+                emulator.kubeconfig, "bench-operator", workdir, verbose=args.keep is not None
+            )
             try:
                 counts(emulator.url, reset=True)  # the operator's start-up is not per TJ
                 idle_rss = rss_mb(operator.pid, "VmRSS")
+                cpu_before = cpu_seconds(operator.pid)
+                server_before = cpu_seconds(emulator.proc.pid)
                 elapsed, latencies = burst(
                     api, emulator.url, "bench-operator", args.count, args.workers
                 )
@@ -327,6 +342,9 @@ def main() -> int:
                 time.sleep(1.0)  # let trailing Event posts and bookkeeping patches land
                 made = counts(emulator.url)
                 rss = rss_mb(operator.pid)
+                cpu = cpu_seconds(operator.pid) - cpu_before
+                server_cpu = cpu_seconds(emulator.proc.pid) - server_before
+                load = os.getloadavg()[0]
             finally:
                 operator.send_signal(signal.SIGTERM)
                 operator.wait(30)
@@ -347,6 +365,11 @@ def main() -> int:
         f"operator peak RSS:                     {rss:.0f} MB  (goal <= 150 MB; "
         f"{idle_rss:.0f} MB idle before the burst)"
     )
+    print(
+        f"operator CPU during the burst:         {cpu:.1f} s ({1000 * cpu / args.count:.1f} ms "
+        f"per TrainingJob); machine load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(f"emulated API server CPU in the burst:  {server_cpu:.1f} s")
     print(f"operator API requests per TrainingJob: {per_tj:.2f} (new watch streams not counted)")
     for key, value in sorted(writes.items(), key=lambda kv: -kv[1]):
         print(f"  {key:<32} {value / args.count:.2f} per TrainingJob ({value})")
