@@ -15,6 +15,8 @@ missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+# Debian's Chromium drives the dashboard's browser tests (Playwright never downloads one).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   log "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -36,6 +38,8 @@ if ! .venv/bin/uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
 fi
 log "syncing .venv from uv.lock"
 .venv/bin/uv sync --frozen --quiet
+# The dashboard's charting library, pinned and checked against the npm registry's hash.
+scripts/fetch-js-vendor.sh
 
 # 3. helm and kubectl -----------------------------------------------------------------------
 if ! [ -x .venv/bin/helm ] || ! [ -x .venv/bin/kubectl ] || ! [ -f .venv/.kubectl-layer-$KUBECTL_LAYER_VERSION ]; then

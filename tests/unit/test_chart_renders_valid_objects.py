@@ -75,6 +75,8 @@ API_SETTINGS = {
     "WATTCAST_API_MAX_BODY_BYTES",
     "WATTCAST_INFLUX_SOURCES_FILE",
     "WATTCAST_INFLUX_URL",
+    # The dashboard reads model metadata from the store (api/src/wattcast/api/dashboard).
+    "WATTCAST_MODELS_DIR",
 }
 
 STANDARD_LABELS = (

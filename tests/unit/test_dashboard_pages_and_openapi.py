@@ -15,7 +15,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from wattcast.api import dashboard
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.dashboard import routes
 from wattcast.api.dashboard.settings import (
@@ -29,10 +28,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _app() -> FastAPI:
-    app = create_app()
-    if not any(getattr(r, "path", None) == "/jobs/{name}" for r in app.routes):
-        app.include_router(dashboard.router)
-    return app
+    return create_app()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import uvicorn
 from fastapi import FastAPI
 from kubernetes import client
 
-from wattcast.api import dashboard
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.dashboard.settings import DashboardSettings, get_dashboard_settings
 from wattcast.api.main import create_app
@@ -49,12 +48,8 @@ SCREENSHOTS = Path(
 
 
 def build_app(settings: Settings, dashboard_settings: DashboardSettings) -> FastAPI:
-    """The API app as `wattcast-api` builds it, with the dashboard router.
-
-    Until the app factory includes the dashboard itself, it is included here."""
+    """The API app as `wattcast-api` builds it (the dashboard included)."""
     app = create_app()
-    if not any(getattr(route, "path", None) == "/jobs/{name}" for route in app.routes):
-        app.include_router(dashboard.router)
     app.dependency_overrides[get_settings] = lambda: settings
     app.dependency_overrides[get_dashboard_settings] = lambda: dashboard_settings
     return app

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wattcast.api import dashboard
 from wattcast.api.auth import Authenticator
 from wattcast.api.core import logs
 from wattcast.api.core.config import Settings, get_settings
@@ -141,6 +142,7 @@ def create_app() -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(events.router)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
     app.add_exception_handler(ApiProblem, _problem_handler(app))
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
