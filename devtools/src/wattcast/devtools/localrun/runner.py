@@ -290,7 +290,10 @@ class LocalRunner:
                 # Deleted under us: the kubelet stops the container; the Job controller
                 # counts the failure (no DisruptionTarget: a plain delete is not an eviction).
                 proc.stop("its pod was deleted")
-                self._account_failure(job, pod or {}, proc, now, conditions=_conditions(pod))
+                code = proc.exit_code() if proc.poll() is not None else 137
+                self._account_failure(
+                    job, proc.pod_name, proc.plan.container, code, now, conditions=_conditions(pod)
+                )
                 self._forget(uid, proc)
                 changed = True
                 continue
@@ -321,13 +324,16 @@ class LocalRunner:
                 job, jobstatus.succeeded_status(job.get("status") or {}, now=now)
             )
             return
-        self._account_failure(job, pod, proc, now, conditions=_conditions(pod))
+        self._account_failure(
+            job, proc.pod_name, proc.plan.container, code, now, conditions=_conditions(pod)
+        )
 
     def _account_failure(
         self,
         job: dict[str, Any],
-        pod: Mapping[str, Any],
-        proc: PodProcess,
+        pod_name: str,
+        container: str,
+        code: int,
         now: datetime,
         *,
         conditions: list[dict[str, Any]],
@@ -335,19 +341,17 @@ class LocalRunner:
         """The Job controller's handling of one failed pod (podFailurePolicy, backoff)."""
         status = job.get("status") or {}
         failed = int(status.get("failed") or 0)
-        code = proc.exit_code() if proc.poll() is not None else 137
+        namespace = job["metadata"]["namespace"]
         decision = jobstatus.decide_failure(
             job.get("spec") or {},
             PodFailure(
-                pod_name=proc.pod_name,
-                namespace=proc.namespace,
-                exit_codes={proc.plan.container: code},
+                pod_name=pod_name,
+                namespace=namespace,
+                exit_codes={container: code},
                 conditions=conditions,
             ),
         )
-        logger.info(
-            "pod %s/%s failed (exit %s): %s", proc.namespace, proc.pod_name, code, decision.action
-        )
+        logger.info("pod %s/%s failed (exit %s): %s", namespace, pod_name, code, decision.action)
         if decision.action is FailureAction.FAIL_JOB:
             patch = jobstatus.failed_status(
                 status,
@@ -371,6 +375,29 @@ class LocalRunner:
             self._last_failure[job["metadata"]["uid"]] = time.monotonic()
         self._patch_job_status(job, patch)
 
+    def _fail_lost_pod(self, job: dict[str, Any], pod: dict[str, Any], now: datetime) -> None:
+        """A pod marked Running whose process is not ours (the runner restarted): the
+        container is gone, as on a node that was lost. It fails and counts as a failure."""
+        container = _container_name(pod)
+        stamp = jobstatus.timestamp(now)
+        terminated = {
+            "exitCode": 137,
+            "reason": "Error",
+            "message": "the local runner that ran this pod's process stopped",
+            "startedAt": (pod.get("status") or {}).get("startTime") or stamp,
+            "finishedAt": stamp,
+        }
+        self._patch_pod_status(
+            pod,
+            {
+                "phase": "Failed",
+                "containerStatuses": [_container_status(container, {"terminated": terminated})],
+            },
+        )
+        self._account_failure(
+            job, pod["metadata"]["name"], container, 137, now, conditions=_conditions(pod)
+        )
+
     # --- Jobs --------------------------------------------------------------------------------
 
     def _reconcile(self, job: dict[str, Any], pods: list[dict[str, Any]], now: datetime) -> None:
@@ -382,6 +409,16 @@ class LocalRunner:
                 self._delete_pod(pod)
             self._expire(job, now)
             return
+        lost = [
+            p
+            for p in live
+            if (p.get("status") or {}).get("phase") == "Running"
+            and p["metadata"]["uid"] not in self._procs
+        ]
+        if lost:
+            for pod in lost:
+                self._fail_lost_pod(job, pod, now)
+            return  # the next pass sees the Job as it now is
         if spec.get("suspend"):
             for pod in live:
                 self._stop_pod(pod, "its Job was suspended")
