@@ -72,7 +72,7 @@ def test_forget_drops_every_cache(rt: Runtime) -> None:
     key = ("ns", "tj")
     rt.written[key] = Written(based_on="1", snapshot=Snapshot.of(body("2")))
     rt.first_seen[key] = 1.0
-    rt.awaiting_job.add(key)
+    rt.awaiting_job[key] = 1.0
     rt.lock(key)
     rt.forget(key)
     assert key not in rt.written

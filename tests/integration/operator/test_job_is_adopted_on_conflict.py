@@ -3,6 +3,7 @@ is adopted, not duplicated: what a restart between "Job created" and "status wri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from operatorkit import K8s, OperatorProcess, condition, wait_for
@@ -47,11 +48,15 @@ def test_job_is_adopted_on_conflict(
                 },
             },
         )
-        start_operator(emulator)
+        running = start_operator(emulator, WATTCAST_LOG_FORMAT="json")
         wait_for(lambda: k8s.status("default", "tj-adopt").get("jobName"), what="jobName")
         status = k8s.status("default", "tj-adopt")
         assert condition(status, "JobCreated")["reason"] == "JobAdopted"
         (job,) = k8s.jobs("default")
         assert job["metadata"]["uid"] == ours["metadata"]["uid"]
+        # Logs are JSON lines in production (WATTCAST_LOG_FORMAT=json).
+        lines = [line for line in running.log().splitlines() if line.strip()]
+        assert lines
+        assert all(isinstance(json.loads(line), dict) for line in lines)
     finally:
         k8s.close()

@@ -35,6 +35,8 @@ def test_running_job_keeps_the_trainers_phase_and_success_takes_its_result(
     # The trainer reports its own phases; the operator leaves them alone.
     result = succeeded_message()["result"]
     k8s.patch_tj_status(namespace, "tj-ok", {"phase": "Training", "progress": 40})
+    time.sleep(0.3)  # the operator sees the change and keeps it
+    assert k8s.status(namespace, "tj-ok")["phase"] == "Training"
     k8s.patch_tj_status(namespace, "tj-ok", {"phase": "Saving", "progress": 95, "result": result})
     jobs.succeed(namespace, "tj-ok")
     status = k8s.wait_phase(namespace, "tj-ok", "Succeeded")

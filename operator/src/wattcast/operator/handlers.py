@@ -54,6 +54,7 @@ TJ = (constants.GROUP, constants.VERSION, constants.PLURAL)
 JOBS = ("batch", "v1", "jobs")
 OUR_JOBS = {constants.LABEL_TRAININGJOB: kopf.PRESENT}
 DIFFBASE_KEY = "last-handled-configuration"
+AWAIT_JOB_EVENT_S = 30.0
 
 Key = tuple[str, str]
 
@@ -122,9 +123,10 @@ class Runtime:
     written: dict[Key, Written] = field(default_factory=dict)
     first_seen: dict[Key, float] = field(default_factory=dict)
     retention: dict[Key, asyncio.TimerHandle] = field(default_factory=dict)
-    # Jobs this process created whose watch event has not arrived yet: no need to ask the
-    # API whether they exist. Cleared by the Job's first event.
-    awaiting_job: set[Key] = field(default_factory=set)
+    # Jobs this process created whose watch event has not arrived yet (monotonic time of the
+    # creation): no need to ask the API whether they exist. Cleared by the Job's first event;
+    # trusted for AWAIT_JOB_EVENT_S only, in case that event never comes.
+    awaiting_job: dict[Key, float] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -154,7 +156,7 @@ class Runtime:
         self.locks.pop(key, None)
         self.written.pop(key, None)
         self.first_seen.pop(key, None)
-        self.awaiting_job.discard(key)
+        self.awaiting_job.pop(key, None)
         handle = self.retention.pop(key, None)
         if handle is not None:
             handle.cancel()
@@ -397,7 +399,7 @@ async def create_job(
         adopted = True
     JOBS_CREATED.labels(action="adopted" if adopted else "created").inc()
     if _one(kwargs["jobs"], key) is None:
-        rt.awaiting_job.add(key)
+        rt.awaiting_job[key] = time.monotonic()
     seen = rt.first_seen.get(key)
     if seen is not None and not adopted:
         JOB_CREATION_LATENCY.observe(time.monotonic() - seen)
@@ -442,7 +444,8 @@ async def reconcile(
         if not job_name:
             return  # creation is create_job's, with Kopf's retries
         job = _one(jobs, (tj.namespace, job_name))
-        if job is None and key in rt.awaiting_job:
+        created = rt.awaiting_job.get(key)
+        if job is None and created is not None and time.monotonic() - created < AWAIT_JOB_EVENT_S:
             return  # created a moment ago; its watch event is on the way
         if job is None or not is_owned_by(job, tj.uid):
             await check_lost(rt, tj, job_name, logger)
@@ -542,7 +545,7 @@ async def job_event(
     if owner is None:
         return  # carries our label but is not a TrainingJob's Job
     key = (namespace or "", str(owner.get("name", "")))
-    runtime(memo).awaiting_job.discard(key)
+    runtime(memo).awaiting_job.pop(key, None)
     await reconcile(runtime(memo), key, trainingjobs, jobs, logger)
 
 
