@@ -44,3 +44,21 @@ def test_kueue_job_stays_queued_until_admitted(
         ),
         what="Running",
     )
+
+
+def test_resumed_kueue_job_waits_for_kueue_again(
+    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+) -> None:
+    k8s.create_tj(namespace, "tj-requeue", queueName="training")
+    k8s.wait_phase(namespace, "tj-requeue", "Queued")
+    jobs.admit(namespace, "tj-requeue")
+    k8s.wait_phase(namespace, "tj-requeue", "Pending")
+    k8s.patch_tj(namespace, "tj-requeue", {"spec": {"suspend": True}})
+    k8s.wait_phase(namespace, "tj-requeue", "Suspended")
+    k8s.patch_tj(namespace, "tj-requeue", {"spec": {"suspend": False}})
+    # The operator never unsuspends a Kueue Job: it is queued again until Kueue admits it.
+    status = k8s.wait_phase(namespace, "tj-requeue", "Queued")
+    assert condition(status, "Suspended")["status"] == "False"
+    job = k8s.job(namespace, "tj-requeue")
+    assert job is not None
+    assert job["spec"]["suspend"] is True
