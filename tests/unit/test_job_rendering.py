@@ -130,6 +130,10 @@ def test_pod_and_container_follow_the_restricted_profile(settings: OperatorSetti
     pod = job["spec"]["template"]["spec"]
     assert pod["securityContext"] == {
         "runAsNonRoot": True,
+        # The trainer image's numeric user; fsGroup lets it write to the models claim.
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "fsGroup": 65532,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     sc = container(job)["securityContext"]

@@ -130,9 +130,20 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
+# The trainer image's numeric user (Dockerfile.trainer's USER). fsGroup gives that user write
+# access to the models claim on storage classes that honour it.
+TRAINER_UID = 65532
+
+
 def pod_security_context() -> dict[str, Any]:
     """The restricted Pod Security Standard, pod level."""
-    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": TRAINER_UID,
+        "runAsGroup": TRAINER_UID,
+        "fsGroup": TRAINER_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
 def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings) -> dict[str, Any]:
