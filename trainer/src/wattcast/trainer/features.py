@@ -10,7 +10,8 @@ Per target time t (k steps after the last known point L = t - k):
 - **anchors** (the blend the model starts from): y one day back as far as known
   (``t - 24h*ceil(k/24h)``: y(t-24h) day-ahead), one and two weeks back, exponentially
   smoothed profiles of the same time of day (over days) and of the same time of week (over
-  weeks), and both profiles re-levelled by their mean error over the last known day.
+  weeks), and both profiles re-levelled to the last known day (scaled by its actual/profile
+  mean ratio; shifted where the means are near zero or negative).
 - **recent level**: the mean of the last day before the origin and its change against the same
   day a week earlier, the mean over the lookback window and its weekly change, the deviation of
   the last known point from its weekly profile: level shifts and weather spells persist.
@@ -139,6 +140,16 @@ def _periodic_ewm(values: FloatArray, period: int, alpha: float) -> FloatArray:
     return result
 
 
+def _relevel(profile: FloatArray, actual: FloatArray, predicted: FloatArray) -> FloatArray:
+    """The profile scaled by actual/predicted mean of the last known day (level shifts scale
+    the whole daily curve), bounded to [0.5, 2]; additive where the means are near zero or
+    negative (solar export), where a ratio means nothing."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.clip(actual / predicted, 0.5, 2.0)
+    usable = (predicted > 0.2) & (actual > 0.2) & np.isfinite(ratio)
+    return np.where(usable, profile * ratio, profile + (actual - predicted))
+
+
 def _lagged(values: FloatArray, lag: int) -> FloatArray:
     out = np.full(len(values), np.nan)
     out[lag:] = values[:-lag]
@@ -242,10 +253,18 @@ def build_features(
     profile_w = _periodic_ewm(z, week, _WEEKLY_ALPHA)
     mean_day = _rolling_mean(z, day)
     # Level shifts (a new tenant, a broken appliance) make smoothed profiles stale for weeks.
-    # The re-levelled profiles add the profile's mean error over the last known day, so they
-    # follow a shift after one day.
-    error_d = mean_day - _rolling_mean(_lagged(profile_d, day), day)
-    error_w = mean_day - _rolling_mean(_lagged(profile_w, week), day)
+    # The re-levelled profiles are rescaled to the last known day, so they follow a shift
+    # after one day.
+    releveled_d = _relevel(
+        profile_d[positions - lag_d],
+        mean_day[last],
+        _rolling_mean(_lagged(profile_d, day), day)[last],
+    )
+    releveled_w = _relevel(
+        profile_w[positions - lag_w],
+        mean_day[last],
+        _rolling_mean(_lagged(profile_w, week), day)[last],
+    )
     anchors = np.column_stack(
         [
             z[positions - lag_d],
@@ -253,8 +272,8 @@ def build_features(
             z[positions - lag_w - week],
             profile_d[positions - lag_d],
             profile_w[positions - lag_w],
-            profile_d[positions - lag_d] + error_d[last],
-            profile_w[positions - lag_w] + error_w[last],
+            releveled_d,
+            releveled_w,
         ]
     )
 
