@@ -46,6 +46,7 @@ generateName, ``allOf``/``anyOf``/``oneOf``/``not`` value validations.
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import datetime as dt
 import enum
@@ -764,6 +765,9 @@ class CustomResourceSchema:
         self.version = version
         self.crd_name = crd_name
         self._root = root
+        self._outcomes: dict[
+            int, collections.OrderedDict[tuple[str, str], tuple[bool, str] | None]
+        ] = {}
 
     @classmethod
     def from_crd(cls, crd: Mapping[str, Any], version: str) -> CustomResourceSchema:
@@ -1185,41 +1189,58 @@ class CustomResourceSchema:
         *,
         is_root: bool,
     ) -> None:
-        activation: dict[str, Any] = {"self": self._to_cel(node, value, is_root=is_root)}
-        old_cel = self._to_cel(node, old, is_root=is_root) if old is not None else None
         type_word = node.type or ("object" if isinstance(value, Mapping) else _type_name(value))
+        # Rules are pure functions of self (and oldSelf): their outcomes are memoised on the
+        # values they see, so a status write does not re-run the spec's rules (cel-python is
+        # slow, and transition rules over the whole spec run on every write).
+        self_key = _canonical(_cel_visible(value, is_root))
+        old_key = _canonical(_cel_visible(old, is_root)) if old is not None else ""
+        activation: dict[str, Any] = {}
         for rule in node.rules:
-            if rule.transition:
-                if old_cel is None:
-                    continue
-                activation["oldSelf"] = old_cel
-            outcome = self._evaluate(rule.program, activation)
+            if rule.transition and old is None:
+                continue
+            # One cache per rule, so rules over volatile values (the root's, which sees status)
+            # do not evict the outcomes of rules over stable ones (the spec's).
+            cache = self._outcomes.setdefault(id(rule), collections.OrderedDict())
+            key = (self_key, old_key if rule.transition else "")
+            outcome = cache.get(key, _MISS)
+            if outcome is _MISS:
+                if not activation:
+                    activation["self"] = self._to_cel(node, value, is_root=is_root)
+                    if old is not None:
+                        activation["oldSelf"] = self._to_cel(node, old, is_root=is_root)
+                outcome = self._outcome(rule, activation)
+                cache[key] = outcome
+                if len(cache) > _OUTCOME_CACHE_SIZE:
+                    cache.popitem(last=False)
+            else:
+                cache.move_to_end(key)
+            if outcome is None:
+                continue
+            failed, message = outcome
             err_path = path
             for kind, part in rule.field_path:
                 err_path = err_path.child(part) if kind == "child" else err_path.index(int(part))
-            if isinstance(outcome, Exception):
-                errors.append(
-                    FieldError(
-                        ErrorType.INVALID,
-                        str(err_path),
-                        type_word,
-                        f"{_cel_error_text(outcome)} evaluating rule: {_rule_text(rule.rule)}",
-                    )
-                )
-                continue
-            if outcome is True or (isinstance(outcome, celtypes.BoolType) and bool(outcome)):
-                continue
-            message = rule.message or f"failed rule: {_rule_text(rule.rule)}"
-            if rule.message_program is not None:
-                produced = self._evaluate(rule.message_program, activation)
-                if isinstance(produced, str) and produced.strip():
-                    message = str(produced)
-            if rule.reason in (ErrorType.REQUIRED, ErrorType.FORBIDDEN):
-                errors.append(FieldError(rule.reason, str(err_path), OMIT, message))
-            elif rule.reason is ErrorType.DUPLICATE:
-                errors.append(FieldError(rule.reason, str(err_path), type_word, message))
-            else:
+            if not failed or rule.reason is ErrorType.INVALID:
                 errors.append(FieldError(ErrorType.INVALID, str(err_path), type_word, message))
+            elif rule.reason in (ErrorType.REQUIRED, ErrorType.FORBIDDEN):
+                errors.append(FieldError(rule.reason, str(err_path), OMIT, message))
+            else:
+                errors.append(FieldError(rule.reason, str(err_path), type_word, message))
+
+    def _outcome(self, rule: _Rule, activation: dict[str, Any]) -> tuple[bool, str] | None:
+        """None when the rule holds; else (failed, message): failed False for an eval error."""
+        result = self._evaluate(rule.program, activation)
+        if isinstance(result, Exception):
+            return False, f"{_cel_error_text(result)} evaluating rule: {_rule_text(rule.rule)}"
+        if result is True or (isinstance(result, celtypes.BoolType) and bool(result)):
+            return None
+        message = rule.message or f"failed rule: {_rule_text(rule.rule)}"
+        if rule.message_program is not None:
+            produced = self._evaluate(rule.message_program, activation)
+            if isinstance(produced, str) and produced.strip():
+                message = str(produced)
+        return True, message
 
     @staticmethod
     def _evaluate(program: celpy.Runner, activation: dict[str, Any]) -> Any:
@@ -1267,6 +1288,24 @@ class CustomResourceSchema:
         if isinstance(value, int) and not isinstance(value, bool) and node.type == "number":
             return celtypes.DoubleType(float(value))
         return json_to_cel(value)
+
+
+_MISS: Any = object()
+_OUTCOME_CACHE_SIZE = 4096
+
+
+def _cel_visible(value: Any, is_root: bool) -> Any:
+    """What a rule sees as ``self`` (at the root, metadata is only name and generateName)."""
+    if is_root and isinstance(value, Mapping) and isinstance(value.get("metadata"), Mapping):
+        meta = value["metadata"]
+        visible = {k: v for k, v in value.items() if k != "metadata"}
+        visible["metadata"] = {k: meta[k] for k in ("name", "generateName") if k in meta}
+        return visible
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _rule_text(rule: str) -> str:
