@@ -570,3 +570,13 @@ def test_invalid_label_key_prefix_is_refused(schema: CustomResourceSchema) -> No
     obj = _tj()
     obj["metadata"]["labels"] = {"Not_A_Domain/name": "v"}
     assert "prefix part a lowercase RFC 1123 subdomain" in str(schema.validate(obj).errors[0])
+
+
+def test_memoised_rule_outcomes_give_the_same_verdicts(schema: CustomResourceSchema) -> None:
+    old = schema.validate(_tj()).object
+    bad = copy.deepcopy(old)
+    bad["spec"]["meterId"] = "m2"
+    first = [str(e) for e in schema.validate(bad, old).errors]
+    again = [str(e) for e in schema.validate(bad, old).errors]
+    assert first == again == ["spec.meterId: Forbidden: meterId is immutable"]
+    assert schema.validate(old, old).ok
