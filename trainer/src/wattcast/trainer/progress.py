@@ -19,7 +19,7 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,7 +43,6 @@ class ProgressState:
     message: str = ""
     training: TrainingProgress | None = None
     result: TrainingResult | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def status_patch(self) -> dict[str, Any]:
         status: dict[str, Any] = {

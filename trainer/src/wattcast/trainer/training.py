@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wattcast.crd import ErrorMetrics, Holdout, Metrics, ModelSpec
+from wattcast.crd import Holdout, Metrics, ModelSpec
 from wattcast.trainer.errors import DataInsufficientError, TrainerError
 from wattcast.trainer.evaluation import (
     as_timestamps,
@@ -237,7 +237,3 @@ def score_holdout(
         "naiveWeekly": rounded(baselines["naiveWeekly"]),
     }
     return metrics, series_out
-
-
-def baseline_metrics(metrics: Metrics) -> dict[str, ErrorMetrics]:
-    return dict(metrics.baselines)
