@@ -101,3 +101,22 @@ def test_termination_log_holds_the_contract_message(tmp_path: Path) -> None:
     data = json.loads(path.read_bytes())
     assert data["reason"] == "NoData"
     assert len(path.read_bytes()) <= 4096
+
+
+def test_the_terminal_display_shows_stage_epoch_and_eta() -> None:
+    import io
+
+    from rich.console import Console
+
+    from wattcast.trainer.progress import ConsoleDisplay
+
+    buffer = io.StringIO()
+    display = ConsoleDisplay(Console(file=buffer, force_terminal=True, width=160))
+    reporter = ProgressReporter([display])
+    reporter.stage(Phase.PROCESSING_DATA, "Querying InfluxDB")
+    reporter.epoch(3, 10, 0.25, 0.3, 42)
+    reporter.close()
+    shown = buffer.getvalue()
+    assert "Training" in shown
+    assert "epoch 3/10" in shown
+    assert "ETA 42s" in shown
