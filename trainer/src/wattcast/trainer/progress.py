@@ -109,7 +109,7 @@ class ProgressReporter:
         shown = f"loss {loss:.4f}" if loss is not None else "loss n/a"
         if val_loss is not None:
             shown += f", val_loss {val_loss:.4f}"
-        self.state.message = f"Training: epoch {epoch}/{epochs} ({shown})"
+        self.state.message = f"Epoch {epoch}/{epochs} ({shown})"
         self._set_progress(low + (high - low) * epoch / max(1, epochs))
         self._publish()
 
