@@ -150,3 +150,21 @@ def test_an_unreachable_api_does_not_stall_or_fail_reporting() -> None:
     reporter.close()
     assert time.monotonic() - started < 6.0
     assert patcher.failures >= 1 and patcher.sent == 0
+
+
+def test_a_trainingjob_from_the_cluster_can_never_name_a_url() -> None:
+    from wattcast.trainer.errors import InvalidConfigError
+    from wattcast.trainer.jobs import validate_trainingjob
+
+    document = {
+        "spec": {
+            "meterId": "m1",
+            "meterType": "water",
+            "start": "2024-01-01T00:00:00Z",
+            "end": "2024-02-01T00:00:00Z",
+            "source": {"url": "http://attacker.example", "dialect": "influxql", "database": "x"},
+        }
+    }
+    with pytest.raises(InvalidConfigError, match="source"):
+        validate_trainingjob(document, "TrainingJob ns/x", allow_full_source=False)
+    assert validate_trainingjob(document, "file", allow_full_source=True).spec.source is not None

@@ -38,7 +38,13 @@ class StandaloneTrainingJob(TrainingJob):
     spec: StandaloneSpec
 
 
-def _validate(document: Any, where: str) -> StandaloneTrainingJob:
+def validate_trainingjob(
+    document: Any, where: str, *, allow_full_source: bool
+) -> StandaloneTrainingJob:
+    """A TrainingJob (or bare spec) document, the meter id checked first.
+
+    `allow_full_source` is for files a user runs standalone; from the cluster it is False.
+    """
     if not isinstance(document, dict):
         raise InvalidConfigError(f"{where} is not a TrainingJob object")
     if "spec" not in document:
@@ -49,6 +55,10 @@ def _validate(document: Any, where: str) -> StandaloneTrainingJob:
         raise InvalidConfigError(f"{where} has no spec mapping")
     check_meter_id(spec.get("meterId", spec.get("meter_id")))
     try:
+        if not allow_full_source:
+            # From the cluster: the contract's own model, whose source can never name a URL
+            # or a Secret (the schema already says so; this is the second line).
+            TrainingJob.model_validate(document)
         return StandaloneTrainingJob.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
@@ -65,7 +75,7 @@ def load_spec_file(path: Path) -> StandaloneTrainingJob:
         raise InvalidConfigError(f"cannot read {path}: {error.strerror}") from None
     except yaml.YAMLError as error:
         raise InvalidConfigError(f"{path} is not valid YAML: {error}") from None
-    return _validate(document, str(path))
+    return validate_trainingjob(document, str(path), allow_full_source=True)
 
 
 def read_trainingjob(api_client: Any, *, name: str, namespace: str, timeout: float) -> Any:
@@ -95,7 +105,8 @@ def read_trainingjob(api_client: Any, *, name: str, namespace: str, timeout: flo
             f"could not reach the Kubernetes API to read TrainingJob {namespace}/{name}: "
             f"{type(error).__name__}"
         ) from None
-    return _validate(document, f"TrainingJob {namespace}/{name}")
+    where = f"TrainingJob {namespace}/{name}"
+    return validate_trainingjob(document, where, allow_full_source=False)
 
 
 def resolve_source(spec: StandaloneSpec, env: InfluxEnvSettings) -> InfluxSource:
