@@ -19,20 +19,27 @@ def _configmap(raw: Raw, namespace: str, **fields: Any) -> str:
     return f"/api/v1/namespaces/{namespace}/configmaps/{name}"
 
 
-def _pod(raw: Raw, namespace: str) -> str:
-    name = unique("pod")
+def _deployment(raw: Raw, namespace: str) -> str:
+    """A Deployment (its pod template's containers are mutable, unlike a Pod's)."""
+    name = unique("deploy")
+    containers = [
+        {"name": "a", "image": "img:1", "env": [{"name": "X", "value": "1"}]},
+        {"name": "b", "image": "img:1"},
+    ]
     body = {
         "metadata": {"name": name},
         "spec": {
-            "containers": [
-                {"name": "a", "image": "img:1", "env": [{"name": "X", "value": "1"}]},
-                {"name": "b", "image": "img:1"},
-            ]
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": containers}},
         },
     }
-    resp = raw.request("POST", f"/api/v1/namespaces/{namespace}/pods", json=body)
+    resp = raw.request("POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", json=body)
     assert resp.status_code == 201
-    return f"/api/v1/namespaces/{namespace}/pods/{name}"
+    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+
+
+def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(obj["spec"]["template"]["spec"]["containers"])
 
 
 def test_merge_patch_follows_rfc7386(raw: Raw, namespace: str) -> None:
@@ -44,10 +51,10 @@ def test_merge_patch_follows_rfc7386(raw: Raw, namespace: str) -> None:
 
 
 def test_merge_patch_replaces_lists_whole(raw: Raw, namespace: str) -> None:
-    path = _pod(raw, namespace)
-    patch = {"spec": {"containers": [{"name": "only", "image": "img:2"}]}}
+    path = _deployment(raw, namespace)
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "i:2"}]}}}}
     out = raw.request("PATCH", path, json=patch, headers=MERGE).json()
-    assert [c["name"] for c in out["spec"]["containers"]] == ["only"]
+    assert [c["name"] for c in _containers(out)] == ["only"]
 
 
 def test_json_patch_applies_operations(raw: Raw, namespace: str) -> None:
@@ -91,27 +98,24 @@ def test_json_patch_resource_version_test_guards_finalizers(
 
 
 def test_strategic_merge_patch_merges_containers_and_env_by_name(raw: Raw, namespace: str) -> None:
-    path = _pod(raw, namespace)
-    patch = {
-        "spec": {
-            "containers": [
-                {"name": "a", "env": [{"name": "Y", "value": "2"}]},
-                {"name": "c", "image": "img:3"},
-            ]
-        }
-    }
+    path = _deployment(raw, namespace)
+    containers = [
+        {"name": "a", "env": [{"name": "Y", "value": "2"}]},
+        {"name": "c", "image": "img:3"},
+    ]
+    patch = {"spec": {"template": {"spec": {"containers": containers}}}}
     out = raw.request("PATCH", path, json=patch, headers=STRATEGIC).json()
-    containers = {c["name"]: c for c in out["spec"]["containers"]}
-    assert list(containers) == ["a", "b", "c"]
-    assert containers["a"]["image"] == "img:1"
-    assert containers["a"]["env"] == [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]
+    by_name = {c["name"]: c for c in _containers(out)}
+    assert list(by_name) == ["a", "b", "c"]
+    assert by_name["a"]["image"] == "img:1"
+    assert by_name["a"]["env"] == [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]
 
 
 def test_strategic_delete_directive_removes_list_item(raw: Raw, namespace: str) -> None:
-    path = _pod(raw, namespace)
-    patch = {"spec": {"containers": [{"name": "b", "$patch": "delete"}]}}
+    path = _deployment(raw, namespace)
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "b", "$patch": "delete"}]}}}}
     out = raw.request("PATCH", path, json=patch, headers=STRATEGIC).json()
-    assert [c["name"] for c in out["spec"]["containers"]] == ["a"]
+    assert [c["name"] for c in _containers(out)] == ["a"]
 
 
 def test_strategic_merge_patch_on_custom_resource_is_415(
@@ -153,3 +157,38 @@ def test_patch_of_missing_object_is_404(raw: Raw, namespace: str) -> None:
         "PATCH", f"/api/v1/namespaces/{namespace}/configmaps/none", json={}, headers=MERGE
     )
     assert resp.status_code == 404
+
+
+def test_pod_spec_is_immutable_but_images_may_change(raw: Raw, namespace: str) -> None:
+    name = unique("pod")
+    body = {"metadata": {"name": name}, "spec": {"containers": [{"name": "a", "image": "i:1"}]}}
+    assert raw.request("POST", f"/api/v1/namespaces/{namespace}/pods", json=body).status_code == 201
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    image = {"spec": {"containers": [{"name": "a", "image": "i:2"}]}}
+    assert raw.request("PATCH", path, json=image, headers=STRATEGIC).status_code == 200
+    env = {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}]}}
+    resp = raw.request("PATCH", path, json=env, headers=STRATEGIC)
+    assert resp.status_code == 422
+    assert "spec: Forbidden: pod updates may not change fields other than" in resp.json()["message"]
+
+
+def test_job_template_is_immutable_unless_suspended_and_never_started(
+    raw: Raw, namespace: str
+) -> None:
+    name = unique("job")
+    template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}
+    body = {"metadata": {"name": name}, "spec": {"suspend": True, "template": template}}
+    jobs = f"/apis/batch/v1/namespaces/{namespace}/jobs"
+    assert raw.request("POST", jobs, json=body).status_code == 201
+    selector = {"spec": {"template": {"spec": {"nodeSelector": {"zone": "a"}}}}}
+    assert raw.request("PATCH", f"{jobs}/{name}", json=selector, headers=MERGE).status_code == 200
+    image = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "j"}]}}}}
+    resp = raw.request("PATCH", f"{jobs}/{name}", json=image, headers=MERGE)
+    assert resp.status_code == 422
+    assert resp.json()["message"] == (
+        f'Job.batch "{name}" is invalid: spec.template: Invalid value: field is immutable'
+    )
+    resumed = raw.request(
+        "PATCH", f"{jobs}/{name}", json={"spec": {"suspend": False}}, headers=MERGE
+    )
+    assert resumed.status_code == 200

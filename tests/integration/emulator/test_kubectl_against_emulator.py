@@ -141,20 +141,23 @@ def test_kubectl_delete_waits_until_gone(kubectl: Kubectl) -> None:
     assert "NotFound" in kubectl("get", "tj", "water-w-0042-2024h1", check=False).stderr
 
 
-def test_kubectl_strategic_apply_merges_container_env(kubectl: Kubectl, tmp_path: Path) -> None:
-    pod = tmp_path / "pod.yaml"
-    pod.write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n  containers:\n"
-        "  - {name: c, image: busybox, env: [{name: A, value: '1'}]}\n"
+def test_kubectl_apply_of_a_builtin_is_a_strategic_merge(kubectl: Kubectl, tmp_path: Path) -> None:
+    # kubectl patches built-in kinds with a strategic merge patch: a list item added by someone
+    # else (here by `kubectl patch`) survives a re-apply, where a merge patch would drop it.
+    sa = tmp_path / "sa.yaml"
+    sa.write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n"
+        "imagePullSecrets: [{name: a}]\n"
     )
-    kubectl("apply", "--validate=false", "-f", str(pod))
-    pod.write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n  containers:\n"
-        "  - {name: c, image: busybox, env: [{name: A, value: '2'}, {name: B, value: '3'}]}\n"
+    kubectl("apply", "--validate=false", "-f", str(sa))
+    kubectl("patch", "sa", "trainer", "-p", '{"imagePullSecrets":[{"name":"x"}]}')
+    sa.write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n"
+        "imagePullSecrets: [{name: a}, {name: b}]\n"
     )
-    kubectl("apply", "--validate=false", "-f", str(pod))
-    env = kubectl("get", "pod", "p1", "-o", "jsonpath={.spec.containers[0].env[*].value}").stdout
-    assert env.split() == ["2", "3"]
+    kubectl("apply", "--validate=false", "-f", str(sa))
+    names = kubectl("get", "sa", "trainer", "-o", "jsonpath={.imagePullSecrets[*].name}").stdout
+    assert sorted(names.split()) == ["a", "b", "x"]
 
 
 def test_kubectl_describe_shows_the_objects_events(kubectl: Kubectl) -> None:

@@ -186,6 +186,16 @@ def builtin_types() -> list[ResourceType]:
         ),
         _builtin("", "v1", "services", "Service", short=["svc"], categories=["all"], status=True),
         _builtin(
+            "apps",
+            "v1",
+            "deployments",
+            "Deployment",
+            short=["deploy"],
+            categories=["all"],
+            status=True,
+            generation=True,
+        ),
+        _builtin(
             "batch",
             "v1",
             "jobs",

@@ -722,6 +722,12 @@ class Store:
         new = self._validate(rtype, new, old, field_validation, warnings)
         if rtype.kind == "CustomResourceDefinition" and subresource is None:
             self._crd_types(new)
+        if subresource is None and not rtype.custom:
+            immutable = _immutable_field_errors(rtype.kind, old, new)
+            if immutable:
+                raise errors.field_invalid(
+                    rtype.kind, rtype.group, new["metadata"]["name"], immutable
+                )
         if rtype.has_generation and _spec_changed(rtype, old, new):
             new["metadata"]["generation"] = int(old["metadata"].get("generation") or 0) + 1
         if new == old:
@@ -1127,6 +1133,76 @@ def _is_dns_label(name: str) -> bool:
     import re
 
     return re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) is not None
+
+
+# Pod template fields a Job allows to change while it is suspended and has never started.
+_JOB_TEMPLATE_MUTABLE_WHEN_SUSPENDED = ("nodeSelector", "tolerations", "schedulingGates")
+_POD_UPDATE_FORBIDDEN = (
+    "pod updates may not change fields other than `spec.containers[*].image`,"
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "
+    "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "
+    "set to 1 if it was previously negative)"
+)
+
+
+def _immutable_field_errors(kind: str, old: Obj, new: Obj) -> list[FieldError]:
+    """The immutability rules of the built-in kinds a controller is likely to get wrong."""
+    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    out: list[FieldError] = []
+    if kind == "Job":
+        for key in ("selector", "completionMode", "podFailurePolicy", "manualSelector"):
+            if old_spec.get(key) != new_spec.get(key):
+                out.append(FieldError(ErrorType.INVALID, f"spec.{key}", OMIT, "field is immutable"))
+        old_t, new_t = old_spec.get("template") or {}, new_spec.get("template") or {}
+        if old_t != new_t:
+            suspended_never_started = bool(new_spec.get("suspend")) and not (
+                old.get("status") or {}
+            ).get("startTime")
+            if suspended_never_started:
+                # Labels, annotations and a few scheduling fields may change then.
+                a = {
+                    k: v
+                    for k, v in (old_t.get("spec") or {}).items()
+                    if k not in _JOB_TEMPLATE_MUTABLE_WHEN_SUSPENDED
+                }
+                b = {
+                    k: v
+                    for k, v in (new_t.get("spec") or {}).items()
+                    if k not in _JOB_TEMPLATE_MUTABLE_WHEN_SUSPENDED
+                }
+                if a != b:
+                    out.append(
+                        FieldError(ErrorType.INVALID, "spec.template", OMIT, "field is immutable")
+                    )
+            else:
+                out.append(
+                    FieldError(ErrorType.INVALID, "spec.template", OMIT, "field is immutable")
+                )
+    elif kind == "Pod" and old_spec != new_spec:
+
+        def comparable(spec: Mapping[str, Any]) -> dict[str, Any]:
+            out_spec = {
+                k: v
+                for k, v in spec.items()
+                if k
+                not in (
+                    "activeDeadlineSeconds",
+                    "tolerations",
+                    "terminationGracePeriodSeconds",
+                    "schedulingGates",
+                )
+            }
+            for key in ("containers", "initContainers"):
+                out_spec[key] = [
+                    {k: v for k, v in c.items() if k != "image"}
+                    for c in spec.get(key) or []
+                    if isinstance(c, dict)
+                ]
+            return out_spec
+
+        if comparable(old_spec) != comparable(new_spec):
+            out.append(FieldError(ErrorType.FORBIDDEN, "spec", OMIT, _POD_UPDATE_FORBIDDEN))
+    return out
 
 
 def _spec_changed(rtype: ResourceType, old: Obj, new: Obj) -> bool:
