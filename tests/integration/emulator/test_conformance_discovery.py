@@ -125,6 +125,10 @@ def test_events_can_be_created_with_generate_name_in_both_groups(
         },
     )
     assert modern.metadata.name.startswith("ev-")
+    selected = client.EventsV1Api(api_client).list_namespaced_event(
+        namespace, field_selector="involvedObject.name=x,reason=Started"
+    )
+    assert [e.metadata.name for e in selected.items] == [modern.metadata.name]
 
 
 def test_namespaces_list_and_watch_like_kopf(raw: Raw, namespace: str) -> None:

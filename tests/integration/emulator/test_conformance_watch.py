@@ -214,3 +214,13 @@ def test_watch_as_table_streams_table_rows(
         events = [json.loads(line) for line in resp.iter_lines() if line]
     assert events[0]["object"]["kind"] == "Table"
     assert events[0]["object"]["rows"][0]["cells"][0] == name
+
+
+def test_watch_ends_when_its_crd_is_deleted(fresh_emulator: Any) -> None:
+    emu: RunningEmulator = fresh_emulator()
+    crd_url = f"{emu.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    _later(0.3, lambda: requests.delete(f"{crd_url}/{PLURAL}.{GROUP}", timeout=10))
+    started = time.monotonic()
+    url = f"{emu.url}/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}"
+    assert list(_stream(url, {"timeoutSeconds": "20"})) == []
+    assert time.monotonic() - started < 10

@@ -206,14 +206,7 @@ def builtin_types() -> list[ResourceType]:
             fields=["status.successful"],
         ),
         _builtin("coordination.k8s.io", "v1", "leases", "Lease"),
-        _builtin(
-            "events.k8s.io",
-            "v1",
-            "events",
-            "Event",
-            short=["ev"],
-            fields=["reason", "type", "reportingController"],
-        ),
+        _events_v1(),
         _builtin(
             "apiextensions.k8s.io",
             "v1",
@@ -226,6 +219,19 @@ def builtin_types() -> list[ResourceType]:
             generation=True,
         ),
     ]
+
+
+def _events_v1() -> ResourceType:
+    """events.k8s.io/v1 Events: the same field labels as core Events (shared storage upstream),
+    read from the new field names (``regarding`` for ``involvedObject``)."""
+    rtype = _builtin("events.k8s.io", "v1", "events", "Event", short=["ev"])
+    for label in _EVENT_FIELDS:
+        path = label.replace("involvedObject.", "regarding.")
+        path = {"reportingComponent": "reportingController", "source": "reportingController"}.get(
+            path, path
+        )
+        rtype.field_getters[label] = json_path_getter("." + path)
+    return rtype
 
 
 # CRDs ------------------------------------------------------------------------------------

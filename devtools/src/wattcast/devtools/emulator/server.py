@@ -488,6 +488,7 @@ class EmulatorApp:
             fields=fields,
             rtype=rtype,
             deliver=lambda kind, obj: queue.put_nowait((kind, obj)),
+            close=lambda: queue.put_nowait(None),
         )
         gone: ApiError | None = None
         if rv_param and rv_param != "0":

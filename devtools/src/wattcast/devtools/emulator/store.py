@@ -96,6 +96,7 @@ class Watcher:
     fields: FieldSelector
     rtype: ResourceType
     deliver: Callable[[str, Obj], None]
+    close: Callable[[], None] | None = None  # ends the stream (its resource stopped being served)
 
     def matches(self, obj: Mapping[str, Any] | None) -> bool:
         if obj is None:
@@ -1111,6 +1112,10 @@ class Store:
         for old in self._registry.by_crd.pop(name, []):
             self._registry.types.pop((old.group, old.version, old.plural), None)
             self._objects.pop(old.storage_key, None)
+            for wid in list(self._watchers.pop(old.storage_key, ())):
+                watcher = self._watcher_objs.pop(wid, None)
+                if watcher is not None and watcher.close is not None:
+                    watcher.close()
 
     def install_crd(self, crd: Obj) -> Obj:
         """Create (or replace the spec of) a CRD: what ``kubectl apply -f crd.yaml`` does."""
