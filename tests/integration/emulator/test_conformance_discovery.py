@@ -147,3 +147,20 @@ def test_leases_are_served(api_client: client.ApiClient, namespace: str) -> None
         namespace, {"metadata": {"name": "leader"}, "spec": {"holderIdentity": "me"}}
     )
     assert lease.spec.holder_identity == "me"
+
+
+def test_openapi_v3_advertises_server_side_field_validation(raw: Raw) -> None:
+    root = raw.request("GET", "/openapi/v3").json()["paths"]
+    assert {"api/v1", f"apis/{GROUP}/{VERSION}", "apis/batch/v1"} <= set(root)
+    doc = raw.request("GET", root[f"apis/{GROUP}/{VERSION}"]["serverRelativeURL"]).json()
+    item = doc["paths"][f"/apis/{GROUP}/{VERSION}/namespaces/{{namespace}}/{PLURAL}/{{name}}"]
+    patch = item["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {
+        "group": GROUP,
+        "version": VERSION,
+        "kind": "TrainingJob",
+    }
+    assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
+    assert "application/strategic-merge-patch+json" not in patch["requestBody"]["content"]
+    schema = doc["components"]["schemas"]["dev.wattcast.v1alpha1.TrainingJob"]
+    assert schema["properties"]["spec"]["properties"]["meterId"]["maxLength"] == 128

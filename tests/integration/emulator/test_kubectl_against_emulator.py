@@ -184,3 +184,20 @@ def test_kubectl_get_all_namespaces_adds_the_namespace_column(kubectl: Kubectl) 
     kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
     header = kubectl("get", "tj", "-A").stdout.splitlines()[0].split()
     assert header[:2] == ["NAMESPACE", "NAME"]
+
+
+def test_kubectl_apply_validates_on_the_server_without_flags(kubectl: Kubectl) -> None:
+    # /openapi/v3 tells kubectl the server validates fields, so plain `kubectl apply` works and
+    # sends fieldValidation=Strict: a typo in a TrainingJob is refused, as on a real cluster.
+    ok = kubectl("apply", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    assert "meter1-electricity-2023" in ok.stdout
+    typo = HOSTILE.replace("hostile", "typo").replace('"m1\\" |> drop()"', "m1") + "  sped: 1\n"
+    refused = kubectl("apply", "-f", "-", stdin=typo, check=False)
+    assert refused.returncode != 0
+    assert 'strict decoding error: unknown field "spec.sped"' in refused.stderr
+
+
+def test_kubectl_explain_reads_the_crd_schema(kubectl: Kubectl) -> None:
+    out = kubectl("explain", "tj.spec.meterType").stdout
+    assert "KIND:       TrainingJob" in out
+    assert "meterType" in out

@@ -49,6 +49,7 @@ class ResourceType:
     has_generation: bool = False
     custom: bool = False
     schema: CustomResourceSchema | None = None
+    raw_schema: dict[str, Any] | None = None  # the CRD's openAPIV3Schema (for /openapi/v3)
     printer_columns: list[dict[str, Any]] = field(default_factory=list)
     field_getters: dict[str, FieldGetter] = field(default_factory=_metadata_fields)
     storage_version: str = ""
@@ -323,6 +324,7 @@ def types_from_crd(crd: Mapping[str, Any]) -> list[ResourceType]:
                 has_generation=True,
                 custom=True,
                 schema=schema,
+                raw_schema=dict((entry.get("schema") or {}).get("openAPIV3Schema") or {}),
                 printer_columns=list(entry.get("additionalPrinterColumns") or []),
                 field_getters=getters,
                 storage_version=str(storage[0]["name"]),

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from wattcast.devtools.emulator import errors, tables
+from wattcast.devtools.emulator import errors, openapi, tables
 from wattcast.devtools.emulator.errors import ApiError
 from wattcast.devtools.emulator.resources import ResourceType
 from wattcast.devtools.emulator.selectors import FieldSelector, LabelSelector
@@ -71,6 +71,8 @@ class EmulatorApp:
         r.add_get("/apis", self._api_groups)
         r.add_route("*", "/api/{tail:.*}", self._dispatch_core)
         r.add_route("*", "/apis/{tail:.*}", self._dispatch_groups)
+        r.add_get("/openapi/v3", self._openapi_root)
+        r.add_get("/openapi/v3/{tail:.*}", self._openapi_group_version)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -142,6 +144,29 @@ class EmulatorApp:
             "groupVersion": f"{group}/{version}" if group else version,
             "resources": resources,
         }
+
+    # -- OpenAPI v3 (just enough for kubectl) ---------------------------------------------------
+
+    def _openapi_docs(self) -> dict[str, dict[str, Any]]:
+        docs: dict[str, dict[str, Any]] = {}
+        for rtype in self.store.resource_types():
+            key = f"apis/{rtype.group}/{rtype.version}" if rtype.group else "api/v1"
+            doc = docs.setdefault(key, openapi.empty_document())
+            openapi.add_resource(doc, rtype)
+        return docs
+
+    async def _openapi_root(self, _request: web.Request) -> web.Response:
+        paths = {
+            key: {"serverRelativeURL": f"/openapi/v3/{key}?hash={openapi.digest(doc)}"}
+            for key, doc in self._openapi_docs().items()
+        }
+        return json_response({"paths": paths})
+
+    async def _openapi_group_version(self, request: web.Request) -> web.Response:
+        doc = self._openapi_docs().get(request.match_info["tail"].strip("/"))
+        if doc is None:
+            raise errors.resource_not_found()
+        return json_response(doc)
 
     # -- routing -------------------------------------------------------------------------------
 
