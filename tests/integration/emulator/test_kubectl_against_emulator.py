@@ -1,6 +1,7 @@
 """The real kubectl (1.33, .venv/bin/kubectl) against the emulator: the everyday commands.
 
-Client-side apply needs ``--validate=false`` (the emulator serves no OpenAPI documents).
+Plain ``kubectl apply`` validates on the server (the emulator's /openapi/v3 says it can);
+``--validate=false`` (fieldValidation=Ignore) is exercised too, as older docs use it.
 """
 
 from __future__ import annotations
@@ -64,12 +65,12 @@ def kubectl(cluster: RunningEmulator, tmp_path_factory: pytest.TempPathFactory) 
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
         return result
 
-    run("apply", "--validate=false", "-f", str(ROOT / "crds" / "trainingjob.yaml"))
+    run("apply", "-f", str(ROOT / "crds" / "trainingjob.yaml"))
     run("wait", "--for", "condition=established", "--timeout=10s", "crd/trainingjobs.wattcast.dev")
     return run
 
 
-def test_kubectl_applies_the_examples_idempotently(kubectl: Kubectl) -> None:
+def test_kubectl_applies_the_examples_idempotently_without_validation(kubectl: Kubectl) -> None:
     assert EXAMPLES, "examples/*.yaml missing"
     for path in EXAMPLES:
         first = kubectl("apply", "--validate=false", "-f", str(path))
@@ -79,7 +80,7 @@ def test_kubectl_applies_the_examples_idempotently(kubectl: Kubectl) -> None:
 
 
 def test_kubectl_get_shows_printer_columns(kubectl: Kubectl) -> None:
-    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl("apply", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
     out = kubectl("get", "tj").stdout.splitlines()
     assert out[0].split() == ["NAME", "METER", "TYPE", "PHASE", "PROGRESS", "AGE"]
     row = next(line.split() for line in out[1:] if line.startswith("meter1-electricity-2023"))
@@ -88,14 +89,14 @@ def test_kubectl_get_shows_printer_columns(kubectl: Kubectl) -> None:
 
 
 def test_kubectl_label_and_select(kubectl: Kubectl) -> None:
-    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl("apply", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
     kubectl("label", "--overwrite", "tj", "meter1-electricity-2023", "team=grid")
     out = kubectl("get", "tj", "-l", "team=grid", "-o", "name").stdout.split()
     assert out == ["trainingjob.wattcast.dev/meter1-electricity-2023"]
 
 
 def test_kubectl_patch_status_subresource_and_wait(kubectl: Kubectl) -> None:
-    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl("apply", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
     kubectl(
         "patch",
         "tj",
@@ -125,7 +126,7 @@ def test_kubectl_patch_status_subresource_and_wait(kubectl: Kubectl) -> None:
 
 
 def test_kubectl_refuses_a_hostile_trainingjob_with_the_schema_message(kubectl: Kubectl) -> None:
-    result = kubectl("apply", "--validate=false", "-f", "-", stdin=HOSTILE, check=False)
+    result = kubectl("apply", "-f", "-", stdin=HOSTILE, check=False)
     assert result.returncode != 0
     assert 'The TrainingJob "hostile" is invalid' in result.stderr
     assert "spec.meterId in body should match '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'" in (
@@ -135,7 +136,7 @@ def test_kubectl_refuses_a_hostile_trainingjob_with_the_schema_message(kubectl: 
 
 
 def test_kubectl_delete_waits_until_gone(kubectl: Kubectl) -> None:
-    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "water-meter-tuned.yaml"))
+    kubectl("apply", "-f", str(ROOT / "examples" / "water-meter-tuned.yaml"))
     out = kubectl("delete", "tj", "water-w-0042-2024h1", "--timeout=10s")
     assert 'trainingjob.wattcast.dev "water-w-0042-2024h1" deleted' in out.stdout
     assert "NotFound" in kubectl("get", "tj", "water-w-0042-2024h1", check=False).stderr
@@ -149,19 +150,19 @@ def test_kubectl_apply_of_a_builtin_is_a_strategic_merge(kubectl: Kubectl, tmp_p
         "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n"
         "imagePullSecrets: [{name: a}]\n"
     )
-    kubectl("apply", "--validate=false", "-f", str(sa))
+    kubectl("apply", "-f", str(sa))
     kubectl("patch", "sa", "trainer", "-p", '{"imagePullSecrets":[{"name":"x"}]}')
     sa.write_text(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: trainer}\n"
         "imagePullSecrets: [{name: a}, {name: b}]\n"
     )
-    kubectl("apply", "--validate=false", "-f", str(sa))
+    kubectl("apply", "-f", str(sa))
     names = kubectl("get", "sa", "trainer", "-o", "jsonpath={.imagePullSecrets[*].name}").stdout
     assert sorted(names.split()) == ["a", "b", "x"]
 
 
 def test_kubectl_describe_shows_the_objects_events(kubectl: Kubectl) -> None:
-    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl("apply", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
     uid = kubectl("get", "tj", "meter1-electricity-2023", "-o", "jsonpath={.metadata.uid}").stdout
     event = f"""\
 apiVersion: v1
@@ -174,14 +175,14 @@ reason: JobCreated
 message: created Job meter1-electricity-2023
 type: Normal
 """
-    kubectl("apply", "--validate=false", "-f", "-", stdin=event)
+    kubectl("apply", "-f", "-", stdin=event)
     out = kubectl("describe", "tj", "meter1-electricity-2023").stdout
     assert "Meter Id:" in out and "meter1" in out
     assert "JobCreated" in out and "created Job meter1-electricity-2023" in out
 
 
 def test_kubectl_get_all_namespaces_adds_the_namespace_column(kubectl: Kubectl) -> None:
-    kubectl("apply", "--validate=false", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
+    kubectl("apply", "-f", str(ROOT / "examples" / "meter1-electricity.yaml"))
     header = kubectl("get", "tj", "-A").stdout.splitlines()[0].split()
     assert header[:2] == ["NAMESPACE", "NAME"]
 
