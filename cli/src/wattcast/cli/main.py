@@ -297,7 +297,7 @@ def list_jobs(
     limit: Annotated[int, typer.Option(min=1, max=500, help="Items per page.")] = 100,
     all_pages: Annotated[bool, typer.Option("--all", help="Follow every page.")] = False,
 ) -> None:
-    """List TrainingJobs, newest last (filters run on the server)."""
+    """List TrainingJobs (the filters run on the server)."""
     state = _state(ctx)
     items: list[dict[str, Any]] = []
     try:

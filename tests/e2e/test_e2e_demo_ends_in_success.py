@@ -1,0 +1,35 @@
+"""`make demo`'s program runs to the end: three meters trained through the seed endpoint,
+every task SUCCESS, `kubectl get tj` shown, everything stopped, exit code 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.timeout(420)
+def test_demo_trains_three_meters_and_stops_everything(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    done = subprocess.run(
+        [sys.executable, "-m", "wattcast.devtools.demo", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "all trainings ended: SUCCESS" in output
+    assert output.count('"status": "SUCCESS"') == 3
+    assert "kubectl get tj" in output
+    assert output.count("Succeeded") >= 3  # the kubectl table
+    assert "stopped everything the demo started" in output
+    models = sorted(p.relative_to(workdir / "models") for p in workdir.glob("models/*/*/current"))
+    assert [str(p) for p in models] == [
+        "electricity/meter1/current",
+        "electricity/meter2/current",
+        "water/water1/current",
+    ]
