@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from emulator_helpers import GROUP, PLURAL, VERSION, MakeTJ, Raw, unique
+from emulator_helpers import GROUP, PLURAL, VERSION, MakeTJ, Raw, message, unique
 from kubernetes import client
 
 
@@ -267,3 +267,12 @@ def test_job_delete_without_policy_orphans_pods(
     with pytest.raises(client.ApiException) as caught:
         core.read_namespaced_pod(pod + "x", namespace)
     assert caught.value.status == 404
+
+
+def test_default_namespace_cannot_be_deleted(core: client.CoreV1Api) -> None:
+    with pytest.raises(client.ApiException) as caught:
+        core.delete_namespace("default")
+    assert caught.value.status == 403
+    assert message(caught.value) == (
+        'namespaces "default" is forbidden: this namespace may not be deleted'
+    )

@@ -68,6 +68,7 @@ _SERVER_OWNED_META = (
 )
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver's names.SimpleNameGenerator
 FOREGROUND = "foregroundDeletion"
+_UNDELETABLE_NAMESPACES = {"default", "kube-system", "kube-public"}
 CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
 
 
@@ -802,6 +803,8 @@ class Store:
             raise errors.conflict(rtype.group, rtype.plural, name)
         if options.precondition_rv and options.precondition_rv != meta["resourceVersion"]:
             raise errors.conflict(rtype.group, rtype.plural, name)
+        if rtype.kind == "Namespace" and name in _UNDELETABLE_NAMESPACES:
+            raise errors.forbidden("", "namespaces", name, "this namespace may not be deleted")
         if options.dry_run:
             return old
         policy = options.propagation or self._default_policy(rtype)
