@@ -188,6 +188,15 @@ def train(
     ] = None,
     model_type: Annotated[ModelType | None, typer.Option(help="Model to fit.")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, max=500, help="Training epochs.")] = None,
+    lookback_hours: Annotated[
+        int | None, typer.Option(min=24, max=2016, help="History the model sees, in hours.")
+    ] = None,
+    horizon_hours: Annotated[
+        int | None, typer.Option(min=1, max=168, help="How far ahead it forecasts, in hours.")
+    ] = None,
+    holdout_days: Annotated[
+        int | None, typer.Option(min=1, max=90, help="Days kept out of training to score it.")
+    ] = None,
     backoff_limit: Annotated[
         int | None, typer.Option(min=0, max=20, help="Retries of a failed trainer pod.")
     ] = None,
@@ -220,8 +229,14 @@ def train(
     model: dict[str, Any] = {}
     if model_type is not None:
         model["type"] = model_type.value
-    if epochs is not None:
-        model["epochs"] = epochs
+    for key, value in (
+        ("epochs", epochs),
+        ("lookbackHours", lookback_hours),
+        ("horizonHours", horizon_hours),
+        ("holdoutDays", holdout_days),
+    ):
+        if value is not None:
+            model[key] = value
     if model:
         body["model"] = model
     if backoff_limit is not None:
