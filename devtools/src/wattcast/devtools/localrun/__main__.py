@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import yaml
 from pydantic import ValidationError
 
 from wattcast.devtools.localrun.runner import LocalRunner, RunnerSettings
@@ -83,7 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"localrun: invalid settings:\n{error}\n")
         return 2
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wattcast-localrun-"))
-    runner = LocalRunner(args.kubeconfig, args.models_dir, workdir, settings)
+    try:
+        runner = LocalRunner(args.kubeconfig, args.models_dir, workdir, settings)
+    except (KeyError, TypeError, AttributeError, yaml.YAMLError) as error:
+        sys.stderr.write(
+            f"localrun: {args.kubeconfig} is not a usable kubeconfig "
+            f"(current-context, cluster and user needed): {error!r}\n"
+        )
+        return 2
     done = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
