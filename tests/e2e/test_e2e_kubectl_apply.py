@@ -25,7 +25,7 @@ def test_kubectl_apply_trains_a_model(e2e: E2E) -> None:
             },
         }
     )
-    applied = e2e.kubectl("apply", "--validate=false", "-f", "-", stdin=manifest)
+    applied = e2e.kubectl("apply", "-f", "-", stdin=manifest)
     assert applied.returncode == 0, applied.stderr
     assert f"trainingjob.wattcast.dev/{name} created" in applied.stdout
 

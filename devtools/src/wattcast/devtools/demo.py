@@ -276,7 +276,7 @@ wattcast result <name>
 [bold]kubectl[/bold]
 kubectl get tj
 kubectl describe tj <name>
-kubectl apply --validate=false -f examples/meter1-electricity.yaml   (no data there: fails fast)
+kubectl apply -f examples/meter1-electricity.yaml   (no data for 2023 here: fails fast)
 kubectl get jobs,pods
 
 Models: {stack.models_dir}
