@@ -10,8 +10,9 @@ Per target time t (k steps after the last known point L = t - k):
 - **anchors** (the blend the model starts from): y one day back as far as known
   (``t - 24h*ceil(k/24h)``: y(t-24h) day-ahead), one and two weeks back, exponentially
   smoothed profiles of the same time of day (over days) and of the same time of week (over
-  weeks), and both profiles re-levelled to the last known day (scaled by its actual/profile
-  mean ratio; shifted where the means are near zero or negative).
+  weeks), both profiles re-levelled to the last known day (scaled by its actual/profile
+  mean ratio; shifted where the means are near zero or negative), and both profiles plus their
+  recent error (exponentially weighted, half-life 6 h): the level the meter is at right now.
 - **recent level**: the mean of the last day before the origin and its change against the same
   day a week earlier, the mean over the lookback window and its weekly change, the deviation of
   the last known point from its weekly profile: level shifts and weather spells persist.
@@ -51,7 +52,12 @@ ANCHORS = (
     "profileWeek",
     "profileDayReleveled",
     "profileWeekReleveled",
+    "profileDayTracked",
+    "profileWeekTracked",
 )
+# Half-life, in hours, of the tracked profile error: short enough to follow a weather spell
+# within the day, long enough to average out an hour's noise.
+_TRACKING_HALF_LIFE_HOURS = 6.0
 _DAILY_ALPHA = 0.25
 _WEEKLY_ALPHA = 0.35
 
@@ -148,6 +154,14 @@ def _relevel(profile: FloatArray, actual: FloatArray, predicted: FloatArray) -> 
         ratio = np.clip(actual / predicted, 0.5, 2.0)
     usable = (predicted > 0.2) & (actual > 0.2) & np.isfinite(ratio)
     return np.where(usable, profile * ratio, profile + (actual - predicted))
+
+
+def _ewm(values: FloatArray, half_life: float) -> FloatArray:
+    """Causal exponentially weighted mean (NaN-tolerant)."""
+    result: FloatArray = (
+        pd.Series(values).ewm(halflife=half_life, ignore_na=True).mean().to_numpy(np.float64)
+    )
+    return result
 
 
 def _lagged(values: FloatArray, lag: int) -> FloatArray:
@@ -265,6 +279,12 @@ def build_features(
         mean_day[last],
         _rolling_mean(_lagged(profile_w, week), day)[last],
     )
+    # The tracked profiles add the profiles' recent forecast error (exponentially weighted,
+    # half-life of hours): the level a weather spell or a shift puts the meter at right now,
+    # which MSTL's smoothed trend also follows.
+    half_life = _TRACKING_HALF_LIFE_HOURS * day / 24
+    tracked_d = _ewm(z - _lagged(profile_d, day), half_life)
+    tracked_w = _ewm(z - _lagged(profile_w, week), half_life)
     anchors = np.column_stack(
         [
             z[positions - lag_d],
@@ -274,6 +294,8 @@ def build_features(
             profile_w[positions - lag_w],
             releveled_d,
             releveled_w,
+            profile_d[positions - lag_d] + tracked_d[last],
+            profile_w[positions - lag_w] + tracked_w[last],
         ]
     )
 
