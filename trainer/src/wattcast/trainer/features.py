@@ -58,6 +58,8 @@ ANCHORS = (
 # Half-life, in hours, of the tracked profile error: short enough to follow a weather spell
 # within the day, long enough to average out an hour's noise.
 _TRACKING_HALF_LIFE_HOURS = 6.0
+# Training days needed before the time-of-year harmonics are used.
+_MIN_ANNUAL_DAYS = 300
 _DAILY_ALPHA = 0.25
 _WEEKLY_ALPHA = 0.35
 
@@ -323,6 +325,9 @@ def build_features(
     cal = local_calendar(times, config.timezone)
     hour_angle = 2 * np.pi * cal.hour / 24.0
     year_angle = 2 * np.pi * cal.day_of_year / 365.25
+    # Time of year only means something when training covers most of a year: over a few weeks
+    # the harmonics are a trend, standardised to huge values, that the holdout then leaves.
+    annual = 1.0 if (scale_until - config.warmup) >= _MIN_ANNUAL_DAYS * day else 0.0
     weekday = np.eye(7)[cal.weekday]
     anchor_days_d = local_calendar(frame.index[positions - lag_d], config.timezone).days
     anchor_days_w = local_calendar(frame.index[positions - lag_w], config.timezone).days
@@ -334,8 +339,8 @@ def build_features(
             np.cos(2 * hour_angle),
             np.sin(3 * hour_angle),
             np.cos(3 * hour_angle),
-            np.sin(year_angle),
-            np.cos(year_angle),
+            annual * np.sin(year_angle),
+            annual * np.cos(year_angle),
             weekday,
             holiday_flags(cal.days, config.holidays),
             holiday_flags(anchor_days_d, config.holidays),

@@ -135,7 +135,8 @@ def _fit(
             f"have {len(train_rows) / config.steps_per_day:.1f} days of valid training points "
             f"before the holdout, need {MIN_TRAIN_DAYS}"
         )
-    n_val = max(config.steps_per_day, int(len(train_rows) * VALIDATION_FRACTION))
+    n_val = max(7 * config.steps_per_day, int(len(train_rows) * VALIDATION_FRACTION))
+    n_val = min(n_val, len(train_rows) // 3)
     fit_rows, val_rows = train_rows[:-n_val], train_rows[-n_val:]
     fit_mask = np.zeros(len(features.target), dtype=bool)
     fit_mask[fit_rows] = True

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from wattcast.crd import ModelSpec
 from wattcast.trainer.features import FeatureSet
+from wattcast.trainer.models.normalising import normalisation
 from wattcast.trainer.runtime import load_keras
 
 UNITS = 32
@@ -27,8 +28,7 @@ def build(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -
     lookback = features.window.shape[1]
     window = keras.Input(shape=(lookback, 1), name="window")
     inputs = keras.Input(shape=(features.features.shape[1],), name="features")
-    normalise = layers.Normalization(axis=-1, name="normalise")
-    normalise.adapt(features.features[train])
+    normalise = normalisation(keras, features.features, train)
     encoded = layers.LSTM(UNITS, name="encoder")(window)
     merged = layers.Concatenate()([encoded, normalise(inputs)])
     hidden = layers.Dense(32, activation="relu")(merged)

@@ -24,10 +24,13 @@ import numpy.typing as npt
 
 from wattcast.crd import ModelSpec
 from wattcast.trainer.features import FeatureSet
+from wattcast.trainer.models.normalising import normalisation
 from wattcast.trainer.runtime import load_keras
 
 HIDDEN_UNITS = (64, 32)
 L2 = 1e-5
+# A meter-year of hourly training samples: below it, weight decay scales up.
+REFERENCE_SAMPLES = 7000
 
 
 def initial_blend(anchors: npt.NDArray[np.float32], target: npt.NDArray[np.float64]) -> Any:
@@ -49,16 +52,24 @@ def build(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -
 
     inputs = keras.Input(shape=(n_features,), name="features")
     anchors = keras.Input(shape=(n_anchors,), name="anchors")
-    normalise = layers.Normalization(axis=-1, name="normalise")
-    normalise.adapt(features.features[train])
+    normalise = normalisation(keras, features.features, train)
+    # Weight decay grows as data shrinks: with a few weeks of data the network may only nudge
+    # the seasonal blend, with a year it may learn real corrections.
+    n_train = max(1, int(train.sum()))
+    decay = L2 * max(1.0, REFERENCE_SAMPLES / n_train)
     hidden = normalise(inputs)
     for units in HIDDEN_UNITS:
         hidden = layers.Dense(
             units,
             activation="relu",
-            kernel_regularizer=keras.regularizers.L2(L2),
+            kernel_regularizer=keras.regularizers.L2(decay),
         )(hidden)
-    correction = layers.Dense(1, kernel_initializer="zeros", name="correction")(hidden)
+    correction = layers.Dense(
+        1,
+        kernel_initializer="zeros",
+        kernel_regularizer=keras.regularizers.L2(decay),
+        name="correction",
+    )(hidden)
     # The blend's weights depend on the inputs (weekday, holidays, horizon...): a softmax gate
     # that starts as the least-squares blend of the training data, the same for every sample.
     gate = layers.Dense(
@@ -68,6 +79,7 @@ def build(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -
         bias_initializer=keras.initializers.Constant(
             np.log(initial_blend(features.anchors[train], features.target[train]))
         ),
+        kernel_regularizer=keras.regularizers.L2(decay),
         name="blend_weights",
     )(normalise(inputs))
     blend = layers.Dot(axes=1, name="blend")([gate, anchors])
