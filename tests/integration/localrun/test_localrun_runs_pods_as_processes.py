@@ -130,3 +130,34 @@ def test_log_tail_is_the_message_when_a_pod_fails_without_one(
     assert state["reason"] == "Error"
     assert "boom at step 3" in state["message"]
     wait_for(lambda: not runner.process_of(ns, name), what="the process to be gone")
+
+
+def test_waiting_pods_start_first_come_first_served(
+    cluster: Cluster, runner: LocalRunner, ns: str
+) -> None:
+    # Five Jobs within the same second: creation timestamps tie, the order must not. (The
+    # runner orders what it sees at each poll; 0.15 s apart, each lands in a later poll.)
+    names = [unique("fifo") for _ in range(5)]  # random names: no order by name
+    code = (
+        "import os, pathlib, time\n"
+        "log = pathlib.Path(os.environ['WATTCAST_MODELS_DIR']) / os.environ['LOG']\n"
+        "with open(log, 'a') as f:\n"
+        "    f.write(os.environ['ME'] + '\\n')\n"
+        "time.sleep(float(os.environ['SLEEP']))\n"
+    )
+    log = f"{ns}.order"
+    for i, name in enumerate(names):
+        # Different lengths free the slots one at a time, 0.3 s apart.
+        env = [
+            {"name": "LOG", "value": log},
+            {"name": "ME", "value": name},
+            {"name": "SLEEP", "value": str(0.3 * (i + 1))},
+        ]
+        cluster.create_job(ns, job_body(name, code, env=env))
+        time.sleep(0.15)
+    for name in names:
+        cluster.wait_condition(ns, name, "Complete")
+    started = (runner.models_dir / log).read_text().split()
+    # Two slots: the first two start together (either order), the rest in submission order.
+    assert sorted(started[:2]) == sorted(names[:2])
+    assert started[2:] == names[2:]

@@ -24,6 +24,7 @@ from a real cluster are listed in docs/local-stack.md.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -123,6 +124,12 @@ class LocalRunner:
         self._procs: dict[str, PodProcess] = {}  # pod uid -> its process
         self._last_failure: dict[str, float] = {}  # job uid -> monotonic time of a failure
         self._config_errors: dict[str, float] = {}  # pod uid -> when its start was refused
+        # pod uid -> order of creation: creationTimestamp has whole seconds, too coarse to
+        # keep a burst of pods first come, first served.
+        self._created: dict[str, int] = {}
+        self._sequence = itertools.count()
+        # job uid -> the order the runner first saw it in (the same reason, for Jobs).
+        self._first_seen: dict[str, int] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -219,7 +226,20 @@ class LocalRunner:
             owner = _controller_uid(pod)
             if owner:
                 by_owner.setdefault(owner, []).append(pod)
-        for job in jobs.values():
+        for uid in jobs:
+            if uid not in self._first_seen:
+                self._first_seen[uid] = next(self._sequence)
+        for uid in [u for u in self._first_seen if u not in jobs]:
+            del self._first_seen[uid]
+        # Oldest first, so pods are created (and later started) first come, first served.
+        ordered = sorted(
+            jobs.values(),
+            key=lambda j: (
+                j["metadata"].get("creationTimestamp", ""),
+                self._first_seen[j["metadata"]["uid"]],
+            ),
+        )
+        for job in ordered:
             try:
                 self._reconcile(job, by_owner.get(job["metadata"]["uid"], []), now)
             except JobControllerError as error:
@@ -309,6 +329,7 @@ class LocalRunner:
 
     def _forget(self, uid: str, proc: PodProcess) -> None:
         self._procs.pop(uid, None)
+        self._created.pop(uid, None)
         for path in proc.plan.scratch:  # emptyDir lives as long as the pod runs here
             shutil.rmtree(path, ignore_errors=True)
 
@@ -499,6 +520,7 @@ class LocalRunner:
         namespace = job["metadata"]["namespace"]
         created = self.http.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
         assert created is not None
+        self._created[created["metadata"]["uid"]] = next(self._sequence)
         logger.info("created pod %s/%s", namespace, created["metadata"]["name"])
         self._patch_pod_status(
             created,
@@ -534,7 +556,11 @@ class LocalRunner:
             and not (jobs[_controller_uid(p)].get("spec") or {}).get("suspend")
         ]
         candidates.sort(
-            key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"])
+            key=lambda p: (
+                p["metadata"].get("creationTimestamp", ""),
+                self._created.get(p["metadata"]["uid"], -1),
+                p["metadata"]["name"],
+            )
         )
         for pod in candidates:
             if free <= 0:
