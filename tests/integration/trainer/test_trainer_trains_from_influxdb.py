@@ -36,9 +36,10 @@ def _spec(url: str, database: str, meter_id: str, days: int, **model: Any) -> di
 def test_trains_a_model_that_beats_both_naive_baselines(
     influxdb: InfluxServer, influx_database: str, synthetic_meter: Any, tmp_path: Path
 ) -> None:
-    meter = synthetic_meter("commercial", start=START, days=56, seed=11)
+    # Twelve weeks of an office meter: gaps, outliers, a level shift, weather, holidays.
+    meter = synthetic_meter("commercial", start=START, days=84, seed=11)
     write_meter(influxdb.url, influx_database, "electricity", "office-7", meter.observed)
-    spec = write_spec(tmp_path / "tj.yaml", _spec(influxdb.url, influx_database, "office-7", 56))
+    spec = write_spec(tmp_path / "tj.yaml", _spec(influxdb.url, influx_database, "office-7", 84))
     models = tmp_path / "models"
     run = run_trainer(["--spec", str(spec), "--models-dir", str(models)], tmp_path / "term")
 
