@@ -36,6 +36,9 @@ from wattcast.cli.render import (
 )
 from wattcast.cli.watching import wait_for_job
 
+# The contract's enums: the CLI offers exactly the values the TrainingJob schema accepts.
+from wattcast.crd import MeterType, ModelType, Phase
+
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
 app = typer.Typer(
@@ -51,27 +54,6 @@ app = typer.Typer(
 class Output(StrEnum):
     TABLE = "table"
     JSON = "json"
-
-
-class MeterType(StrEnum):
-    ELECTRICITY = "electricity"
-    WATER = "water"
-
-
-class PhaseFilter(StrEnum):
-    PENDING = "Pending"
-    QUEUED = "Queued"
-    SUSPENDED = "Suspended"
-    PROCESSING_DATA = "ProcessingData"
-    TRAINING = "Training"
-    SAVING = "Saving"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-
-
-class ModelType(StrEnum):
-    SEASONAL_RESIDUAL = "seasonal-residual"
-    LSTM = "lstm"
 
 
 @dataclass
@@ -308,7 +290,7 @@ def list_jobs(
     meter_type: Annotated[
         MeterType | None, typer.Option("--type", "-t", help="Only this meter type.")
     ] = None,
-    phase: Annotated[PhaseFilter | None, typer.Option(help="Only this phase.")] = None,
+    phase: Annotated[Phase | None, typer.Option(help="Only this phase.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Items per page.")] = 100,
     all_pages: Annotated[bool, typer.Option("--all", help="Follow every page.")] = False,
 ) -> None:
