@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from typing import Any
 
-import uvicorn
 from kubernetes import client
 
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.main import create_app
 from wattcast.crd import constants
+from wattcast.devtools import serving
 
 TOKEN = "integration-token-5d1f"
 SEED_BODY: dict[str, Any] = {
@@ -23,37 +20,13 @@ SEED_BODY: dict[str, Any] = {
 }
 
 
-class ServedApp:
-    """The app under uvicorn in a daemon thread, on a loopback port of its own."""
+class ServedApp(serving.ServedApp):
+    """The API app (with `settings` overriding the cached ones) served on a loopback port."""
 
     def __init__(self, settings: Settings) -> None:
         app = create_app()
         app.dependency_overrides[get_settings] = lambda: settings
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app, log_level="warning", ws="none", lifespan="on", timeout_graceful_shutdown=2
-            )
-        )
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def start(self) -> ServedApp:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-        self.socket.close()
+        super().__init__(app)
 
 
 class Cluster:

@@ -24,7 +24,6 @@ from dashboard_support import (
     PHONE,
     TOKEN,
     Cluster,
-    ServedApp,
     build_app,
     chromium_context,
 )
@@ -32,6 +31,7 @@ from kubernetes import client, config
 
 from wattcast.api.core.config import Settings
 from wattcast.api.dashboard.settings import DashboardSettings
+from wattcast.devtools.serving import ServedApp
 
 
 def _needs_chromium() -> None:

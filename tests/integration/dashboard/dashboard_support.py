@@ -6,17 +6,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from kubernetes import client
 
@@ -53,37 +49,6 @@ def build_app(settings: Settings, dashboard_settings: DashboardSettings) -> Fast
     app.dependency_overrides[get_settings] = lambda: settings
     app.dependency_overrides[get_dashboard_settings] = lambda: dashboard_settings
     return app
-
-
-class ServedApp:
-    """An app under uvicorn in a daemon thread, on a free loopback port."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app, log_level="warning", ws="none", lifespan="on", timeout_graceful_shutdown=2
-            )
-        )
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def start(self) -> ServedApp:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-        self.socket.close()
 
 
 class Cluster:

@@ -12,7 +12,6 @@ from dashboard_support import (
     METRICS,
     TOKEN,
     Cluster,
-    ServedApp,
     build_app,
     job_body,
     write_model,
@@ -20,6 +19,7 @@ from dashboard_support import (
 
 from wattcast.api.core.config import Settings
 from wattcast.api.dashboard.settings import DashboardSettings
+from wattcast.devtools.serving import ServedApp
 
 
 def _succeed(cluster: Cluster, name: str, model_path: str) -> None:
