@@ -28,9 +28,22 @@ class OperatorSettings(BaseSettings):
         default="",
         description="Comma-separated namespaces to watch; empty watches the whole cluster.",
     )
-    trainer_image: str = Field(default=DEFAULT_TRAINER_IMAGE, min_length=1, max_length=512)
-    trainer_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
-    trainer_service_account: str = Field(default="wattcast-trainer", min_length=1, max_length=253)
+    trainer_image: str = Field(
+        default=DEFAULT_TRAINER_IMAGE,
+        min_length=1,
+        max_length=512,
+        description="Image of the trainer pods (built from Dockerfile.trainer).",
+    )
+    trainer_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        default="IfNotPresent", description="imagePullPolicy of the trainer container."
+    )
+    trainer_service_account: str = Field(
+        default="wattcast-trainer",
+        min_length=1,
+        max_length=253,
+        description="ServiceAccount of trainer pods: may only read TrainingJobs and patch "
+        "their status.",
+    )
     models_claim: str = Field(
         default="wattcast-models",
         min_length=1,
@@ -40,10 +53,12 @@ class OperatorSettings(BaseSettings):
 
     # The default InfluxDB source (the seed's INFLUX_* variables, prefixed).
     influx_url: str | None = Field(default=None, description="URL of the default source.")
-    influx_dialect: InfluxDialect = InfluxDialect.FLUX
-    influx_org: str | None = None
-    influx_bucket: str | None = None
-    influx_database: str | None = None
+    influx_dialect: InfluxDialect = Field(
+        default=InfluxDialect.FLUX, description="flux (InfluxDB 2.x) or influxql (/query)."
+    )
+    influx_org: str | None = Field(default=None, description="Organisation (flux).")
+    influx_bucket: str | None = Field(default=None, description="Bucket (flux).")
+    influx_database: str | None = Field(default=None, description="Database (influxql).")
     influx_token_secret: str | None = Field(
         default=None, description='"secret-name/key" of the default source\'s token.'
     )
@@ -51,7 +66,12 @@ class OperatorSettings(BaseSettings):
         default=None, description="YAML list of more named sources (wattcast.crd.InfluxSource)."
     )
 
-    default_backoff_limit: int = Field(default=3, ge=0, le=20)
+    default_backoff_limit: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Retries of a trainer pod when spec.backoffLimit is unset.",
+    )
     trainingjob_retention_seconds: int = Field(
         default=0, ge=0, description="Delete finished TrainingJobs after this; 0 keeps them."
     )
@@ -60,8 +80,14 @@ class OperatorSettings(BaseSettings):
     log_format: Literal["json", "plain"] | None = Field(
         default=None, description="json or plain; unset: plain on a terminal, else json."
     )
-    watch_server_timeout: int = Field(default=600, ge=1, le=3600)
-    watch_client_timeout: int = Field(default=660, ge=1, le=3660)
+    # A watch the API server ends after a while is re-opened; the client timeout a little
+    # longer catches a connection a load balancer dropped silently.
+    watch_server_timeout: int = Field(
+        default=600, ge=1, le=3600, description="Seconds the API server keeps one watch open."
+    )
+    watch_client_timeout: int = Field(
+        default=660, ge=1, le=3660, description="Seconds before a silent watch is re-opened."
+    )
     peering: str = Field(default="", description="Kopf peering name; empty runs standalone.")
 
     @field_validator("influx_token_secret")
