@@ -247,8 +247,9 @@ def test_stop_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert proc.stop_reason == "test"
 
 
-def test_termination_log_is_passed_as_an_option_to_listed_programs(tmp_path: Path) -> None:
-    p = plan(tmp_path, termination_log_options={"wattcast-trainer": "--termination-log"})
-    assert p.argv[-2:] == ["--termination-log", str(tmp_path / "pod" / "termination-log")]
-    other = plan(tmp_path, termination_log_options={"something-else": "--x"})
-    assert "--termination-log" not in other.argv
+def test_the_command_runs_as_the_pod_gives_it(tmp_path: Path) -> None:
+    """The termination message file reaches the process only through its environment
+    ($WATTCAST_TERMINATION_LOG, the trainer's setting), never by rewriting the command."""
+    p = plan(tmp_path)
+    assert "--termination-log" not in p.argv
+    assert p.env[TERMINATION_LOG_ENV] == str(tmp_path / "pod" / "termination-log")

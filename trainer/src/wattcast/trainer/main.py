@@ -87,7 +87,7 @@ def train(
     influx_env = get_influx_env()
     sinks: list[ProgressSink] = []
     if spec_file is None and termination_log is None:
-        termination_log = Path(constants.TERMINATION_LOG_PATH)
+        termination_log = settings.termination_log
     reporter = ProgressReporter(sinks)
     try:
         job: StandaloneTrainingJob

@@ -34,6 +34,11 @@ class TrainerSettings(BaseSettings):
     models_dir: Path = Field(
         default=Path(constants.MODELS_MOUNT_PATH), description="Root of the model store."
     )
+    termination_log: Path = Field(
+        default=Path(constants.TERMINATION_LOG_PATH),
+        description="Where a pod's result goes (the container's terminationMessagePath); "
+        "the local job runner points it at a file of its own.",
+    )
     min_training_days: float = Field(
         default=14.0,
         gt=0,

@@ -207,14 +207,12 @@ def plan_launch(
     extra_env: Mapping[str, str] | None = None,
     max_grace_seconds: float = 5.0,
     base_env: Mapping[str, str] | None = None,
-    termination_log_options: Mapping[str, str] | None = None,
 ) -> LaunchPlan:
     """The launch plan of the pod's first container.
 
     `claim_dir(claim_name, mount_path)` gives the local folder of a PersistentVolumeClaim.
     The termination message path gets a local file, named in `$WATTCAST_TERMINATION_LOG`
-    and, for a program listed in `termination_log_options` (program name -> option), passed
-    as that option too: a process cannot be given its own /dev/termination-log here.
+    (the trainer's setting): a process cannot be given its own /dev/termination-log here.
     Raises ContainerConfigError when a reference cannot be resolved (the pod then waits).
     """
     meta = pod.get("metadata") or {}
@@ -279,9 +277,6 @@ def plan_launch(
             "the container has no command: the local runner cannot run an image's entrypoint"
         )
     argv = [argv[0]] + [map_path(a, directories) for a in argv[1:]]
-    option = (termination_log_options or {}).get(os.path.basename(argv[0]))
-    if option and not any(a == option or a.startswith(option + "=") for a in argv[1:]):
-        argv += [option, str(termination_log)]
     working = container.get("workingDir")
     cwd = Path(map_path(str(working), directories)) if working else pod_dir
     grace = spec.get("terminationGracePeriodSeconds")

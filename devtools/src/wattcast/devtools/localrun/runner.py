@@ -92,12 +92,6 @@ class RunnerSettings(BaseModel):
         description="Added to every pod's environment, as a node-level setting would be "
         "(the tests lower WATTCAST_MIN_TRAINING_DAYS this way).",
     )
-    termination_log_options: dict[str, str] = Field(
-        default_factory=lambda: {"wattcast-trainer": "--termination-log"},
-        description="Programs that take their termination message path as an option "
-        "(program name -> option): the runner passes the pod's local file that way, since "
-        "a local process cannot be given its own /dev/termination-log.",
-    )
     claim_dirs: dict[str, Path] = Field(
         default_factory=dict,
         description="Local folder of a PersistentVolumeClaim, by claim name; others get a "
@@ -584,7 +578,6 @@ class LocalRunner:
                 kubeconfig=self.kubeconfig,
                 extra_env=self.settings.extra_env,
                 max_grace_seconds=self.settings.max_grace_seconds,
-                termination_log_options=self.settings.termination_log_options,
                 base_env=self._base_env(),
             )
         except ContainerConfigError as error:
