@@ -29,6 +29,8 @@ import aiohttp
 import httpx
 from kubernetes import client, config
 
+from wattcast.devtools.emulator.process import spawn_emulator
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TOKEN = "bench-token-" + uuid.uuid4().hex
@@ -47,33 +49,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def start_emulator(workdir: Path) -> tuple[subprocess.Popen[str], Path]:
-    kubeconfig = workdir / "kubeconfig"
-    proc = subprocess.Popen(
-        [
-            str(BIN / "wattcast-emulator"),
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--crd",
-            str(ROOT / "crds" / "trainingjob.yaml"),
-            "--namespace",
-            NAMESPACE,
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("serving"):
-        proc.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return proc, kubeconfig
 
 
 def start_api(kubeconfig: Path, port: int) -> subprocess.Popen[bytes]:
@@ -206,7 +181,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        emulator, kubeconfig = start_emulator(Path(tmp))
+        kubeconfig = Path(tmp) / "kubeconfig"
+        emulator, _ = spawn_emulator(kubeconfig, namespaces=[NAMESPACE])
         port = free_port()
         api = start_api(kubeconfig, port)
         try:

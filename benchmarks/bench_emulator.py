@@ -18,40 +18,16 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from wattcast.devtools.emulator.process import spawn_emulator
+
 ROOT = Path(__file__).resolve().parents[1]
 GROUP, VERSION, PLURAL = "wattcast.dev", "v1alpha1", "trainingjobs"
-
-
-def _start(tmp: Path) -> tuple[subprocess.Popen[str], str]:
-    exe = Path(sys.executable).with_name("wattcast-emulator")
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "--port",
-            "0",
-            "--kubeconfig",
-            str(tmp / "kubeconfig"),
-            "--crd",
-            str(ROOT / "crds" / "trainingjob.yaml"),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("serving "):
-        proc.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return proc, line.split()[1]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -84,7 +60,7 @@ def main() -> int:
     args = parser.parse_args()
     checkpoints = sorted({100, 1000, args.requests} & set(range(1, args.requests + 1)))
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start(Path(tmp))
+        proc, url = spawn_emulator(Path(tmp) / "kubeconfig")
         try:
             parts = urlsplit(url)
             conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
