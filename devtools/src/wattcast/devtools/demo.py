@@ -2,12 +2,13 @@
 
     python -m wattcast.devtools.demo [--keep] [--workdir DIR]
 
-Starts a real InfluxDB, the emulated Kubernetes API server with the TrainingJob CRD, the
-operator (its default source that InfluxDB, InfluxQL), the REST API with a generated token and
-the local job runner (:class:`~wattcast.devtools.localrun.stack.LocalStack`); loads synthetic
+Starts a real InfluxDB, a real one-node Kubernetes cluster (upstream etcd, kube-apiserver and
+kube-controller-manager, and the process kubelet) with the TrainingJob CRD and the chart's
+ServiceAccounts and RBAC, the operator (its default source that InfluxDB, InfluxQL) and the
+REST API each under its own ServiceAccount (:class:`~wattcast.devtools.stack.LocalStack`); loads synthetic
 readings for a few meters in the seed's format; submits one training per meter through the
 seed's `POST /trainmodel/v2/`; shows live progress; prints the seed-shaped status JSON of each
-task and where its model is; shows `kubectl get tj` against the emulated server; then stops
+task and where its model is; shows `kubectl get tj` against that cluster; then stops
 everything it started. Exit code 0 when every task ended in SUCCESS.
 
 With `--keep` (`make demo KEEP=1`) the stack stays up after the trainings, with the usage
@@ -38,7 +39,8 @@ from rich.table import Table
 
 from wattcast.cli.client import ApiClient, CliError
 from wattcast.cli.render import FINAL_STATUSES, bar_fields, progress_bar, status_word
-from wattcast.devtools.localrun.stack import LocalStack, StackError, StackOptions, repo_root
+from wattcast.devtools.processes import repo_root
+from wattcast.devtools.stack import LocalStack, StackOptions, StartError
 from wattcast.devtools.testbed.influx import InfluxError
 from wattcast.devtools.testbed.synthetic import generate_meter
 
@@ -83,7 +85,6 @@ class Demo:
             StackOptions(
                 workdir=workdir,
                 capacity=2,
-                backoff_base_seconds=2.0,
                 api_port=api_port,
             )
         )
@@ -114,22 +115,19 @@ class Demo:
         stack = self.stack
         with self.console.status("starting InfluxDB 1.x"):
             stack.workdir.mkdir(parents=True, exist_ok=True)
-            stack.models_dir.mkdir(parents=True, exist_ok=True)
             stack.start_influx()
         assert stack.influx is not None
         self.step(f"InfluxDB           {stack.influx.url} (database energy, auth on)")
-        with self.console.status("starting the emulated Kubernetes API server"):
-            stack.start_emulator()
-            stack.create_token_secret("default")
-        self.step(f"Kubernetes API     {stack.emulator_url} (emulated, TrainingJob CRD)")
+        with self.console.status("starting Kubernetes (etcd, kube-apiserver, controllers, kubelet)"):
+            stack.start_cluster()
+        self.step(f"Kubernetes         {stack.cluster.server} (v1.34, TrainingJob CRD, chart RBAC)")
+        self.step("kubelet            2 pods at a time, each a local process in its own mounts")
         with self.console.status("starting the operator"):
             stack.start_operator()
         self.step("operator           wattcast-operator (Kopf), source = that InfluxDB")
         with self.console.status("starting the REST API"):
             stack.start_api()
         self.step(f"REST API           {stack.api_url} (bearer token generated)")
-        stack.start_runner()
-        self.step("job runner         2 trainer pods at a time, as local processes")
 
     def load_data(self) -> None:
         table = Table(box=None, header_style="bold")
@@ -280,7 +278,7 @@ kubectl apply -f examples/meter1-electricity.yaml   (no data for 2023 here: fail
 kubectl get jobs,pods
 
 Models: {stack.models_dir}
-Logs:   {stack.workdir / "logs"}   trainer pods: {stack.workdir / "runner" / "pods"}"""
+Logs:   {stack.workdir / "logs"}   trainer pods: {stack.cluster.workdir / "kubelet" / "logs"}"""
         self.console.print(Panel(text, title="wattcast local stack", expand=False))
 
     def wait_for_interrupt(self) -> None:
@@ -320,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted: stopping the stack")
         code = 130
-    except (StackError, InfluxError, httpx.HTTPError, OSError) as error:
+    except (StartError, InfluxError, httpx.HTTPError, OSError) as error:
         console.print(f"[red]the demo failed:[/red] {error}")
         console.print(demo.stack.logs(), markup=False)
         code = 1
