@@ -6,5 +6,5 @@ same code); this file only registers them as pytest plugins.
 
 pytest_plugins = [
     "wattcast.devtools.testbed.fixtures",
-    "wattcast.devtools.emulator.fixtures",
+    "wattcast.devtools.cluster.fixtures",
 ]

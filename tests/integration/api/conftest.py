@@ -1,12 +1,13 @@
 """Fixtures of the API's integration tests: the real app, served by uvicorn on loopback,
-using its real Kubernetes client against the emulated API server.
+using its real Kubernetes client against the dev cluster's real API server, as the chart's API
+ServiceAccount with the chart's Role in the test's namespace (a missing right is a 403).
 
 - ``api_settings``: the app's settings for one test (its own namespace, a token, a sources
   file naming the source ``archive``), given to the app through ``dependency_overrides``.
 - ``api_url``: the base URL of the app running in a background thread.
 - ``api``: an ``httpx.Client`` for it with the token; ``anon``: one without.
-- ``kube_objects``: a kubernetes ``CustomObjectsApi`` on the emulator, for what the operator
-  and the trainer would do (status patches) and to look at what exists.
+- ``kube_objects``: an admin kubernetes ``CustomObjectsApi``, for what the operator and the
+  trainer would do (status patches) and to look at what exists.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from api_support import SEED_BODY, TOKEN, Cluster, ServedApp
 from kubernetes import client, config
 
 from wattcast.api.core.config import Settings
+from wattcast.devtools.cluster.chart import ChartIdentities
 
 
 @pytest.fixture
-def api_settings(kubeconfig: Path, namespace: str, tmp_path: Path) -> Settings:
+def api_settings(
+    api_kubeconfig: Path, chart_identities: ChartIdentities, namespace: str, tmp_path: Path
+) -> Settings:
+    chart_identities.grant(namespace, "api")
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "- name: archive\n  url: http://influx-archive:8086\n  dialect: influxql\n"
@@ -33,7 +38,7 @@ def api_settings(kubeconfig: Path, namespace: str, tmp_path: Path) -> Settings:
     )
     return Settings(
         api_tokens=TOKEN,
-        api_kubeconfig=kubeconfig,
+        api_kubeconfig=api_kubeconfig,
         api_namespace=namespace,
         influx_sources_file=sources,
         api_kube_timeout_seconds=10,

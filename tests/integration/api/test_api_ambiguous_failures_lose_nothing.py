@@ -1,7 +1,7 @@
 """When the Kubernetes API fails in the middle of a create, the answer is still true.
 
-A small HTTP proxy sits between the app and the emulated API server (mocking at the HTTP
-boundary, not in the client). It can
+A small HTTP proxy sits between the app and the real API server (mocking at the HTTP
+boundary, not in the client); the app talks to it as the chart's API ServiceAccount. It can
 
 - forward a create and then answer 504 anyway (the TrainingJob exists, the answer was lost):
   the API must find it and answer 2xx, once, with that TrainingJob;
@@ -13,6 +13,7 @@ boundary, not in the client). It can
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,19 +22,22 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
+import yaml
 from aiohttp import web
 from api_support import TOKEN, Cluster, ServedApp
 
 from wattcast.api.core.config import Settings
-from wattcast.devtools.emulator.fixtures import RunningEmulator
-from wattcast.devtools.emulator.kubeconfig import write_kubeconfig
+from wattcast.devtools.cluster.chart import ChartIdentities
+from wattcast.devtools.cluster.controlplane import write_kubeconfig
+from wattcast.devtools.cluster.devcluster import DevCluster
 
 
 class FaultyProxy:
-    """Forwards everything to the emulator; creates of TrainingJobs fail as `mode` says."""
+    """Forwards everything to the API server; creates of TrainingJobs fail as `mode` says."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, ca_file: Path) -> None:
         self.upstream = upstream
+        self.ssl = ssl.create_default_context(cafile=str(ca_file))
         self.mode = "pass"  # pass | lose-answer | fail | throttle
         self.creates_seen = 0
         self.loop = asyncio.new_event_loop()
@@ -78,6 +82,7 @@ class FaultyProxy:
             data=body,
             headers=headers,
             skip_auto_headers=("Content-Type",),
+            ssl=self.ssl,
         ) as upstream:
             payload = await upstream.read()
             if is_create and self.mode == "lose-answer":
@@ -129,8 +134,8 @@ class FaultyProxy:
 
 
 @pytest.fixture
-def proxy(emulator: RunningEmulator) -> Iterator[FaultyProxy]:
-    running = FaultyProxy(emulator.url).start()
+def proxy(devcluster: DevCluster) -> Iterator[FaultyProxy]:
+    running = FaultyProxy(devcluster.server, devcluster.control_plane.ca_file).start()
     try:
         yield running
     finally:
@@ -138,8 +143,18 @@ def proxy(emulator: RunningEmulator) -> Iterator[FaultyProxy]:
 
 
 @pytest.fixture
-def proxied_api(proxy: FaultyProxy, namespace: str, tmp_path: Path) -> Iterator[httpx.Client]:
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", proxy.url)
+def proxied_api(
+    proxy: FaultyProxy,
+    api_kubeconfig: Path,
+    chart_identities: ChartIdentities,
+    namespace: str,
+    tmp_path: Path,
+) -> Iterator[httpx.Client]:
+    chart_identities.grant(namespace, "api")
+    # The API's own identity (its ServiceAccount token), through the proxy in plain HTTP.
+    document = yaml.safe_load(api_kubeconfig.read_text())
+    document["clusters"][0]["cluster"] = {"server": proxy.url}
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", document)
     settings = Settings(
         api_tokens=TOKEN,
         api_kubeconfig=kubeconfig,

@@ -153,9 +153,11 @@ def test_actions_on_a_missing_job_are_404(api: httpx.Client, action: str) -> Non
     assert api.post(f"/v1/trainingjobs/no-such-job/{action}").status_code == 404
 
 
-def test_creating_in_an_allowed_namespace_that_does_not_exist_is_404(
+def test_creating_in_an_allowed_namespace_without_the_charts_role_is_403_and_names_the_fix(
     api_settings: Settings, cluster: Cluster
 ) -> None:
+    # A real API server authorizes before it looks: with no Role in the namespace (the chart
+    # makes one per api.namespaces entry), whether it exists is not the API's to know.
     ghost = f"ghost-{uuid.uuid4().hex[:8]}"
     served = ServedApp(api_settings.model_copy(update={"api_namespaces": [ghost]})).start()
     try:
@@ -166,8 +168,10 @@ def test_creating_in_an_allowed_namespace_that_does_not_exist_is_404(
         )
     finally:
         served.stop()
-    assert response.status_code == 404, response.text
-    assert "Does the namespace exist" in response.json()["detail"]
+    assert response.status_code == 403, response.text
+    detail = response.json()["detail"]
+    assert ghost in detail
+    assert "grant it in the chart's RBAC" in detail
     assert cluster.jobs() == []
 
 

@@ -5,7 +5,7 @@ headless by Playwright (tests marked `browser` skip when /usr/bin/chromium is mi
 - ``models_dir``: an empty model store (tmp dir), read by the API as WATTCAST_MODELS_DIR.
 - ``dashboard_url``: base URL of the served app (token ``TOKEN``, the test's namespace).
 - ``api``: an ``httpx.Client`` with the token; ``cluster``: status patches and reads on the
-  emulator, as the operator and the trainer make them.
+  real API server (as admin), as the operator and the trainer make them.
 - ``playwright_driver``: the test's sync Playwright (one per test, see there).
 - ``desktop`` / ``phone``: a fresh chromium (own user-data dir) at 1280 x 900 / 390 x 844.
 """
@@ -31,6 +31,7 @@ from kubernetes import client, config
 
 from wattcast.api.core.config import Settings
 from wattcast.api.dashboard.settings import DashboardSettings
+from wattcast.devtools.cluster.chart import ChartIdentities
 from wattcast.devtools.serving import ServedApp
 
 
@@ -50,10 +51,13 @@ def models_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def dashboard_url(kubeconfig: Path, namespace: str, models_dir: Path) -> Iterator[str]:
+def dashboard_url(
+    api_kubeconfig: Path, chart_identities: ChartIdentities, namespace: str, models_dir: Path
+) -> Iterator[str]:
+    chart_identities.grant(namespace, "api")
     settings = Settings(
         api_tokens=TOKEN,
-        api_kubeconfig=kubeconfig,
+        api_kubeconfig=api_kubeconfig,
         api_namespace=namespace,
         api_kube_timeout_seconds=10,
         api_watch_timeout_seconds=30,

@@ -19,6 +19,7 @@ from dashboard_support import (
 
 from wattcast.api.core.config import Settings
 from wattcast.api.dashboard.settings import DashboardSettings
+from wattcast.devtools.cluster.chart import ChartIdentities
 from wattcast.devtools.serving import ServedApp
 
 
@@ -103,8 +104,11 @@ def test_a_model_path_leading_out_of_the_store_is_not_read(
 
 
 @pytest.fixture
-def storeless_api(kubeconfig: Path, namespace: str) -> Iterator[httpx.Client]:
-    settings = Settings(api_tokens=TOKEN, api_kubeconfig=kubeconfig, api_namespace=namespace)
+def storeless_api(
+    api_kubeconfig: Path, chart_identities: ChartIdentities, namespace: str
+) -> Iterator[httpx.Client]:
+    chart_identities.grant(namespace, "api")
+    settings = Settings(api_tokens=TOKEN, api_kubeconfig=api_kubeconfig, api_namespace=namespace)
     served = ServedApp(build_app(settings, DashboardSettings(models_dir=None))).start()
     try:
         with httpx.Client(

@@ -1,5 +1,6 @@
-"""In a pod: the trainer reads its TrainingJob from the (emulated) Kubernetes API and reports
-progress to its status subresource; the patches are observed with a watch."""
+"""In a pod: the trainer reads its TrainingJob from the real Kubernetes API, as the chart's
+trainer ServiceAccount, and reports progress to its status subresource; the patches are
+observed with a watch."""
 
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ def _watch_status(
 @pytest.mark.slow
 def test_progress_patches_reach_the_trainingjob_status(
     kubeconfig: Path,
+    trainer_kubeconfig: Path,
     namespace: str,
     influxdb: InfluxServer,
     influx_database: str,
@@ -92,7 +94,7 @@ def test_progress_patches_reach_the_trainingjob_status(
     watcher.start()
     time.sleep(0.5)  # the watch is established before the first patch
 
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(trainer_kubeconfig))
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAME, name)
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAMESPACE, namespace)
     monkeypatch.setenv("INFLUX_URL", influxdb.url)
@@ -122,9 +124,9 @@ def test_progress_patches_reach_the_trainingjob_status(
 
 
 def test_a_trainingjob_that_does_not_exist_is_permanent(
-    kubeconfig: Path, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trainer_kubeconfig: Path, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(trainer_kubeconfig))
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAME, "nobody-here")
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAMESPACE, namespace)
     run = run_trainer(["--models-dir", str(tmp_path / "models")], tmp_path / "term")

@@ -5,8 +5,9 @@
 Starts a real InfluxDB, a real one-node Kubernetes cluster (upstream etcd, kube-apiserver and
 kube-controller-manager, and the process kubelet) with the TrainingJob CRD and the chart's
 ServiceAccounts and RBAC, the operator (its default source that InfluxDB, InfluxQL) and the
-REST API each under its own ServiceAccount (:class:`~wattcast.devtools.stack.LocalStack`); loads synthetic
-readings for a few meters in the seed's format; submits one training per meter through the
+REST API each under its own ServiceAccount (:class:`~wattcast.devtools.stack.LocalStack`);
+loads synthetic readings for a few meters in the seed's format; submits one training per meter
+through the
 seed's `POST /trainmodel/v2/`; shows live progress; prints the seed-shaped status JSON of each
 task and where its model is; shows `kubectl get tj` against that cluster; then stops
 everything it started. Exit code 0 when every task ended in SUCCESS.
@@ -118,7 +119,9 @@ class Demo:
             stack.start_influx()
         assert stack.influx is not None
         self.step(f"InfluxDB           {stack.influx.url} (database energy, auth on)")
-        with self.console.status("starting Kubernetes (etcd, kube-apiserver, controllers, kubelet)"):
+        with self.console.status(
+            "starting Kubernetes (etcd, kube-apiserver, controllers, kubelet)"
+        ):
             stack.start_cluster()
         self.step(f"Kubernetes         {stack.cluster.server} (v1.34, TrainingJob CRD, chart RBAC)")
         self.step("kubelet            2 pods at a time, each a local process in its own mounts")

@@ -66,8 +66,9 @@ class LocalStack:
         self.options = options
         self.workdir = options.workdir.resolve()
         self.token = options.api_token or secrets.token_urlsafe(24)
-        self.cluster = DevCluster(self.workdir / "cluster", capacity=options.capacity,
-                                  pod_env=options.pod_env)
+        self.cluster = DevCluster(
+            self.workdir / "cluster", capacity=options.capacity, pod_env=options.pod_env
+        )
         self.influx: InfluxServer | None = None
         self.operator: Service | None = None
         self.api: Service | None = None
@@ -132,21 +133,34 @@ class LocalStack:
         install_crds(self.kubeconfig, *crd_paths())
         install_identities(self.admin, self.kubeconfig, {"trainingNamespaces": [NAMESPACE]})
         core = client.CoreV1Api(self.admin)
-        core.create_namespaced_secret(NAMESPACE, client.V1Secret(
-            metadata=client.V1ObjectMeta(name=TOKEN_SECRET),
-            string_data={"token": self.influx.token}))
-        core.create_namespaced_persistent_volume_claim(NAMESPACE, client.V1PersistentVolumeClaim(
-            metadata=client.V1ObjectMeta(name=MODELS_CLAIM),
-            spec=client.V1PersistentVolumeClaimSpec(
-                access_modes=["ReadWriteOnce"],
-                resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}))))
+        core.create_namespaced_secret(
+            NAMESPACE,
+            client.V1Secret(
+                metadata=client.V1ObjectMeta(name=TOKEN_SECRET),
+                string_data={"token": self.influx.token},
+            ),
+        )
+        core.create_namespaced_persistent_volume_claim(
+            NAMESPACE,
+            client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name=MODELS_CLAIM),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
+                ),
+            ),
+        )
         self.models_dir.mkdir(parents=True, exist_ok=True)
 
     def _component_kubeconfig(self, component: str) -> Path:
         assert self.admin is not None
-        return component_kubeconfig(self.admin, self.cluster.server,
-                                    self.cluster.control_plane.ca_file, component,
-                                    self.workdir / f"{component}.kubeconfig")
+        return component_kubeconfig(
+            self.admin,
+            self.cluster.server,
+            self.cluster.control_plane.ca_file,
+            component,
+            self.workdir / f"{component}.kubeconfig",
+        )
 
     def sources_file(self) -> Path:
         path = self.workdir / "sources.yaml"
@@ -154,7 +168,8 @@ class LocalStack:
             # A source nobody listens on: the drill for "InfluxDB is down".
             path.write_text(
                 f"- name: {OFFLINE_SOURCE}\n  url: http://127.0.0.1:{free_port()}\n"
-                f"  dialect: influxql\n  database: {DATABASE}\n")
+                f"  dialect: influxql\n  database: {DATABASE}\n"
+            )
         return path
 
     def start_operator(self) -> Service:
@@ -177,7 +192,9 @@ class LocalStack:
             **self.options.operator_env,
         }
         self.operator = Service(
-            "operator", [bin_path("wattcast-operator"), "--verbose"], env,
+            "operator",
+            [bin_path("wattcast-operator"), "--verbose"],
+            env,
             self.workdir / "logs" / f"operator-{self._operator_generation}.log",
             health_url=f"http://127.0.0.1:{health}/healthz",
         ).start(timeout=90)
@@ -199,8 +216,11 @@ class LocalStack:
         }
         env.pop("KUBECONFIG", None)
         self.api = Service(
-            "api", [bin_path("wattcast-api"), "--host", "127.0.0.1", "--port", str(port)], env,
-            self.workdir / "logs" / "api.log", health_url=f"{self.api_url}/readyz",
+            "api",
+            [bin_path("wattcast-api"), "--host", "127.0.0.1", "--port", str(port)],
+            env,
+            self.workdir / "logs" / "api.log",
+            health_url=f"{self.api_url}/readyz",
         ).start(timeout=60)
 
     def restart_operator(self, *, kill: bool = True) -> Service:
@@ -220,8 +240,10 @@ class LocalStack:
         for service in (self.operator, self.api):
             if service is not None:
                 parts.append(f"--- {service.name} ({service.log_path}) ---\n{service.log_tail()}")
-        pods = sorted((self.cluster.workdir / "kubelet" / "logs").glob("*.log"),
-                      key=lambda p: p.stat().st_mtime)
+        pods = sorted(
+            (self.cluster.workdir / "kubelet" / "logs").glob("*.log"),
+            key=lambda p: p.stat().st_mtime,
+        )
         for log in pods[-4:]:
             parts.append(f"--- pod {log.stem} ---\n{log.read_text(errors='replace')[-4000:]}")
         return "\n".join(parts)

@@ -8,6 +8,10 @@
 - ``kube`` (session): an admin ``kubernetes.client.ApiClient``.
 - ``namespace`` (function): a fresh uniquely named namespace, deleted after the test (its
   pods are stopped by the kubelet as the namespace controller deletes them).
+- ``chart_identities`` (session): the chart's ServiceAccounts and RBAC
+  (:class:`~.chart.ChartIdentities`): ``grant(namespace, component)`` applies a component's
+  Role and RoleBinding in a test's namespace, ``kubeconfig_for(component, path)`` acts as it.
+- ``api_kubeconfig`` (session): a kubeconfig of the chart's API ServiceAccount.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from wattcast.devtools.cluster.access import (
     delete_namespace,
     install_crds,
 )
+from wattcast.devtools.cluster.chart import ChartIdentities
 from wattcast.devtools.cluster.devcluster import DevCluster
 from wattcast.devtools.processes import repo_root
 
@@ -70,3 +75,19 @@ def namespace(kube: client.ApiClient) -> Iterator[str]:
         yield name
     finally:
         delete_namespace(kube, name)
+
+
+@pytest.fixture(scope="session")
+def chart_identities(devcluster: DevCluster, kube: client.ApiClient) -> ChartIdentities:
+    return ChartIdentities(
+        kube, devcluster.kubeconfig, devcluster.server, devcluster.control_plane.ca_file
+    )
+
+
+@pytest.fixture(scope="session")
+def api_kubeconfig(
+    chart_identities: ChartIdentities, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return chart_identities.kubeconfig_for(
+        "api", tmp_path_factory.mktemp("api-identity") / "kubeconfig"
+    )
