@@ -16,12 +16,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from wattcast.crd import MeterType, Phase, TrainingJobSpec, TrainingJobStatus
-from wattcast.crd.trainingjob import DNS_LABEL_PATTERN, METER_ID_PATTERN
+from wattcast.crd.constants import MAX_NAME_LENGTH
+from wattcast.crd.names import DNS_LABEL_PATTERN
+from wattcast.crd.trainingjob import METER_ID_PATTERN
 
-# Names the API gives or accepts: a DNS-1123 label, so that the Job (same name) and its pods
-# are valid too. A UUID (the API's own choice) is one.
-NAME_PATTERN = DNS_LABEL_PATTERN
-NAME_MAX_LENGTH = 63
 # Idempotency keys: printable ASCII without spaces, as most clients generate (UUIDs, ULIDs).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
@@ -156,8 +154,8 @@ class TrainingJobCreate(TrainingJobSpec):
         description="Name of the TrainingJob (a DNS-1123 label); the API picks a UUID if unset. "
         "Creating an existing name with the same spec returns that TrainingJob.",
         min_length=1,
-        max_length=NAME_MAX_LENGTH,
-        pattern=NAME_PATTERN,
+        max_length=MAX_NAME_LENGTH,
+        pattern=DNS_LABEL_PATTERN,
     )
 
     def spec(self) -> TrainingJobSpec:

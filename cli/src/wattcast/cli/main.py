@@ -38,6 +38,7 @@ from wattcast.cli.watching import wait_for_job
 
 # The contract's enums: the CLI offers exactly the values the TrainingJob schema accepts.
 from wattcast.crd import MeterType, ModelType, Phase
+from wattcast.crd.times import rfc3339
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -255,7 +256,7 @@ def _rfc3339(value: datetime, option: str) -> str:
                 ExitCode.USAGE,
             )
         )
-    return value.isoformat().replace("+00:00", "Z")
+    return rfc3339(value)
 
 
 @app.command()

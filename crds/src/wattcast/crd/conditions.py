@@ -8,9 +8,10 @@ Condition types name states; reasons are CamelCase constants (kubeflow/trainer's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
+from wattcast.crd.times import now_utc
 from wattcast.crd.trainingjob import Condition, ConditionStatus
 
 
@@ -55,10 +56,6 @@ class Reason:
     INVALID_CONFIG: Final = "InvalidConfig"
     INFLUX_UNAVAILABLE: Final = "InfluxUnavailable"
     TRAINING_ERROR: Final = "TrainingError"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def set_condition(

@@ -6,6 +6,8 @@ chart can never drift apart.
 
 from typing import Final
 
+from wattcast.crd.names import DNS_LABEL_MAX_LENGTH
+
 GROUP: Final = "wattcast.dev"
 VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
@@ -16,8 +18,13 @@ SHORT_NAMES: Final = ("tj",)
 CATEGORIES: Final = ("wattcast",)
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
-# Kubernetes names: a Job takes the TrainingJob's name and a Job's name must fit a label value.
-MAX_NAME_LENGTH: Final = 63
+# Kubernetes names: a Job takes the TrainingJob's name and a Job's name must fit a label value
+# (wattcast.crd.names has the rules).
+MAX_NAME_LENGTH: Final = DNS_LABEL_MAX_LENGTH
+
+# The InfluxDB source a TrainingJob reads when `spec.source.name` is unset: the one the
+# operator's WATTCAST_INFLUX_* settings describe (wattcast.crd.influx_sources).
+DEFAULT_SOURCE_NAME: Final = "default"
 
 # Labels on TrainingJobs (set by the API, or by the operator for `kubectl apply`) and on Jobs.
 LABEL_TRAININGJOB: Final = f"{GROUP}/trainingjob"

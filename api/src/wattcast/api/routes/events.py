@@ -15,20 +15,18 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wattcast.api.auth import require_token
-from wattcast.api.deps import KubeDep, MetricsDep, NamespaceDep, SettingsDep
+from wattcast.api.deps import KubeDep, MetricsDep, NamePath, NamespaceDep, SettingsDep
 from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.kube import KubeApiError, KubeClient
 from wattcast.api.mapping import job_public
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.models import (
-    NAME_MAX_LENGTH,
-    NAME_PATTERN,
     ErrorPublic,
     StreamSyncedPublic,
     TaskStatus,
@@ -251,15 +249,7 @@ async def stream_all(
     responses={**_STREAM_DOC, **error_responses(401, 403, 404, 422, 429, 503)},
 )
 async def stream_one(
-    name: Annotated[
-        str,
-        Path(
-            description="Name of the TrainingJob.",
-            min_length=1,
-            max_length=NAME_MAX_LENGTH,
-            pattern=NAME_PATTERN,
-        ),
-    ],
+    name: NamePath,
     kube: KubeDep,
     namespace: NamespaceDep,
     settings: SettingsDep,
