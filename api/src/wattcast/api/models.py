@@ -38,6 +38,23 @@ class TaskStatus(StrEnum):
     REVOKED = "REVOKED"
 
 
+class Stage(StrEnum):
+    """Where a TrainingJob is, in a person's words: its phase, or Cancelled (REVOKED).
+
+    What every client shows (dashboard, CLI), decided here once.
+    """
+
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    SUSPENDED = "Suspended"
+    PROCESSING_DATA = "Processing data"
+    TRAINING = "Training"
+    SAVING_MODEL = "Saving model"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
 # --- the seed's endpoints (snake_case, SEED.md) -------------------------------------------
 
 
@@ -172,11 +189,22 @@ class TrainingJobPublic(_CamelModel):
     resource_version: str | None = Field(default=None, description="Kubernetes resourceVersion.")
     created_at: datetime | None = Field(default=None, description="creationTimestamp.")
     task_status: TaskStatus = Field(description="The seed's status word for this TrainingJob.")
+    stage: Stage = Field(description="Where it is, for a person: its phase, or Cancelled.")
+    finished: bool = Field(
+        description="It will not change any more: SUCCESS, FAILURE or REVOKED (cancelled)."
+    )
     phase: Phase | None = Field(
         default=None, description="status.phase; none before the operator saw the TrainingJob."
     )
     progress: int = Field(ge=0, le=100, description="Percent done.")
     message: str | None = Field(default=None, description="The latest word, for a person.")
+    failure_reason: str | None = Field(
+        default=None,
+        description="Why it failed, a CamelCase reason such as DataInsufficient (FAILURE only).",
+    )
+    failure_message: str | None = Field(
+        default=None, description="What went wrong, for a person (FAILURE only)."
+    )
     cancelled: bool = Field(description="Cancelled for good (reported as REVOKED).")
     idempotency_key: str | None = Field(
         default=None, description="The Idempotency-Key it was created with, if any."

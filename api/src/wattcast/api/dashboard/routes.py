@@ -34,7 +34,8 @@ from wattcast.api.dashboard.store import (
 from wattcast.api.deps import KubeDep, NamePath, NamespaceDep
 from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.mapping import phase_of
-from wattcast.crd import MeterType, Phase
+from wattcast.api.models import Stage
+from wattcast.crd import MeterType
 from wattcast.crd.names import is_dns_label
 
 _HERE = Path(__file__).parent
@@ -54,9 +55,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-# What the phase filter offers: the contract's phases, plus Cancelled (REVOKED), which is a
-# phase of its own to a person even though the object keeps the phase it had.
-PHASE_CHOICES = [phase.value for phase in Phase] + ["Cancelled"]
+# What the phase filter offers: the stages the API shows (TrainingJobPublic.stage).
+PHASE_CHOICES = [stage.value for stage in Stage]
 
 templates = Jinja2Templates(directory=_HERE / "templates")
 router = APIRouter()

@@ -29,7 +29,6 @@ from wattcast.api.metrics import ApiMetrics
 from wattcast.api.models import (
     ErrorPublic,
     StreamSyncedPublic,
-    TaskStatus,
     TrainingJobPublic,
 )
 
@@ -37,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_token)])
 
-_FINAL = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.REVOKED})
 _RECOVERY_ATTEMPTS = 3
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
@@ -58,6 +56,7 @@ def _view(public: TrainingJobPublic) -> tuple[object, ...]:
         public.phase,
         public.progress,
         public.message,
+        public.failure_reason,
         public.cancelled,
         spec_suspend,
     )
@@ -116,7 +115,7 @@ class _Stream:
             return None
         new = public.name not in self.seen
         self.seen[public.name] = view
-        if self.name is not None and public.task_status in _FINAL:
+        if self.name is not None and public.finished:
             self.finished = True
         return _event("ADDED" if new else "MODIFIED", public)
 
