@@ -1,4 +1,4 @@
-"""The Job the operator renders for a TrainingJob (DESIGN.md §3, §3.1): a pure function."""
+"""The Job the operator renders for a TrainingJob (docs/design.md §3, §3.1): a pure function."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """TrainingJob objects -> what the REST API shows: the seed's status words and result shapes
-(DESIGN.md §2), and the /v1 resource view. Pure functions of the object's JSON.
+(docs/design.md §2.1), and the /v1 resource view. Pure functions of the object's JSON.
 """
 
 from __future__ import annotations

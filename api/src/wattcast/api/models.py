@@ -1,6 +1,6 @@
 """Request and response schemas of the REST API (`XCreate` / `XPublic` / `XsPublic`).
 
-The seed's endpoints keep the seed's snake_case JSON exactly (SEED.md); the /v1 resource API
+The seed's endpoints keep the seed's snake_case JSON exactly (docs/seed.md); the /v1 resource API
 speaks the contract's camelCase. Every field has a description: this module is what the
 OpenAPI document shows. Request bodies are checked by the contract's own models
 (wattcast.crd), so the API accepts exactly what the CRD accepts.
@@ -25,7 +25,7 @@ IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
 class TaskStatus(StrEnum):
-    """The seed's (Celery's) status words, mapped from the TrainingJob's phase (DESIGN.md §2)."""
+    """The seed's (Celery's) status words, mapped from its phase (docs/design.md §2.1)."""
 
     PENDING = "PENDING"
     QUEUED = "QUEUED"
@@ -55,7 +55,7 @@ class Stage(StrEnum):
     CANCELLED = "Cancelled"
 
 
-# --- the seed's endpoints (snake_case, SEED.md) -------------------------------------------
+# --- the seed's endpoints (snake_case, docs/seed.md) --------------------------------------
 
 
 class TrainModelCreate(BaseModel):
@@ -110,7 +110,7 @@ class SuccessDetails(BaseModel):
 
 
 class FailureDetails(BaseModel):
-    """`result.details` of a failed task (DESIGN.md §2)."""
+    """`result.details` of a failed task (docs/design.md §2.1)."""
 
     reason: str = Field(
         description="CamelCase reason, such as DataInsufficient or BackoffLimitExceeded."
@@ -145,7 +145,7 @@ class TaskPublic(BaseModel):
     )
 
     task_id: str = Field(description="The TrainingJob's name (a UUID when the API chose it).")
-    status: TaskStatus = Field(description="Status word (DESIGN.md §2).")
+    status: TaskStatus = Field(description="Status word (docs/design.md §2.1).")
     progress: int = Field(ge=0, le=100, description="Percent done.")
     result: TaskResultPublic | None = Field(
         default=None, description="Present once the task succeeded or failed."

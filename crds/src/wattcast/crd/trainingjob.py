@@ -1,4 +1,4 @@
-"""The TrainingJob contract: spec and status as pydantic models (DESIGN.md §2).
+"""The TrainingJob contract: spec and status as pydantic models (docs/design.md §2).
 
 These models are the one source of truth. `wattcast-crds` (wattcast.crd.generate) turns them
 into crds/trainingjob.yaml; the API uses the spec model as its request body; the operator and
@@ -92,7 +92,7 @@ class InfluxDialect(StrEnum):
 
 
 class Phase(StrEnum):
-    """Where a TrainingJob is in its life (DESIGN.md §2)."""
+    """Where a TrainingJob is in its life (docs/design.md §2)."""
 
     PENDING = "Pending"
     QUEUED = "Queued"
@@ -423,7 +423,7 @@ class Holdout(_Model):
 
 
 class Metrics(_Model):
-    """Holdout errors of the model next to seasonal-naive baselines (DESIGN.md §2)."""
+    """Holdout errors of the model next to seasonal-naive baselines (docs/design.md §2)."""
 
     holdout: Holdout = Field(description="Where the errors were measured.")
     model: ErrorMetrics = Field(description="Error of the trained model.")
@@ -544,7 +544,7 @@ class TrainingJob(_Model):
 
 
 class TerminationMessage(_Model):
-    """What the trainer writes to its termination log (at most 4096 bytes, DESIGN.md §4).
+    """What the trainer writes to its termination log (at most 4096 bytes, docs/design.md §4).
 
     The operator copies it into the status when the trainer could not reach the API.
     """

@@ -557,7 +557,7 @@ async def carry_suspend(
 
     Level-based (not on a diff), so a change made while the operator was down is carried over
     after a restart. A Kueue-managed Job is never unsuspended by us: resuming it is Kueue's
-    decision (DESIGN.md §3).
+    decision (docs/design.md §3).
     """
     job_suspended = bool((job.get("spec") or {}).get("suspend"))
     queued = constants.LABEL_KUEUE_QUEUE in ((job.get("metadata") or {}).get("labels") or {})

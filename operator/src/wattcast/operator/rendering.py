@@ -1,4 +1,4 @@
-"""The Job that runs a TrainingJob's trainer (DESIGN.md §3, §3.1): a pure function.
+"""The Job that runs a TrainingJob's trainer (docs/design.md §3, §3.1): a pure function.
 
 `render_job` builds the whole batch/v1 Job as a JSON-ready dict from the TrainingJob, the
 resolved InfluxDB source and the settings; it does no I/O, so every field is unit-tested.

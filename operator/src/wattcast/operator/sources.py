@@ -2,7 +2,7 @@
 
 A TrainingJob names a configured source (or none, for the default) and may narrow it with a
 bucket (Flux) or database (InfluxQL) override; it can never name a URL or a Secret
-(DESIGN.md §2). Anything else is refused with a reason before any Job exists.
+(docs/design.md §2). Anything else is refused with a reason before any Job exists.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Job status → TrainingJob status (DESIGN.md §2): pure functions, no I/O.
+"""Job status → TrainingJob status (docs/design.md §2): pure functions, no I/O.
 
 The operator owns `Pending`, `Queued`, `Suspended`, the terminal phases, `jobName`,
 `attempts`, `startTime`, `completionTime` and the conditions; the trainer owns its running

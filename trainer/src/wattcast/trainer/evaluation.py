@@ -1,4 +1,4 @@
-"""Holdout error of the model next to the seasonal-naive baselines (DESIGN.md §2).
+"""Holdout error of the model next to the seasonal-naive baselines (docs/design.md §6).
 
 One fit, one holdout: the last `holdoutDays` of the range (from the first forecast origin
 in them) are never trained on. Every forecast there is day-ahead (features end at the

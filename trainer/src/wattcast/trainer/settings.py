@@ -1,4 +1,4 @@
-"""The trainer's settings, from the environment (DESIGN.md §3.1, §8).
+"""The trainer's settings, from the environment (docs/design.md §3.1, §8).
 
 Two groups: `WATTCAST_*` (which TrainingJob, where models go, data rules) and the seed's
 `INFLUX_*` variables (the source the operator resolved for this pod). Read through the cached

@@ -1,4 +1,4 @@
-"""Data access: one interface, two InfluxDB dialects (DESIGN.md §5).
+"""Data access: one interface, two InfluxDB dialects (docs/design.md §5).
 
 A :class:`DataSource` returns one meter's series for a half-open time range as a frame indexed
 by UTC timestamps with a float ``consumption`` column and, when the meter has it, a float

@@ -1,7 +1,7 @@
-"""The seed's endpoints, same requests and same answers (SEED.md), now on TrainingJobs.
+"""The seed's endpoints, same requests and same answers (docs/seed.md), on TrainingJobs.
 
 POST /trainmodel/v2/ creates a TrainingJob named by a UUID (the task_id);
-GET /trainmodel/status/{task_id} reads it back in the seed's words (DESIGN.md §2).
+GET /trainmodel/status/{task_id} reads it back in the seed's words (docs/design.md §2.1).
 """
 
 from __future__ import annotations
