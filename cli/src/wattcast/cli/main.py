@@ -194,7 +194,7 @@ def train(
     ] = None,
     interval: Annotated[
         float,
-        typer.Option(min=0.1, help="With --wait: seconds between reads while no stream is had."),
+        typer.Option(min=0.1, help="With --wait: seconds between reads without a stream."),
     ] = 1.0,
 ) -> None:
     """Submit a training job for one meter and range; --wait follows it to the end."""
@@ -271,7 +271,7 @@ def status(
     ] = None,
     interval: Annotated[
         float,
-        typer.Option(min=0.1, help="With --watch: seconds between reads while no stream is had."),
+        typer.Option(min=0.1, help="With --watch: seconds between reads without a stream."),
     ] = 1.0,
 ) -> None:
     """Show one TrainingJob: status, progress, epoch, message."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from wattcast.crd.times import now_utc
+from wattcast.crd.times import now_utc, parse_rfc3339
 from wattcast.crd.trainingjob import Condition, ConditionStatus
 
 
@@ -79,7 +79,7 @@ def set_condition(
     previous = existing.get(type)
     transition = now or now_utc()
     if previous is not None and previous.get("status") == status.value:
-        transition = datetime.fromisoformat(previous["lastTransitionTime"])
+        transition = parse_rfc3339(previous.get("lastTransitionTime")) or transition
     updated = Condition(
         type=type,
         status=status,
