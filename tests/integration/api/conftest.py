@@ -4,7 +4,8 @@ ServiceAccount with the chart's Role in the test's namespace (a missing right is
 
 - ``api_settings``: the app's settings for one test (its own namespace, a token, a sources
   file naming the source ``archive``), given to the app through ``dependency_overrides``.
-- ``api_url``: the base URL of the app running in a background thread.
+- ``served_api``: the app running in a background thread (``.url``, ``.requests``);
+  ``api_url``: its base URL.
 - ``api``: an ``httpx.Client`` for it with the token; ``anon``: one without.
 - ``kube_objects``: an admin kubernetes ``CustomObjectsApi``, for what the operator and the
   trainer would do (status patches) and to look at what exists.
@@ -48,12 +49,17 @@ def api_settings(
 
 
 @pytest.fixture
-def api_url(api_settings: Settings) -> Iterator[str]:
+def served_api(api_settings: Settings) -> Iterator[ServedApp]:
     served = ServedApp(api_settings).start()
     try:
-        yield served.url
+        yield served
     finally:
         served.stop()
+
+
+@pytest.fixture
+def api_url(served_api: ServedApp) -> str:
+    return served_api.url
 
 
 @pytest.fixture
@@ -88,5 +94,5 @@ def cluster(kube_objects: client.CustomObjectsApi, namespace: str) -> Cluster:
 
 @pytest.fixture
 def seed_body() -> dict[str, Any]:
-    """The seed's curl example body (SEED.md), a fresh copy per test."""
+    """The seed's curl example body (docs/seed.md), a fresh copy per test."""
     return dict(SEED_BODY)
