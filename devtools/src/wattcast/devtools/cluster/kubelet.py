@@ -70,6 +70,19 @@ def _keep_paths() -> tuple[Path, ...]:
     return tuple(keep)
 
 
+def _base_env() -> dict[str, str]:
+    """The kubelet's environment, with its own Python's bin folder first on PATH: pods run
+    the project's commands (`wattcast-trainer`) and Python from the same virtual environment."""
+    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)
+    path = env.get("PATH", os.defpath).split(os.pathsep)
+    if venv_bin not in path:
+        env["PATH"] = os.pathsep.join([venv_bin, *path])
+    if sys.prefix != sys.base_prefix:
+        env.setdefault("VIRTUAL_ENV", sys.prefix)
+    return env
+
+
 class ProcessKubelet:
     """A node of the test bed whose pods are processes of this machine."""
 
@@ -118,6 +131,7 @@ class ProcessKubelet:
             stopping=self._stopping,
             latest=self._latest,
             pod_env=dict(pod_env or {}),
+            base_env=_base_env(),
             keep=_keep_paths(),
             restart_backoff_seconds=restart_backoff_seconds,
             stop_grace_seconds=stop_grace_seconds,
