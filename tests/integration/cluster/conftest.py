@@ -163,7 +163,12 @@ def kubelet_workdir(devcluster: Any) -> Path:
 def pods(kube: client.ApiClient, namespace: str, kubelet_workdir: Path) -> Iterator[Pods]:
     helper = Pods(kube, namespace, kubelet_workdir)
     yield helper
-    # The test's pods go (the kubelet stops their processes) before the next test starts.
+    # The test's pods go (the kubelet stops their processes) before the next test starts;
+    # the Jobs first, so that no controller makes new pods.
+    for job in helper.batch.list_namespaced_job(namespace).items:
+        helper.batch.delete_namespaced_job(
+            job.metadata.name, namespace, propagation_policy="Background"
+        )
     for pod in helper.list():
         try:
             helper.core.delete_namespaced_pod(
@@ -172,10 +177,6 @@ def pods(kube: client.ApiClient, namespace: str, kubelet_workdir: Path) -> Itera
         except ApiException as error:
             if error.status != 404:
                 raise
-    for job in helper.batch.list_namespaced_job(namespace).items:
-        helper.batch.delete_namespaced_job(
-            job.metadata.name, namespace, propagation_policy="Background"
-        )
     wait_for(
         "the test's pods ended",
         lambda: (
