@@ -6,11 +6,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from kubeletkit import Pods, sandboxes, wait_for
 from kubernetes import client
 
 from wattcast.devtools.cluster.kubelet import ProcessKubelet
-
-from .conftest import Pods, sandboxes, wait_for
 
 
 def busy_on(core: client.CoreV1Api, node: str) -> list[str]:
@@ -65,15 +64,17 @@ def test_a_restarted_kubelet_fails_the_pods_it_lost(
         pods.phase(name, "Running")
     finally:
         first.stop()
-    assert not sandboxes(pods.namespace)
-    assert (pods.get(name) or {})["status"][
-        "phase"
-    ] == "Running"  # a stopped kubelet writes nothing
-    second = kubelet()
     try:
-        pod = pods.phase(name, "Failed")
+        assert not sandboxes(pods.namespace)
+        # A stopped kubelet writes nothing: the pod still reads Running.
+        assert (pods.get(name) or {})["status"]["phase"] == "Running"
+        second = kubelet()
+        try:
+            pod = pods.phase(name, "Failed")
+        finally:
+            second.stop()
         terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
         assert (terminated["exitCode"], terminated["reason"]) == (137, "ContainerStatusUnknown")
     finally:
-        second.stop()
+        pods.core.delete_namespaced_pod(name, pods.namespace, grace_period_seconds=0)
         pods.core.delete_node(node)

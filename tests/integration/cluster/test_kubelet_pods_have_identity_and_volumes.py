@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
+from kubeletkit import Pods, wait_for
 from kubernetes import client
-
-from .conftest import Pods, wait_for
 
 # Runs in the pod: in-cluster config, a call the ServiceAccount may make, one it may not.
 IN_CLUSTER = textwrap.dedent(

@@ -6,9 +6,8 @@ import base64
 from typing import Any
 
 import pytest
+from kubeletkit import Pods, wait_for
 from kubernetes import client
-
-from .conftest import Pods, wait_for
 
 NODE = "wattcast-dev"
 

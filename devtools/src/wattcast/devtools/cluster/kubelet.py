@@ -218,7 +218,12 @@ class ProcessKubelet:
         leases = client.CoordinationV1Api(self._api)
         body = nodes.lease_object(self.node_name, self._node_uid)
         try:
-            podapi.raw(leases.replace_namespaced_lease, self.node_name, nodes.LEASE_NAMESPACE, body)
+            podapi.raw(
+                leases.patch_namespaced_lease,
+                self.node_name,
+                nodes.LEASE_NAMESPACE,
+                {"spec": body["spec"]},
+            )
         except ApiException as error:
             if error.status != 404:
                 raise
