@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 from typing import Any
 
 import pytest
@@ -154,3 +155,30 @@ def test_restart_policy_always_restarts_and_counts(pods: Pods) -> None:
     assert container(pod)["lastState"]["terminated"]["exitCode"] == 1
     pods.core.delete_namespaced_pod(name, pods.namespace)
     pods.gone(name)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_readiness_probe_decides_ready(pods: Pods) -> None:
+    port = free_port()
+    probe = {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}
+    serving = {"ports": [{"name": "http", "containerPort": port}], "readinessProbe": probe}
+    name = pods.create(
+        f"sleep 1; exec python -m http.server {port} --bind 127.0.0.1", container=serving
+    )
+    pods.phase(name, "Running")
+    wait_for(
+        "Ready",
+        lambda: conditions(pods.get(name) or {"status": {"conditions": []}}).get("Ready") == "True",
+    )
+
+    silent = {"readinessProbe": {"tcpSocket": {"port": free_port()}, "periodSeconds": 1}}
+    quiet = pods.create("sleep 300", container=silent)
+    pod = pods.phase(quiet, "Running")
+    # Running, but not ready: its probe never passes.
+    assert conditions(pod)["Ready"] == "False"
+    assert not container(pod)["ready"]

@@ -2,8 +2,9 @@
 
 The conditions follow the kubelet's rules: PodReadyToStartContainers (the "sandbox" is up once
 the volumes are set up), Initialized (no init containers: True), ContainersReady and Ready
-(readiness is "the process runs"; on a terminal pod False with reason PodCompleted or PodFailed),
-PodScheduled kept True. A condition keeps its lastTransitionTime while its status holds.
+(ready: the process runs and its readiness probe, if any, passes; on a terminal pod False with
+reason PodCompleted or PodFailed), PodScheduled kept True. A condition keeps its
+lastTransitionTime while its status holds.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class PodRun:
     restart_count: int = 0
     phase: str = "Pending"
     sandbox: bool = False  # volumes set up: PodReadyToStartContainers
+    ready: bool = True  # the readiness probe's verdict while the container runs
 
 
 def _conditions(
@@ -140,13 +142,14 @@ def pod_status(pod: Mapping[str, Any], run: PodRun, *, stamp: str | None = None)
                 0,
             )
         running = state.kind == "running"
-        if not running:
+        ready = running and (run.ready if index == 0 else False)
+        if not ready:
             unready.append(name)
         status: dict[str, Any] = {
             "name": name,
             "state": state.to_api(),
             "lastState": last.to_api() if last else {},
-            "ready": running,
+            "ready": ready,
             "started": running,
             "restartCount": restarts,
             "image": image,

@@ -38,6 +38,7 @@ from wattcast.devtools.cluster.podstatus import (
     pod_status,
     terminated_reason,
 )
+from wattcast.devtools.cluster.probes import Readiness
 from wattcast.devtools.cluster.processes import ContainerProcess, termination_message
 from wattcast.devtools.cluster.sandbox import bwrap_argv
 from wattcast.devtools.cluster.volumes import Mount, PodVolumes, VolumeError, prepare_volumes
@@ -304,6 +305,8 @@ class PodWorker(threading.Thread):
         )
         self.process.start()
         started = now()
+        self.readiness = Readiness(container)
+        self.run_state.ready = self.readiness.ready
         self.run_state.sandbox = True
         self.run_state.phase = "Running"
         self.run_state.state = ContainerState(
@@ -337,6 +340,9 @@ class PodWorker(threading.Thread):
                 present = self._refresh()
                 if not present or self._deleting():
                     return process.stop(self._grace() if present else FORCED_GRACE_SECONDS)
+            if self.readiness.tick():
+                self.run_state.ready = self.readiness.ready
+                self._write()
             if self.volumes.renew_at is not None and time.monotonic() >= self.volumes.renew_at:
                 try:
                     self.volumes.renew()
