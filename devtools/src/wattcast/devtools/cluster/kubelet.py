@@ -363,8 +363,13 @@ class ProcessKubelet:
     def _schedule(self, pods: Mapping[str, dict[str, Any]], free: int) -> None:
         node_labels = nodes.labels(self.node_name)
 
+        known: dict[tuple[str, str], bool] = {}  # one look-up per claim and pass
+
         def claim_exists(namespace: str, claim: str) -> bool:
-            return podapi.lookup(self.core, "persistentvolumeclaims", namespace, claim) is not None
+            if (namespace, claim) not in known:
+                found = podapi.lookup(self.core, "persistentvolumeclaims", namespace, claim)
+                known[namespace, claim] = found is not None
+            return known[namespace, claim]
 
         waiting = [
             p for u, p in pods.items() if scheduling.wants_scheduling(p) and u not in self._bound
