@@ -1,5 +1,5 @@
-"""Fixtures of the process kubelet's tests: `pods`, a helper on the test's namespace that
-leaves no pod and no process behind."""
+"""The dev cluster's own tests use its session fixtures (wattcast.devtools.cluster.fixtures),
+and `pods`, a helper on the test's namespace that leaves no pod and no process behind."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ import pytest
 from kubeletkit import Pods, sandboxes, wait_for
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from wattcast.devtools.cluster.fixtures import devcluster, kube, namespace
+
+__all__ = ["devcluster", "kube", "kubelet_workdir", "namespace", "pods"]
 
 
 @pytest.fixture
