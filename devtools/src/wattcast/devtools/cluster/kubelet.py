@@ -1,42 +1,41 @@
 """The process kubelet: one Ready node whose pods run as local processes (dev-only).
 
-It registers Node `node_name` (and renews its Lease), watches every pod, binds pending ones to
-its node up to `capacity` at once (the scheduler's part, first come first served), and runs
-each pod bound to it in a `PodWorker` (the kubelet's part). It talks to a real API server with
-the admin kubeconfig; Job status is the real Job controller's, never written here.
+It registers Node `node_name` (:mod:`.nodeagent`), watches every pod (:mod:`.podcache`),
+binds pending ones to its node up to `capacity` at once (the scheduler's part, first come
+first served, :mod:`.scheduling`), and runs each pod bound to it in a `PodWorker` (the
+kubelet's part, :mod:`.podworker`). It talks to a real API server with the admin kubeconfig;
+Job status is the real Job controller's, never written here.
 
     kubelet = ProcessKubelet(kubeconfig, workdir, api_port=port, ca_file=ca).start()
     ...
     kubelet.stop()
 
 Its folders under `workdir`: volumes/<namespace>/<claim> (claims, shared), pods/<uid> (each
-pod's emptyDirs, projected files, termination logs), logs/<namespace>_<pod>.log (stdout and
-stderr; `kubectl logs` is not served). What it does not do: docs/testbed.md.
+pod's emptyDirs, projected files, termination logs, hosts file), logs/<namespace>_<pod>.log
+(stdout and stderr; `kubectl logs` is not served).
 
-State kept in memory only (lost on restart, rebuilt from the API): the pod cache of the watch,
-the pods it bound and not yet saw bound, and its workers. Pods an earlier kubelet started and
-this one has no process of are marked Failed (restartPolicy Never) or started again.
+State kept in memory only (lost on restart, rebuilt from the API): the pod cache, the pods it
+bound and not yet saw bound, the Unschedulable messages it wrote, and its workers. Pods an
+earlier kubelet started and this one has no process of are marked Failed (restartPolicy
+Never) or started again (Always, OnFailure).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import urllib3
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.watch.watch import iter_resp_lines
 
 from wattcast.devtools.cluster import nodes, podapi, scheduling
+from wattcast.devtools.cluster.nodeagent import NodeAgent
+from wattcast.devtools.cluster.podcache import PodCache
 from wattcast.devtools.cluster.podstatus import (
     PodRun,
     has_run,
@@ -114,14 +113,14 @@ class ProcessKubelet:
         self.core = client.CoreV1Api(self._api)
         self._stopping = threading.Event()
         self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._pods: dict[str, dict[str, Any]] = {}  # uid -> pod, as the watch saw it
+        self._lock = threading.Lock()  # guards the bookkeeping below (workers and done)
+        self._node = NodeAgent(self._api, node_name, capacity, self.workdir)
+        self._cache = PodCache(self.core, self._changed)
         self._workers: dict[str, PodWorker] = {}
         self._done: set[str] = set()  # pods whose worker ended
         self._bound: set[str] = set()  # bound by us, the watch may not show it yet
         self._marked: dict[str, str] = {}  # uid -> the Unschedulable message written
-        self._threads: list[threading.Thread] = []
-        self._response: Any = None  # the watch's open answer, shut to stop it at once
+        self._loop_thread: threading.Thread | None = None
         self._host = Host(
             core=self.core,
             workdir=self.workdir,
@@ -129,7 +128,7 @@ class ProcessKubelet:
             api_port=api_port,
             ca_file=Path(ca_file),
             stopping=self._stopping,
-            latest=self._latest,
+            latest=self._cache.get,
             pod_env=dict(pod_env or {}),
             base_env=_base_env(),
             keep=_keep_paths(),
@@ -141,19 +140,13 @@ class ProcessKubelet:
     def start(self) -> ProcessKubelet:
         for folder in ("volumes", "pods", "logs"):
             (self.workdir / folder).mkdir(parents=True, exist_ok=True)
-        self._register()
-        resource_version = self._relist()
+        self._node.register()
+        resource_version = self._cache.relist()
         self._adopt_orphans()
-        for target, name in (
-            (self._watch, "watch"),
-            (self._loop, "loop"),
-            (self._heartbeat, "heartbeat"),
-        ):
-            args = (resource_version,) if target == self._watch else ()
-            thread = threading.Thread(target=target, args=args, name=f"kubelet-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        self._wake.set()
+        self._cache.start(resource_version)
+        self._node.start()
+        self._loop_thread = threading.Thread(target=self._loop, name="kubelet-loop", daemon=True)
+        self._loop_thread.start()
         log.info("process kubelet: node %s ready, %d pods at once", self.node_name, self.capacity)
         return self
 
@@ -161,16 +154,16 @@ class ProcessKubelet:
         """Stop every pod's process (SIGTERM, grace, SIGKILL) and the kubelet's threads."""
         self._stopping.set()
         self._wake.set()
-        if self._response is not None:
-            self._response.shutdown()
+        self._cache.stop()
         with self._lock:
             workers = list(self._workers.values())
         for worker in workers:
             worker.wake.set()
         for worker in workers:
             worker.join()
-        for thread in self._threads:
-            thread.join(5)
+        self._node.stop()
+        if self._loop_thread is not None:
+            self._loop_thread.join(5)
         self._api.close()  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> ProcessKubelet:
@@ -178,138 +171,6 @@ class ProcessKubelet:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    # -- the node ---------------------------------------------------------------------------
-    def _runtime(self) -> str:
-        version = subprocess.run([BWRAP, "--version"], capture_output=True, text=True, check=False)
-        return "process://" + (version.stdout.split()[-1] if version.stdout.split() else "unknown")
-
-    def _node_status(self) -> dict[str, Any]:
-        version = client.VersionApi(self._api).get_code().git_version
-        return nodes.node_status(
-            self.capacity, workdir=self.workdir, kubelet_version=version, runtime=self._runtime()
-        )
-
-    def _register(self) -> None:
-        status = self._node_status()
-        try:
-            node = podapi.raw(self.core.create_node, nodes.node_object(self.node_name, status))
-        except ApiException as error:
-            if error.status != 409:
-                raise
-            node = podapi.raw(
-                self.core.patch_node,
-                self.node_name,
-                {"metadata": {"labels": nodes.labels(self.node_name)}},
-            )
-        # The node lifecycle controller would lift the not-ready taint of a new node; it does
-        # not run here, and the node is Ready.
-        taints = [
-            t
-            for t in (node.get("spec") or {}).get("taints") or []
-            if t.get("key") != "node.kubernetes.io/not-ready"
-        ]
-        podapi.raw(self.core.patch_node, self.node_name, {"spec": {"taints": taints or None}})
-        podapi.raw(self.core.patch_node_status, self.node_name, {"status": status})
-        self._node_uid = str(node["metadata"]["uid"])
-        self._renew_lease()
-
-    def _renew_lease(self) -> None:
-        leases = client.CoordinationV1Api(self._api)
-        body = nodes.lease_object(self.node_name, self._node_uid)
-        try:
-            podapi.raw(
-                leases.patch_namespaced_lease,
-                self.node_name,
-                nodes.LEASE_NAMESPACE,
-                {"spec": body["spec"]},
-            )
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            podapi.raw(leases.create_namespaced_lease, nodes.LEASE_NAMESPACE, body)
-
-    def _heartbeat(self) -> None:
-        since_status = 0.0
-        while not self._stopping.wait(nodes.RENEW_SECONDS):
-            try:
-                self._renew_lease()
-                since_status += nodes.RENEW_SECONDS
-                if since_status >= nodes.STATUS_SECONDS:
-                    since_status = 0.0
-                    podapi.raw(
-                        self.core.patch_node_status, self.node_name, {"status": self._node_status()}
-                    )
-            except Exception as error:  # the API server may be busy or restarting
-                log.warning("node heartbeat failed: %s", error)
-
-    # -- the pod cache ----------------------------------------------------------------------
-    def _latest(self, uid: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._pods.get(uid)
-
-    def _relist(self) -> str:
-        listing = podapi.raw(self.core.list_pod_for_all_namespaces)
-        with self._lock:
-            self._pods = {str(p["metadata"]["uid"]): p for p in listing.get("items") or []}
-        self._wake.set()
-        return str(listing["metadata"]["resourceVersion"])
-
-    def _watch(self, resource_version: str | None) -> None:
-        while not self._stopping.is_set():
-            try:
-                if resource_version is None:
-                    resource_version = self._relist()
-                resource_version = self._watch_once(resource_version)
-            except ApiException as error:
-                if error.status != 410:
-                    log.warning("pod watch failed: %s", error)
-                    self._stopping.wait(1.0)
-                resource_version = None  # expired or broken: list again
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
-                if not self._stopping.is_set():
-                    log.warning("pod watch broke: %s", error)
-                    self._stopping.wait(1.0)
-                resource_version = None
-
-    def _watch_once(self, resource_version: str) -> str | None:
-        response: Any = self.core.list_pod_for_all_namespaces(
-            watch=True,
-            resource_version=resource_version,
-            allow_watch_bookmarks=True,
-            timeout_seconds=WATCH_SECONDS,
-            _preload_content=False,
-        )
-        self._response = response
-        try:
-            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
-                if self._stopping.is_set():
-                    break
-                if not line.strip():
-                    continue
-                event = json.loads(line)
-                pod = event["object"]
-                if event["type"] == "ERROR":
-                    if pod.get("code") == 410:
-                        return None
-                    raise ApiException(status=pod.get("code"), reason=pod.get("message"))
-                resource_version = str(pod["metadata"]["resourceVersion"])
-                if event["type"] == "BOOKMARK":
-                    continue
-                uid = str(pod["metadata"]["uid"])
-                with self._lock:
-                    if event["type"] == "DELETED":
-                        self._pods.pop(uid, None)
-                    else:
-                        self._pods[uid] = pod
-                    worker = self._workers.get(uid)
-                if worker is not None:
-                    worker.wake.set()
-                self._wake.set()
-        finally:
-            self._response = None
-            response.release_conn()
-        return resource_version
 
     # -- the loop: scheduler and pod workers ------------------------------------------------
     def _loop(self) -> None:
@@ -322,6 +183,15 @@ class ProcessKubelet:
                 self._sync()
             except Exception:
                 log.exception("process kubelet: sync failed, again in %ss", RESYNC_SECONDS)
+
+    def _changed(self, uid: str | None) -> None:
+        """A pod changed (None: all may have): wake its worker and the loop."""
+        if uid is not None:
+            with self._lock:
+                worker = self._workers.get(uid)
+            if worker is not None:
+                worker.wake.set()
+        self._wake.set()
 
     def _worker_done(self, uid: str) -> None:
         with self._lock:
@@ -336,8 +206,8 @@ class ProcessKubelet:
         worker.start()
 
     def _sync(self) -> None:
+        pods = self._cache.snapshot()
         with self._lock:
-            pods = dict(self._pods)
             workers = dict(self._workers)
             # Forget what the API forgot: pods gone (and their folders), bindings it shows.
             for uid in [u for u in self._done if u not in pods]:
@@ -393,9 +263,7 @@ class ProcessKubelet:
 
     def _adopt_orphans(self) -> None:
         """Pods an earlier kubelet started on this node: their processes are gone."""
-        with self._lock:
-            pods = list(self._pods.values())
-        for pod in pods:
+        for pod in self._cache.snapshot().values():
             if (
                 pod["spec"].get("nodeName") != self.node_name
                 or is_terminal(pod)
