@@ -4,7 +4,6 @@ and `pods`, a helper on the test's namespace that leaves no pod and no process b
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,17 +13,12 @@ from kubernetes.client.exceptions import ApiException
 
 from wattcast.devtools.cluster.fixtures import devcluster, kube, namespace
 
-__all__ = ["devcluster", "kube", "kubelet_workdir", "namespace", "pods"]
+__all__ = ["devcluster", "kube", "namespace", "pods"]
 
 
 @pytest.fixture
-def kubelet_workdir(devcluster: Any) -> Path:
-    return Path(devcluster.kubelet.workdir)
-
-
-@pytest.fixture
-def pods(kube: client.ApiClient, namespace: str, kubelet_workdir: Path) -> Iterator[Pods]:
-    helper = Pods(kube, namespace, kubelet_workdir)
+def pods(kube: client.ApiClient, namespace: str, devcluster: Any) -> Iterator[Pods]:
+    helper = Pods(kube, namespace, devcluster.kubelet)
     yield helper
     # The test's pods go (the kubelet stops their processes) before the next test starts;
     # the Jobs first, so that no controller makes new pods.

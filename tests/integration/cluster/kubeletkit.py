@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from wattcast.devtools.cluster.kubelet import ProcessKubelet
+
 T = TypeVar("T")
 TIMEOUT = 60.0
 
@@ -61,11 +63,11 @@ def sandboxes(namespace: str = "") -> list[int]:
 class Pods:
     """Pods and Jobs of one test's namespace."""
 
-    def __init__(self, api: client.ApiClient, namespace: str, workdir: Path) -> None:
+    def __init__(self, api: client.ApiClient, namespace: str, kubelet: ProcessKubelet) -> None:
         self.core = client.CoreV1Api(api)
         self.batch = client.BatchV1Api(api)
         self.namespace = namespace
-        self.workdir = workdir  # the kubelet's
+        self.kubelet = kubelet
         wait_for(
             "the namespace's default ServiceAccount",
             lambda: self._exists(self.core.read_namespaced_service_account, "default"),
@@ -130,7 +132,7 @@ class Pods:
         wait_for(f"pod {name} deleted", lambda: self.get(name) is None, timeout)
 
     def log(self, name: str) -> str:
-        path = self.workdir / "logs" / f"{self.namespace}_{name}.log"
+        path = self.kubelet.log_path(self.namespace, name)
         return path.read_text() if path.exists() else ""
 
     def job(self, name: str, template_spec: dict[str, Any], **spec: Any) -> None:

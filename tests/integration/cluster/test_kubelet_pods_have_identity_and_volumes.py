@@ -86,7 +86,8 @@ def test_two_pods_of_one_claim_share_its_folder(pods: Pods) -> None:
     reader = pods.create("cat /models/model.txt > /dev/termination-log", container=mount, **volume)
     pod = pods.phase(reader, "Succeeded")
     assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"] == "model-v1\n"
-    folder = pods.workdir / "volumes" / pods.namespace / "models"
+    folder = pods.kubelet.claim_folder(pods.namespace, "models")
+    assert folder == pods.kubelet.workdir / "volumes" / pods.namespace / "models"
     assert (folder / "model.txt").read_text() == "model-v1\n"
 
 

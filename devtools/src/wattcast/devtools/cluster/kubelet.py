@@ -45,6 +45,7 @@ from wattcast.devtools.cluster.podstatus import (
 )
 from wattcast.devtools.cluster.podworker import Host, PodWorker, lost_state
 from wattcast.devtools.cluster.sandbox import BWRAP, OWN_TOP_LEVEL
+from wattcast.devtools.cluster.volumes import claim_folder
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,14 @@ class ProcessKubelet:
         if self._loop_thread is not None:
             self._loop_thread.join(5)
         self._api.close()  # type: ignore[no-untyped-call]
+
+    def claim_folder(self, namespace: str, claim: str) -> Path:
+        """The folder that is PersistentVolumeClaim `namespace/claim` (the model store, say)."""
+        return claim_folder(self.workdir / "volumes", namespace, claim)
+
+    def log_path(self, namespace: str, pod: str) -> Path:
+        """The file holding the pod's stdout and stderr (what `kubectl logs` would show)."""
+        return self._host.log_path({"metadata": {"namespace": namespace, "name": pod}})
 
     def __enter__(self) -> ProcessKubelet:
         return self.start()
