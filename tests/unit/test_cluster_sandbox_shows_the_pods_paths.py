@@ -14,7 +14,7 @@ from wattcast.devtools.cluster.volumes import Mount
 def root(tmp_path: Path) -> Path:
     """A host root: merged /usr, /var/run -> /run, and the folders a sandbox makes itself."""
     root = tmp_path / "root"
-    for folder in ("usr/bin", "etc", "run/lock", "var/lib", "proc", "dev", "tmp/venv", "work/repo"):
+    for folder in ("usr/bin", "etc", "run/lock", "var/lib", "proc", "dev", "tmp/venv", "srv/repo"):
         (root / folder).mkdir(parents=True)
     (root / "bin").symlink_to("usr/bin")
     (root / "var" / "run").symlink_to("/run")
@@ -96,9 +96,9 @@ def test_parents_are_mounted_before_children(root: Path) -> None:
 
 
 def test_paths_the_process_needs_under_tmp_stay_visible(root: Path) -> None:
-    args = argv(root, [], keep=[Path("/tmp/venv"), Path("/work/repo")])
+    args = argv(root, [], keep=[Path("/tmp/venv"), Path("/srv/repo")])
     assert ("/tmp/venv", "/tmp/venv") in triples(args, "--ro-bind")
-    assert ("/work/repo", "/work/repo") not in triples(args, "--ro-bind")
+    assert ("/srv/repo", "/srv/repo") not in triples(args, "--ro-bind")
 
 
 def test_a_sandbox_needs_its_tmp(root: Path) -> None:
