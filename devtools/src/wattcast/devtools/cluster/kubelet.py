@@ -171,6 +171,20 @@ class ProcessKubelet:
         """The folder that is PersistentVolumeClaim `namespace/claim` (the model store, say)."""
         return claim_folder(self.workdir / "volumes", namespace, claim)
 
+    def running(self, namespace: str | None = None) -> dict[str, int]:
+        """`namespace/name` -> process id of each pod (of `namespace`) whose process is alive."""
+        with self._lock:
+            workers = list(self._workers.values())
+        alive = {}
+        for worker in workers:
+            meta = worker.pod["metadata"]
+            process = worker.process
+            if (namespace is None or meta["namespace"] == namespace) and (
+                process is not None and process.alive and process.pid is not None
+            ):
+                alive[f"{meta['namespace']}/{meta['name']}"] = process.pid
+        return alive
+
     def log_path(self, namespace: str, pod: str) -> Path:
         """The file holding the pod's stdout and stderr (what `kubectl logs` would show)."""
         return self._host.log_path({"metadata": {"namespace": namespace, "name": pod}})

@@ -100,6 +100,12 @@ class ContainerProcess:
     def pid(self) -> int | None:
         return self.child_pid
 
+    @property
+    def alive(self) -> bool:
+        """Started and not ended (safe to ask from any thread, at any time)."""
+        process = self.process
+        return process is not None and self.child_pid is not None and process.poll() is None
+
     def poll(self) -> int | None:
         """The exit code once the process ended, as a container runtime gives it."""
         assert self.process is not None
