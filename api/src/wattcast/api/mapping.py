@@ -1,5 +1,9 @@
 """TrainingJob objects -> what the REST API shows: the seed's status words and result shapes
 (DESIGN.md §2), and the /v1 resource view. Pure functions of the object's JSON.
+
+A result whose `modelPath` is not in the TrainingJob's own meter directory
+(`wattcast.crd.modelstore`) is shown as no result: a trainer pod wrote it, and the API never
+points anyone at another meter's model.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.conditions import find_condition
+from wattcast.crd.modelstore import model_path_of
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +116,18 @@ def task_result(obj: dict[str, Any]) -> TaskResultPublic | None:
     meter_id, meter_type = _meter(obj)
     raw = _status(obj)
     if status is TaskStatus.SUCCESS:
-        result = raw.get("result") or {}
-        model_path = MODEL_PATH_PREFIX + str(result.get("modelPath", ""))
+        own_path = model_path_of(raw, obj.get("spec"))
+        result = raw.get("result") if own_path is not None else None
+        if not isinstance(result, dict):
+            result = {}
+        model_path = MODEL_PATH_PREFIX + own_path if own_path is not None else None
         return TaskResultPublic(
             status="success",
-            message=f"Model trained and saved at {model_path}",
+            message=(
+                f"Model trained and saved at {model_path}"
+                if model_path is not None
+                else "Training succeeded, but no model of this meter was reported."
+            ),
             details=SuccessDetails(
                 meter_id=meter_id,
                 meter_type=meter_type,
@@ -166,6 +178,13 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
     raw = _status(obj)
     if not raw:
         return None
+    if "result" in raw and model_path_of(raw, obj.get("spec")) is None:
+        logger.warning(
+            "TrainingJob %s: status.result left out, its modelPath is not in the meter's "
+            "model directory",
+            _metadata(obj).get("name"),
+        )
+        raw = {k: v for k, v in raw.items() if k != "result"}
     try:
         return TrainingJobStatus.model_validate(raw)
     except ValidationError as exc:

@@ -88,8 +88,11 @@ class SuccessDetails(BaseModel):
     meter_id: str = Field(description="The meter the model was trained for.")
     meter_type: MeterType = Field(description="electricity or water.")
     data_points: int = Field(description="Points used for training, after cleaning.")
-    model_path: str = Field(
-        description="The saved model: `models/` + the TrainingJob's status.result.modelPath."
+    model_path: str | None = Field(
+        default=None,
+        description="The saved model: `models/` + the TrainingJob's status.result.modelPath; "
+        "absent when the status names no model in the meter's own directory "
+        "(`<meterType>/<meterId>/versions/`).",
     )
     training_completed: str = Field(description="When training finished (ISO 8601).")
 

@@ -38,6 +38,7 @@ from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.mapping import phase_of
 from wattcast.api.models import NAME_MAX_LENGTH, NAME_PATTERN
 from wattcast.crd import MeterType, Phase
+from wattcast.crd.modelstore import model_path_of
 
 _HERE = Path(__file__).parent
 STATIC_DIR = _HERE / "static"
@@ -140,13 +141,13 @@ async def get_model_report(
     (WATTCAST_MODELS_DIR) or the file is missing."""
     with kube.errors("read", namespace, name):
         obj = await kube.get(namespace, name)
-    result = (obj.get("status") or {}).get("result") or {}
-    model_path = result.get("modelPath") if isinstance(result, dict) else None
-    if not isinstance(model_path, str) or not model_path:
+    # Only a model in the TrainingJob's own meter directory is ever served (modelstore).
+    model_path = model_path_of(obj.get("status"), obj.get("spec"))
+    if model_path is None:
         phase = phase_of(obj)
         raise ApiProblem(
             404,
-            f"TrainingJob {name!r} has no saved model (phase "
+            f"TrainingJob {name!r} has no saved model in its meter's model directory (phase "
             f"{phase.value if phase else 'not set yet'}); a model exists once it succeeded.",
         )
     if settings.models_dir is None:
