@@ -265,5 +265,7 @@ class ErrorPublic(BaseModel):
 class HealthPublic(BaseModel):
     """Liveness or readiness."""
 
-    status: Literal["ok", "unavailable"] = Field(description="ok, or unavailable.")
-    detail: str | None = Field(default=None, description="Why it is not ready.")
+    status: Literal["ok", "unavailable"] = Field(
+        description="ok, or unavailable (the reason is in the API's log, not here: the probe "
+        "is unauthenticated)."
+    )
