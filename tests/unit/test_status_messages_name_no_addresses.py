@@ -50,8 +50,10 @@ def test_internal_addresses_are_redacted(text: str) -> None:
         "Epoch 3/30 (loss 0.1234, val_loss 0.2345)",
         "InfluxDB source 'default' is unreachable",
         "only 9.5 days of data after cleaning; at least 14 are needed",
-        "Model trained and saved at models/electricity/meter1/versions/20240101T000000Z/model.keras",
+        "Model saved at models/electricity/meter1/versions/20240101T000000Z/model.keras",
         "version 1.2.3 of keras",
+        "Model trained and saved at models/electricity/plant.a:3/versions/v1/model.keras",
+        "meter building.7:12 has too little data",
     ],
 )
 def test_a_persons_words_are_left_alone(text: str) -> None:

@@ -25,8 +25,9 @@ _PATTERNS = [
     re.compile(r"\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\](?::\d{1,5})?"),
     # IPv4, with its port
     re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])"),
-    # a dotted name with a port: influx.internal:8086, kubernetes.default.svc:443
-    re.compile(r"(?<![\w.:-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+:\d{1,5}(?![\w:])"),
+    # a dotted name ending in a word, with a port: influx.internal:8086, kube.default.svc:443
+    # (not a meter id such as plant.a:3 or a time such as 23:59:59)
+    re.compile(r"(?<![\w.:-])(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]+:\d{2,5}(?![\w:])"),
 ]
 
 

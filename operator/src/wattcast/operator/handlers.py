@@ -38,6 +38,7 @@ from wattcast.crd import (
     TrainingJob,
     constants,
 )
+from wattcast.operator import messages
 from wattcast.operator import status as mapping
 from wattcast.operator.identity import IdentityConflict, IdentityVanished, ensure_trainer_identity
 from wattcast.operator.kubeclient import KubeApiError, KubeClient, load_api_client
@@ -364,7 +365,7 @@ async def create_job(
     try:
         model = TrainingJob.model_validate(dict(body))
     except ValidationError as error:
-        await fail(Reason.INVALID_SPEC, f"the TrainingJob is invalid: {error}"[:1024])
+        await fail(Reason.INVALID_SPEC, messages.invalid_trainingjob(error))
         return
     labels = missing_labels(model)
     if labels:
@@ -394,7 +395,7 @@ async def create_job(
         await rt.kube.create_job(namespace, render_job(model, source, rt.settings))
     except KubeApiError as error:
         if error.status in (400, 422):
-            await fail(Reason.INVALID_SPEC, f"the API server refused the Job: {error.body}"[:1024])
+            await fail(Reason.INVALID_SPEC, messages.job_refused(error))
             return
         if error.status != 409:
             raise kopf.TemporaryError(
