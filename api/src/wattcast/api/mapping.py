@@ -1,6 +1,8 @@
 """TrainingJob objects -> what the REST API shows: the seed's status words and result shapes
 (DESIGN.md §2), and the /v1 resource view. Pure functions of the object's JSON.
 
+Messages (status, conditions) are shown redacted (`wattcast.crd.messages`): the operator and
+the trainer write them without addresses, and what a pod wrote otherwise is not passed on.
 A result whose `modelPath` is not in the TrainingJob's own meter directory
 (`wattcast.crd.modelstore`) is shown as no result: a trainer pod wrote it, and the API never
 points anyone at another meter's model.
@@ -31,6 +33,7 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.conditions import find_condition
+from wattcast.crd.messages import redacted
 from wattcast.crd.modelstore import model_path_of
 
 logger = logging.getLogger(__name__)
@@ -107,7 +110,7 @@ def failure_reason(obj: dict[str, Any]) -> tuple[str, str]:
     condition = find_condition(status.get("conditions"), ConditionType.FAILED) or {}
     reason = str(condition.get("reason") or UNKNOWN_REASON)
     message = str(condition.get("message") or status.get("message") or "Training failed.")
-    return reason, message
+    return reason, redacted(message)
 
 
 def task_result(obj: dict[str, Any]) -> TaskResultPublic | None:
@@ -178,6 +181,7 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
     raw = _status(obj)
     if not raw:
         return None
+    raw = _redacted_messages(raw)
     if "result" in raw and model_path_of(raw, obj.get("spec")) is None:
         logger.warning(
             "TrainingJob %s: status.result left out, its modelPath is not in the meter's "
@@ -201,6 +205,26 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
             return None
 
 
+def _redacted_messages(status: dict[str, Any]) -> dict[str, Any]:
+    out = dict(status)
+    if isinstance(out.get("message"), str):
+        out["message"] = redacted(out["message"])
+    conditions = out.get("conditions")
+    if isinstance(conditions, list):
+        out["conditions"] = [
+            {**c, "message": redacted(c["message"])}
+            if isinstance(c, dict) and isinstance(c.get("message"), str)
+            else c
+            for c in conditions
+        ]
+    return out
+
+
+def _message(obj: dict[str, Any]) -> str | None:
+    message = _status(obj).get("message")
+    return redacted(message) if isinstance(message, str) else None
+
+
 def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
     """A TrainingJob object as the /v1 API shows it."""
     metadata = _metadata(obj)
@@ -214,7 +238,7 @@ def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
         task_status=task_status(obj),
         phase=phase_of(obj),
         progress=progress_of(obj),
-        message=_status(obj).get("message"),
+        message=_message(obj),
         cancelled=is_cancelled(obj),
         idempotency_key=annotations.get(constants.ANNOTATION_IDEMPOTENCY_KEY),
         spec=parse_spec(obj),
