@@ -302,3 +302,27 @@ def chart_rbac(component: str, release_namespace: str) -> list[dict[str, Any]]:
         and doc["kind"] in ("ServiceAccount", "Role", "RoleBinding")
         and doc["metadata"]["name"].endswith(f"-{component}")
     ]
+
+
+def operator_under_chart_rbac(
+    cluster: Any, admin: client.ApiClient, namespace: str, workdir: Path
+) -> OperatorProcess:
+    """A started operator watching `namespace` as the chart's operator ServiceAccount, with
+    the chart's Role and RoleBinding applied there (`cluster`: a started DevCluster)."""
+    from wattcast.devtools.cluster.access import apply, service_account_kubeconfig
+
+    objects = chart_rbac("operator", namespace)
+    assert {o["kind"] for o in objects} == {"ServiceAccount", "Role", "RoleBinding"}
+    apply(cluster.kubeconfig, objects)
+    (account,) = [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"]
+    kubeconfig = service_account_kubeconfig(
+        admin,
+        cluster.server,
+        cluster.control_plane.ca_file,
+        namespace,
+        account,
+        workdir / f"operator-{namespace}.kubeconfig",
+    )
+    return OperatorProcess(
+        kubeconfig, workdir, operator_env(workdir, WATTCAST_NAMESPACES=namespace)
+    ).start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,23 +18,22 @@ from kubernetes.client.exceptions import ApiException
 from operatorkit import (
     OperatorProcess,
     bearer_client,
-    chart_rbac,
     condition,
-    operator_env,
+    operator_under_chart_rbac,
     wait_for,
 )
 
-from wattcast.crd import constants
+from wattcast.crd import TrainingJob, constants
 from wattcast.devtools.cluster.access import (
     api_client,
     apply,
     create_namespace,
     install_crds,
-    service_account_kubeconfig,
     service_account_token,
 )
 from wattcast.devtools.cluster.devcluster import DevCluster
 from wattcast.devtools.processes import repo_root
+from wattcast.operator.rendering import render_trainer_identity
 
 GVP = (constants.GROUP, constants.VERSION)
 WAIT_S = 60.0
@@ -73,22 +73,8 @@ def operator(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
     """The operator under the ServiceAccount, Role and RoleBinding the chart renders."""
-    objects = chart_rbac("operator", namespace)
-    assert {o["kind"] for o in objects} == {"ServiceAccount", "Role", "RoleBinding"}
-    apply(control_plane.kubeconfig, objects)
-    (account,) = [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"]
     workdir = tmp_path_factory.mktemp("rbac-operator")
-    kubeconfig = service_account_kubeconfig(
-        admin,
-        control_plane.server,
-        control_plane.control_plane.ca_file,
-        namespace,
-        account,
-        workdir / "operator.kubeconfig",
-    )
-    running = OperatorProcess(
-        kubeconfig, workdir, operator_env(workdir, WATTCAST_NAMESPACES=namespace)
-    ).start()
+    running = operator_under_chart_rbac(control_plane, admin, namespace, workdir)
     try:
         yield running
     finally:
@@ -294,3 +280,44 @@ def test_the_operator_holds_no_rights_beyond_the_charts(
     role = client.RbacAuthorizationV1Api(admin).read_namespaced_role("wattcast-operator", namespace)
     verbs = {verb for rule in role.rules for verb in rule.verbs}
     assert not verbs & {"bind", "escalate", "impersonate", "*"}
+
+
+def test_an_identity_left_by_an_earlier_run_is_adopted_and_a_widened_one_refused(
+    control_plane: DevCluster, admin: client.ApiClient, tmp_path: Path
+) -> None:
+    """What a restart between "identity created" and "Job created" finds is adopted; an
+    identity of ours whose Role someone widened is not used: the TrainingJob fails."""
+    namespace = f"adopt-{uuid.uuid4().hex[:8]}"
+    create_namespace(admin, namespace)
+    ours = _create_tj(admin, namespace, "tj-ours")
+    widened = _create_tj(admin, namespace, "tj-widened")
+    apply(control_plane.kubeconfig, render_trainer_identity(TrainingJob.model_validate(ours)))
+    tampered = render_trainer_identity(TrainingJob.model_validate(widened))
+    for obj in tampered:
+        if obj["kind"] == "Role":
+            for rule in obj["rules"]:
+                del rule["resourceNames"]  # every TrainingJob of the namespace
+    apply(control_plane.kubeconfig, tampered)
+    rbac = client.RbacAuthorizationV1Api(admin)
+    before = rbac.read_namespaced_role("wattcast-trainer-tj-ours", namespace).metadata.uid
+
+    operator = operator_under_chart_rbac(control_plane, admin, namespace, tmp_path)
+    try:
+        status = wait_for(
+            lambda: (s := _status(admin, namespace, "tj-ours")).get("jobName") and s,
+            timeout=WAIT_S,
+            what="tj-ours' Job",
+        )
+        assert condition(status, "JobCreated")["reason"] == "JobCreated"
+        after = rbac.read_namespaced_role("wattcast-trainer-tj-ours", namespace).metadata.uid
+        assert after == before  # adopted, not replaced
+
+        failed = wait_for(
+            lambda: (s := _status(admin, namespace, "tj-widened")).get("phase") == "Failed" and s,
+            timeout=WAIT_S,
+            what="tj-widened to fail",
+        )
+        assert condition(failed, "Failed")["reason"] == "TrainerIdentityConflict"
+        assert "Role named wattcast-trainer-tj-widened" in condition(failed, "Failed")["message"]
+    finally:
+        operator.stop()
