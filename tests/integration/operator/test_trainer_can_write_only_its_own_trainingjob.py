@@ -7,6 +7,10 @@ goes with its TrainingJob; a name taken by someone else fails the TrainingJob, n
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +23,7 @@ from operatorkit import (
     OperatorProcess,
     bearer_client,
     condition,
+    free_port,
     operator_under_chart_rbac,
     wait_for,
 )
@@ -29,6 +34,7 @@ from wattcast.devtools.cluster.access import (
     apply,
     create_namespace,
     install_crds,
+    service_account_kubeconfig,
     service_account_token,
 )
 from wattcast.devtools.cluster.devcluster import DevCluster
@@ -321,3 +327,54 @@ def test_an_identity_left_by_an_earlier_run_is_adopted_and_a_widened_one_refused
         assert "Role named wattcast-trainer-tj-widened" in condition(failed, "Failed")["message"]
     finally:
         operator.stop()
+
+
+def test_the_real_trainer_runs_within_its_identity(
+    control_plane: DevCluster,
+    admin: client.ApiClient,
+    namespace: str,
+    operator: OperatorProcess,
+    tmp_path: Path,
+) -> None:
+    """`wattcast-trainer` in pod mode, as its TrainingJob's ServiceAccount: every call it makes
+    is one its Role allows (it reads its TrainingJob and reports into its status), and what it
+    reports about an unreachable InfluxDB names the source, not the address."""
+    _create_tj(admin, namespace, "tj-run")
+    wait_for(lambda: _status(admin, namespace, "tj-run").get("jobName"), timeout=WAIT_S)
+    kubeconfig = service_account_kubeconfig(
+        admin,
+        control_plane.server,
+        control_plane.control_plane.ca_file,
+        namespace,
+        "wattcast-trainer-tj-run",
+        tmp_path / "trainer.kubeconfig",
+    )
+    port = free_port()  # nothing listens there
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("WATTCAST_", "INFLUX_"))},
+        "KUBECONFIG": str(kubeconfig),
+        "WATTCAST_TRAININGJOB_NAME": "tj-run",
+        "WATTCAST_TRAININGJOB_NAMESPACE": namespace,
+        "WATTCAST_MODELS_DIR": str(tmp_path / "models"),
+        "WATTCAST_TERMINATION_LOG": str(tmp_path / "termination-log"),
+        "INFLUX_URL": f"http://admin:pw@127.0.0.1:{port}",
+        "INFLUX_DIALECT": "influxql",
+        "INFLUX_DATABASE": "energy",
+    }
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+    trainer = Path(sys.executable).with_name("wattcast-trainer")
+    done = subprocess.run(
+        [str(trainer)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "403" not in done.stderr and "Forbidden" not in done.stderr, done.stderr[-3000:]
+    expected = "InfluxUnavailable: InfluxDB source 'default' is unreachable"
+    assert wait_for(
+        lambda: _status(admin, namespace, "tj-run").get("message") == expected,
+        timeout=WAIT_S,
+        what="the trainer's own status patch",
+    )
+    termination = json.loads((tmp_path / "termination-log").read_text())
+    assert termination["message"] == "InfluxDB source 'default' is unreachable"
+    for text in (json.dumps(_status(admin, namespace, "tj-run")), json.dumps(termination)):
+        assert "127.0.0.1" not in text and str(port) not in text and "pw" not in text
