@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import kopf
@@ -38,6 +37,7 @@ from wattcast.crd import (
     TrainingJob,
     constants,
 )
+from wattcast.crd.times import now_utc, parse_rfc3339
 from wattcast.operator import messages
 from wattcast.operator import status as mapping
 from wattcast.operator.identity import IdentityConflict, IdentityVanished, ensure_trainer_identity
@@ -184,10 +184,6 @@ def counted(fn: F) -> F:
 
 def runtime(memo: Any) -> Runtime:
     return cast("Runtime", memo.runtime)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 # --- Start-up ----------------------------------------------------------------------------
@@ -356,7 +352,7 @@ async def create_job(
         JOBS_CREATED.labels(action="refused").inc()
 
         async def compute(current: Snapshot) -> mapping.StatusChange:
-            return mapping.failed(current.status, reason=reason, message=message, now=_now())
+            return mapping.failed(current.status, reason=reason, message=message, now=now_utc())
 
         async with rt.lock(key):
             if not await write_fresh(rt, rt.current(tj), compute, logger):
@@ -429,7 +425,7 @@ async def create_job(
             queued=model.spec.queue_name is not None,
             suspended=model.spec.suspend,
             generation=body.metadata.get("generation"),
-            now=_now(),
+            now=now_utc(),
         )
 
     async with rt.lock(key):
@@ -482,7 +478,7 @@ async def reconcile(
                 suspend=current.suspend,
                 cancelled=current.cancelled,
                 termination=termination,
-                now=_now(),
+                now=now_utc(),
             )
 
         # Cheap check first: most events change nothing and need no pods read.
@@ -492,7 +488,7 @@ async def reconcile(
             suspend=tj.suspend,
             cancelled=tj.cancelled,
             termination=None,
-            now=_now(),
+            now=now_utc(),
         )
         if quick.patch:
             await write_fresh(rt, tj, compute, logger)
@@ -511,7 +507,9 @@ async def check_lost(rt: Runtime, tj: Snapshot, job_name: str, logger: kopf.Logg
     )
 
     async def compute(current: Snapshot) -> mapping.StatusChange:
-        return mapping.failed(current.status, reason=Reason.JOB_LOST, message=message, now=_now())
+        return mapping.failed(
+            current.status, reason=Reason.JOB_LOST, message=message, now=now_utc()
+        )
 
     await write_fresh(rt, tj, compute, logger)
 
@@ -576,7 +574,7 @@ async def carry_suspend(
 
     Level-based (not on a diff), so a change made while the operator was down is carried over
     after a restart. A Kueue-managed Job is never unsuspended by us: resuming it is Kueue's
-    decision (DESIGN.md §3).
+    decision (docs/design.md §3).
     """
     job_suspended = bool((job.get("spec") or {}).get("suspend"))
     queued = constants.LABEL_KUEUE_QUEUE in ((job.get("metadata") or {}).get("labels") or {})
@@ -602,8 +600,8 @@ def schedule_retention(rt: Runtime, tj: Snapshot, logger: kopf.Logger) -> None:
     key = (tj.namespace, tj.name)
     if retention <= 0 or key in rt.retention:
         return
-    finished = _parse_time(tj.status.get("completionTime")) or _now()
-    delay = max(0.0, finished.timestamp() + retention - _now().timestamp())
+    finished = parse_rfc3339(tj.status.get("completionTime")) or now_utc()
+    delay = max(0.0, finished.timestamp() + retention - now_utc().timestamp())
     loop = asyncio.get_running_loop()
 
     def fire() -> None:
@@ -624,15 +622,6 @@ async def _expire(rt: Runtime, tj: Snapshot, logger: kopf.Logger) -> None:
     except KubeApiError as error:
         HANDLER_ERRORS.labels(handler="retention").inc()
         logger.error(f"retention: deleting {tj.namespace}/{tj.name} failed: {error.status}")
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 __all__ = ["JOBS", "TJ", "Phase", "Runtime", "Snapshot"]

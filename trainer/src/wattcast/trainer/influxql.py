@@ -19,13 +19,13 @@ import requests
 from pydantic import SecretStr
 
 from wattcast.crd import constants
+from wattcast.crd.times import rfc3339
 from wattcast.trainer.errors import InvalidConfigError, SourceUnavailableError
 from wattcast.trainer.sources import (
     MeterQuery,
     check_influx_name,
     empty_frame,
     influx_error_text,
-    rfc3339,
 )
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)

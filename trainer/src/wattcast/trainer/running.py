@@ -11,7 +11,7 @@ import logging
 import platform
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from wattcast.crd import (
     TrainingResult,
     constants,
 )
+from wattcast.crd.times import now_utc
 from wattcast.trainer.errors import TrainerError, public_message
 from wattcast.trainer.features import FeatureConfig
 from wattcast.trainer.jobs import StandaloneTrainingJob
@@ -175,7 +176,7 @@ def _run(
     )
 
     reporter.stage(Phase.SAVING, "Saving the model")
-    completed = datetime.now(UTC).replace(microsecond=0)
+    completed = now_utc()
     metadata = _metadata(job, source, series, outcome, pull_seconds, import_seconds, completed)
     store = ModelStore(models_dir)
     sample = _sample_inputs(outcome)
