@@ -101,3 +101,59 @@ def test_a_404_on_create_names_the_namespace_not_the_job() -> None:
     assert problem.status_code == 404
     assert 'namespaces "gone" not found' in problem.detail
     assert "Does the namespace exist" in problem.detail
+
+
+INTERNAL = "HTTPSConnectionPool(host='10.96.0.1', port=443): Read timed out. (read timeout=10)"
+
+
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (urllib3.exceptions.ReadTimeoutError(None, "/x", INTERNAL), "no answer in time"),  # type: ignore[arg-type]
+        (TimeoutError(INTERNAL), "no answer in time"),
+        (
+            urllib3.exceptions.MaxRetryError(
+                None,  # type: ignore[arg-type]
+                "/x",
+                urllib3.exceptions.NewConnectionError(None, f"{INTERNAL}: refused"),  # type: ignore[arg-type]
+            ),
+            "cannot connect",
+        ),
+        (ConnectionRefusedError(111, INTERNAL), "cannot connect"),
+        (urllib3.exceptions.SSLError(INTERNAL), "TLS handshake failed"),
+        (urllib3.exceptions.ProtocolError(INTERNAL), "the connection failed"),
+        (OSError(INTERNAL), "the connection failed"),
+    ],
+    ids=["read-timeout", "timeout", "refused-after-retry", "refused", "tls", "protocol", "os"],
+)
+def test_no_answer_is_named_by_its_kind_without_the_servers_address(
+    exc: BaseException, words: str
+) -> None:
+    err = kube_error(exc)
+    assert err.status == 0
+    assert err.message == words
+    problem = problem_for(err, action="read", namespace="ns", name="x")
+    assert problem.status_code == 503
+    assert words in problem.detail
+    for internal in ("10.96.0.1", "443", "HTTPSConnectionPool", "timeout="):
+        assert internal not in problem.detail
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_error_is_shown_by_its_status_not_its_text(status: int) -> None:
+    text = (
+        'Internal error occurred: failed calling webhook "w.example": Post '
+        '"https://10.0.0.7:9443/validate": dial tcp 10.0.0.7:9443: connect: connection refused'
+    )
+    err = kube_error(_api_exception(status, {"kind": "Status", "message": text}))
+    problem = problem_for(err, action="create", namespace="ns", name="x")
+    assert problem.status_code == 503
+    assert f"HTTP {status}" in problem.detail
+    assert "10.0.0.7" not in problem.detail and "webhook" not in problem.detail
+
+
+def test_an_unexpected_status_is_shown_by_its_number_only() -> None:
+    err = kube_error(_api_exception(418, {"kind": "Status", "message": "http://10.0.0.7:1/x"}))
+    problem = problem_for(err, action="read", namespace="ns", name="x")
+    assert problem.status_code == 502
+    assert "10.0.0.7" not in problem.detail

@@ -138,8 +138,8 @@ async def test_readyz_reports_an_unreachable_kubernetes_api(
 ) -> None:
     response = await offline_api.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["status"] == "unavailable"
-    assert "Kubernetes API" in response.json()["detail"]
+    # Unauthenticated: ready or not, nothing about where the Kubernetes API is or why.
+    assert response.json() == {"status": "unavailable"}
 
 
 async def test_a_namespace_outside_the_allow_list_is_forbidden(

@@ -181,3 +181,31 @@ def test_same_submission_compares_instants_not_spellings_and_ignores_suspend() -
     b = {**a, "start": "2023-01-01T01:00:00+01:00", "suspend": True}
     assert comparable_spec(a) == comparable_spec(b)
     assert comparable_spec(a) != comparable_spec({**a, "meterId": "meter2"})
+
+
+def test_messages_a_pod_wrote_are_shown_without_addresses() -> None:
+    internal = (
+        "InfluxUnavailable: HTTPConnectionPool(host='10.0.0.5', port=8086) http://x.internal:1/"
+    )
+    obj = _job(
+        "Failed",
+        status={
+            "message": internal,
+            "conditions": [
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "BackoffLimitExceeded",
+                    "message": internal,
+                    "lastTransitionTime": "2024-01-01T00:00:00Z",
+                }
+            ],
+        },
+    )
+    shown = [
+        job_public(obj).model_dump_json(),
+        task_public(obj).model_dump_json(),
+    ]
+    for text in shown:
+        assert "10.0.0.5" not in text and "8086" not in text and "x.internal" not in text
+        assert "[address]" in text

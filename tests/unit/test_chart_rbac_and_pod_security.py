@@ -2,8 +2,10 @@
 
 RBAC: the rendered Roles, ClusterRoles and bindings are resolved into the set of
 (scope, apiGroup, resource, verb) each ServiceAccount holds, and compared with the exact set
-docs/design.md §3 allows: the trainer only reads TrainingJobs and gets/patches their status, in its
-own namespace. Every rule in the RBAC templates carries a comment.
+the design allows. The chart grants trainers nothing: the operator gives each TrainingJob's
+trainer a Role of its own that names only that TrainingJob, and RBAC's escalation check
+means the operator must hold every right it grants there. Every rule in the RBAC templates
+carries a comment.
 
 Pod security: every pod template satisfies the restricted Pod Security Standard (non-root with a
 numeric user, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp,
@@ -86,17 +88,14 @@ def expand(scope: str, group: str, resource: str, verbs: str) -> set[Right]:
     return {(scope, group, resource, verb) for verb in verbs.split()}
 
 
-def trainer_rights(namespace: str) -> set[Right]:
-    return expand(namespace, "wattcast.dev", "trainingjobs", "get list watch") | expand(
-        namespace, "wattcast.dev", "trainingjobs/status", "get patch"
-    )
-
-
 def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[Right]:
     rights = (
         expand(scope, "wattcast.dev", "trainingjobs", "get list watch patch")
         | expand(scope, "wattcast.dev", "trainingjobs/status", "get patch")
         | expand(scope, "batch", "jobs", "create get list watch patch delete")
+        | expand(scope, "", "serviceaccounts", "create get")
+        | expand(scope, "rbac.authorization.k8s.io", "roles", "create get")
+        | expand(scope, "rbac.authorization.k8s.io", "rolebindings", "create get")
         | expand(scope, "", "pods", "get list")
         | expand(scope, "", "events", "create")
     )
@@ -115,24 +114,19 @@ def api_rights(namespace: str) -> set[Right]:
 
 EXPECTED_RIGHTS: dict[str, dict[str, set[Right]]] = {
     "defaults": {
-        f"{NAMESPACE}/wattcast-trainer": trainer_rights(NAMESPACE),
         f"{NAMESPACE}/wattcast-operator": operator_rights(NAMESPACE, retention=False, peering=None),
         f"{NAMESPACE}/wattcast-api": api_rights(NAMESPACE),
     },
     "ingress-monitoring-networkpolicy-values": {
-        f"{NAMESPACE}/wattcast-trainer": trainer_rights(NAMESPACE),
         f"{NAMESPACE}/wattcast-operator": operator_rights(NAMESPACE, retention=False, peering=None),
         f"{NAMESPACE}/wattcast-api": api_rights(NAMESPACE),
     },
     "existing-secrets-and-claim-values": {
-        "energy/wattcast-trainer": trainer_rights("energy"),
-        "water/wattcast-trainer": trainer_rights("water"),
         f"{NAMESPACE}/wattcast-operator": operator_rights("energy", retention=True, peering=None)
         | operator_rights("water", retention=True, peering=None),
         f"{NAMESPACE}/wattcast-api": api_rights("energy") | api_rights("water"),
     },
     "kueue-custom-images-values": {
-        f"{NAMESPACE}/trainer": trainer_rights(NAMESPACE),
         f"{NAMESPACE}/a-very-long-release-name-that-goes-on-and-on-and-on-be-operator": (
             operator_rights(CLUSTER, retention=False, peering="clusterkopfpeerings")
         ),
@@ -159,14 +153,59 @@ def test_each_service_account_has_exactly_its_rights(value_set: str) -> None:
     assert accounts == set(EXPECTED_RIGHTS[value_set])
 
 
+def identity_rights(namespace: str) -> set[Right]:
+    """What the operator's per-TrainingJob Role grants (rendering.trainer_rules), as rights."""
+    from wattcast.crd.trainingjob import TrainingJob
+    from wattcast.operator.rendering import trainer_rules
+
+    tj = TrainingJob.model_validate(
+        {
+            "metadata": {"name": "any", "namespace": namespace, "uid": "u"},
+            "spec": {
+                "meterId": "m",
+                "meterType": "water",
+                "start": "2024-01-01T00:00:00Z",
+                "end": "2024-02-01T00:00:00Z",
+            },
+        }
+    )
+    rights: set[Right] = set()
+    for rule in trainer_rules(tj):
+        assert rule["resourceNames"] == ["any"], rule  # never more than its own TrainingJob
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                rights |= expand(namespace, group, resource, " ".join(rule["verbs"]))
+    return rights
+
+
+def test_trainer_identities_grant_only_get_and_status_patch() -> None:
+    assert identity_rights("ns") == expand("ns", "wattcast.dev", "trainingjobs", "get") | expand(
+        "ns", "wattcast.dev", "trainingjobs/status", "patch"
+    )
+
+
 @pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
-def test_trainer_can_only_read_trainingjobs_and_update_their_status(value_set: str) -> None:
-    for account, rights in rights_of_service_accounts(rendered(value_set)).items():
-        if not account.endswith("trainer"):
-            continue
-        namespace = account.split("/")[0]
-        assert {scope for scope, *_ in rights} == {namespace}, "trainer rights beyond its namespace"
-        assert rights == trainer_rights(namespace)
+def test_operator_holds_every_right_it_grants_trainers(value_set: str) -> None:
+    """RBAC refuses a Role (and its binding) granting what its creator lacks; the operator needs
+    no bind or escalate because it holds the trainer's rights itself, in each namespace."""
+    objects = rendered(value_set)
+    (operator,) = [
+        rights
+        for account, rights in rights_of_service_accounts(objects).items()
+        if account.endswith("-operator")
+    ]
+    assert not [r for r in operator if r[3] in ("bind", "escalate", "impersonate")]
+    scopes = {scope for scope, *_ in operator}
+    for scope in scopes:
+        namespace = "any-namespace" if scope == CLUSTER else scope
+        needed = {(scope, *right[1:]) for right in identity_rights(namespace)}
+        assert needed <= operator, needed - operator
+        for group, resource in (
+            ("", "serviceaccounts"),
+            ("rbac.authorization.k8s.io", "roles"),
+            ("rbac.authorization.k8s.io", "rolebindings"),
+        ):
+            assert expand(scope, group, resource, "create get") <= operator
 
 
 def test_no_service_account_can_read_secrets() -> None:
@@ -255,7 +294,7 @@ def test_trainer_pods_the_operator_renders_fit_what_the_chart_provides(
     the chart's trainer ServiceAccount in their namespace, mount the chart's claim and read the
     configured Secret."""
     from wattcast.crd.trainingjob import TrainingJob
-    from wattcast.operator.rendering import render_job
+    from wattcast.operator.rendering import render_job, render_trainer_identity
     from wattcast.operator.settings import OperatorSettings
     from wattcast.operator.sources import configured_sources
 
@@ -284,12 +323,15 @@ def test_trainer_pods_the_operator_renders_fit_what_the_chart_provides(
     pod = job["spec"]["template"]["spec"]
     assert_restricted("trainer", pod)
 
-    service_accounts = {
-        (o["metadata"]["namespace"], o["metadata"]["name"])
+    # It runs as the TrainingJob's own identity, which the operator makes beside the Job.
+    (account,) = [o for o in render_trainer_identity(trainingjob) if o["kind"] == "ServiceAccount"]
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+    assert account["metadata"]["namespace"] == "energy"
+    assert not [
+        o
         for o in objects
-        if o["kind"] == "ServiceAccount"
-    }
-    assert ("energy", pod["serviceAccountName"]) in service_accounts
+        if o["kind"] == "ServiceAccount" and o["metadata"]["namespace"] == "energy"
+    ]
     claims = [
         v["persistentVolumeClaim"]["claimName"]
         for v in pod["volumes"]

@@ -48,7 +48,7 @@ OPERATOR_SETTINGS = {
     "WATTCAST_NAMESPACES",
     "WATTCAST_TRAINER_IMAGE",
     "WATTCAST_TRAINER_IMAGE_PULL_POLICY",
-    "WATTCAST_TRAINER_SERVICE_ACCOUNT",
+    "WATTCAST_TRAINER_IMAGE_PULL_SECRETS",
     "WATTCAST_MODELS_CLAIM",
     "WATTCAST_INFLUX_URL",
     "WATTCAST_INFLUX_DIALECT",
@@ -343,7 +343,8 @@ def test_settings_follow_the_values() -> None:
     assert operator["WATTCAST_NAMESPACES"] == "energy,water"
     assert operator["WATTCAST_MODELS_CLAIM"] == "shared-models"
     assert operator["WATTCAST_INFLUX_TOKEN_SECRET"] == "influx-token/token"
-    assert operator["WATTCAST_TRAINER_SERVICE_ACCOUNT"] == "wattcast-trainer"
+    assert "WATTCAST_TRAINER_SERVICE_ACCOUNT" not in operator  # each trainer has its own
+    assert operator["WATTCAST_TRAINER_IMAGE_PULL_SECRETS"] == "registry-credentials"
     assert operator["WATTCAST_TRAINER_IMAGE"] == "ghcr.io/wattcast/wattcast-trainer:0.1.0"
     api = _config_map(objects, "-api")
     assert api["WATTCAST_API_NAMESPACE"] == "water"
@@ -357,7 +358,6 @@ def test_settings_follow_the_values() -> None:
         operator["WATTCAST_TRAINER_IMAGE"]
         == "registry.example.com/platform/wattcast-trainer:0.1.0-gpu"
     )
-    assert operator["WATTCAST_TRAINER_SERVICE_ACCOUNT"] == "trainer"
     assert operator["WATTCAST_PEERING"]
     (deployment,) = [
         o
@@ -507,7 +507,8 @@ EXTRA_COMBINATIONS = {
         "operator.podDisruptionBudget.enabled=true",
         "trainingNamespaces={a,b}",
     ),
-    "cluster-wide-standalone": ("operator.clusterWide=true", "trainer.serviceAccount.create=false"),
+    "cluster-wide-standalone": ("operator.clusterWide=true",),
+    "image-pull-secrets": ("imagePullSecrets[0].name=registry-a", "imagePullSecrets[1].name=b"),
     "no-crds-existing-peering-crds": (
         "crds.enabled=false",
         "operator.peering.enabled=true",
@@ -542,11 +543,15 @@ def test_other_value_combinations_render_valid_objects(combination: str) -> None
         assert kinds.count("PodDisruptionBudget") == 2
     if combination == "cluster-wide-standalone":
         assert "ClusterRole" in kinds and "ServiceAccount" in kinds
-        assert not [
-            o
-            for o in objects
-            if o["metadata"]["name"].endswith("-trainer") and o["kind"] == "ServiceAccount"
-        ]
+    # The chart makes no trainer ServiceAccount anywhere: the operator makes one per job.
+    assert not [
+        o
+        for o in objects
+        if o["metadata"]["name"].endswith("-trainer") and o["kind"] == "ServiceAccount"
+    ]
+    if combination == "image-pull-secrets":
+        operator = _config_map(objects, "-operator")
+        assert operator["WATTCAST_TRAINER_IMAGE_PULL_SECRETS"] == "registry-a,b"
     if combination == "no-crds-existing-peering-crds":
         assert "CustomResourceDefinition" not in kinds and "KopfPeering" in kinds
 

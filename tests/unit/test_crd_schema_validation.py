@@ -447,6 +447,52 @@ def test_terminal_phase_stays_terminal(schema: CustomResourceSchema) -> None:
     ]
 
 
+ROOT_RULE_CRD = copy.deepcopy(CRD)
+_ROOT = ROOT_RULE_CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+del _ROOT["properties"]["status"]["x-kubernetes-validations"]
+_ROOT["x-kubernetes-validations"] = [
+    {
+        "rule": "!(has(oldSelf.status) && has(oldSelf.status.phase) && "
+        "oldSelf.status.phase == 'Succeeded') || (has(self.status) && has(self.status.phase) "
+        "&& self.status.phase == oldSelf.status.phase)",
+        "message": "a finished status cannot be removed",
+        "fieldPath": ".status",
+        "reason": "FieldValueForbidden",
+    }
+]
+
+
+@pytest.mark.parametrize(
+    "new_status",
+    [None, {}, {"progress": 100}],
+    ids=["removed", "emptied", "phase-dropped"],
+)
+def test_a_root_transition_rule_sees_a_removed_status(new_status: Any) -> None:
+    # A rule on `status` itself does not run when the new object has no status; on the
+    # root it does, and its has() guards read the old status safely.
+    root = CustomResourceSchema.from_crd(ROOT_RULE_CRD, "v1alpha1")
+    old = root.validate(_tj()).object
+    old["status"] = {"phase": "Succeeded", "progress": 100}
+    new = copy.deepcopy(old)
+    if new_status is None:
+        del new["status"]
+    else:
+        new["status"] = new_status
+    result = root.validate(new, old)
+    assert [str(e) for e in result.errors] == [
+        "status: Forbidden: a finished status cannot be removed"
+    ]
+    assert result.errors[0].cause()["reason"] == "FieldValueForbidden"
+
+
+def test_a_root_transition_rule_passes_objects_that_never_had_a_status() -> None:
+    root = CustomResourceSchema.from_crd(ROOT_RULE_CRD, "v1alpha1")
+    old = root.validate(_tj()).object
+    new = copy.deepcopy(old)
+    new["spec"]["suspend"] = True
+    assert root.validate(new, old).ok
+
+
 def test_invalid_name_is_refused(schema: CustomResourceSchema) -> None:
     err = schema.validate(_tj(name="Bad_Name")).errors[0]
     assert err.field == "metadata.name"

@@ -244,6 +244,84 @@ def test_a_terminal_phase_stays_terminal(terminal: str, new_phase: str) -> None:
         )
 
 
+FINISHED_MESSAGE = (
+    "status: Forbidden: a finished TrainingJob's phase cannot change, and its status cannot "
+    "be removed"
+)
+RESULT = {
+    "modelPath": "electricity/meter1/versions/20240101T000000000000Z-abcdef/model.keras",
+    "dataPoints": 8000,
+    "trainingCompleted": "2024-01-01T00:00:00Z",
+}
+
+
+def without_status(obj: dict[str, Any]) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj.pop("status", None)
+    return obj
+
+
+@pytest.mark.parametrize("terminal", ["Succeeded", "Failed"])
+@pytest.mark.parametrize(
+    "removal",
+    [without_status, lambda obj: with_status(obj)],
+    ids=["status-removed", "status-emptied"],
+)
+def test_a_finished_status_cannot_be_removed(terminal: str, removal: Any) -> None:
+    old = with_status(stored(), phase=terminal, progress=100)
+    result = SCHEMA.validate(removal(stored()), old=old)
+    assert FINISHED_MESSAGE in result.message()
+    assert result.errors[0].cause()["reason"] == "FieldValueForbidden"
+
+
+def test_a_finished_phase_cannot_be_dropped_from_the_status() -> None:
+    old = with_status(stored(), phase="Succeeded", progress=100)
+    assert (
+        FINISHED_MESSAGE in SCHEMA.validate(with_status(stored(), progress=100), old=old).message()
+    )
+
+
+@pytest.mark.parametrize("phase", ["Pending", "Training"])
+def test_an_unfinished_status_may_still_be_removed(phase: str) -> None:
+    old = with_status(stored(), phase=phase, progress=40)
+    assert SCHEMA.validate(without_status(stored()), old=old).ok
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"modelPath": "electricity/meter2/versions/20240101T000000000000Z-abcdef/model.keras"},
+        {"dataPoints": 9000},
+    ],
+    ids=["model-path", "data-points"],
+)
+def test_a_finished_result_cannot_change(change: dict[str, Any]) -> None:
+    old = with_status(stored(), phase="Succeeded", progress=100, result=RESULT)
+    new = with_status(stored(), phase="Succeeded", progress=100, result={**RESULT, **change})
+    message = SCHEMA.validate(new, old=old).message()
+    assert "status: Forbidden: a finished TrainingJob's result cannot change" in message
+
+
+def test_a_finished_result_cannot_be_removed() -> None:
+    old = with_status(stored(), phase="Succeeded", progress=100, result=RESULT)
+    new = with_status(stored(), phase="Succeeded", progress=100)
+    assert "a finished TrainingJob's result cannot change" in SCHEMA.validate(new, old).message()
+
+
+def test_a_finished_status_may_still_gain_conditions_and_messages() -> None:
+    old = with_status(stored(), phase="Succeeded", progress=100, result=RESULT)
+    new = with_status(
+        stored(), phase="Succeeded", progress=100, result=RESULT, message="kept for audit"
+    )
+    assert SCHEMA.validate(new, old=old).ok
+
+
+def test_the_result_may_arrive_with_the_finished_phase() -> None:
+    old = with_status(stored(), phase="Saving", progress=95)
+    new = with_status(stored(), phase="Succeeded", progress=100, result=RESULT)
+    assert SCHEMA.validate(new, old=old).ok
+
+
 def test_phase_moves_freely_before_it_is_terminal() -> None:
     old = with_status(stored(), phase="Training", progress=40)
     new = with_status(stored(), phase="Failed", progress=40)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
 from wattcast.crd import InfluxSource, TrainingJob, constants
-from wattcast.operator.rendering import is_owned_by, missing_labels, render_job
+from wattcast.operator.rendering import (
+    identity_matches,
+    is_owned_by,
+    missing_labels,
+    render_job,
+    render_trainer_identity,
+    trainer_identity_name,
+)
 from wattcast.operator.settings import OperatorSettings
 
 FLUX = InfluxSource.model_validate(
@@ -148,7 +156,9 @@ def test_trainer_pod_matches_the_contract(settings: OperatorSettings) -> None:
     assert c["imagePullPolicy"] == "IfNotPresent"
     assert c["command"] == ["wattcast-trainer"]
     assert c["terminationMessagePath"] == "/dev/termination-log"
-    assert pod["serviceAccountName"] == "wattcast-trainer"
+    assert pod["serviceAccountName"] == "wattcast-trainer-tj-render"
+    assert pod["automountServiceAccountToken"] is True
+    assert "imagePullSecrets" not in pod
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     assert set(mounts) == {"/models", "/tmp"}
     volumes = {v["name"]: v for v in pod["volumes"]}
@@ -225,3 +235,128 @@ def test_a_trainingjob_without_uid_cannot_own_a_job(settings: OperatorSettings) 
     tj.metadata.uid = None
     with pytest.raises(ValueError, match="no uid"):
         render_job(tj, FLUX, settings)
+
+
+def test_trainer_pods_get_the_configured_image_pull_secrets() -> None:
+    settings = OperatorSettings(trainer_image_pull_secrets="registry-a,registry-b")
+    pod = render_job(make_tj(), FLUX, settings)["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "registry-a"}, {"name": "registry-b"}]
+
+
+# --- The trainer's own identity ------------------------------------------------------------
+
+
+def identity(tj: TrainingJob | None = None) -> dict[str, dict[str, Any]]:
+    return {o["kind"]: o for o in render_trainer_identity(tj or make_tj())}
+
+
+def test_identity_is_a_service_account_role_and_binding_in_creation_order() -> None:
+    kinds = [o["kind"] for o in render_trainer_identity(make_tj())]
+    assert kinds == ["ServiceAccount", "Role", "RoleBinding"]
+
+
+def test_identity_objects_are_named_for_and_owned_by_the_trainingjob() -> None:
+    for obj in render_trainer_identity(make_tj()):
+        meta = obj["metadata"]
+        assert meta["name"] == "wattcast-trainer-tj-render"
+        assert meta["namespace"] == "ns-a"
+        assert meta["labels"]["wattcast.dev/trainingjob"] == "tj-render"
+        (owner,) = meta["ownerReferences"]
+        assert owner["uid"] == "uid-123"
+        assert owner["controller"] is True
+        assert is_owned_by(obj, "uid-123")
+
+
+def test_role_names_only_its_own_trainingjob_and_only_what_the_trainer_calls() -> None:
+    assert identity()["Role"]["rules"] == [
+        {
+            "apiGroups": ["wattcast.dev"],
+            "resources": ["trainingjobs"],
+            "resourceNames": ["tj-render"],
+            "verbs": ["get"],
+        },
+        {
+            "apiGroups": ["wattcast.dev"],
+            "resources": ["trainingjobs/status"],
+            "resourceNames": ["tj-render"],
+            "verbs": ["patch"],
+        },
+    ]
+
+
+def test_binding_ties_the_role_to_the_service_account_of_the_same_namespace() -> None:
+    binding = identity()["RoleBinding"]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "wattcast-trainer-tj-render",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "wattcast-trainer-tj-render", "namespace": "ns-a"}
+    ]
+
+
+def test_service_account_mounts_no_token_by_itself() -> None:
+    assert identity()["ServiceAccount"]["automountServiceAccountToken"] is False
+
+
+def test_the_job_runs_as_the_rendered_identity(settings: OperatorSettings) -> None:
+    tj = make_tj()
+    pod = render_job(tj, FLUX, settings)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == identity(tj)["ServiceAccount"]["metadata"]["name"]
+
+
+def test_identity_of_the_longest_name_fits_kubernetes_limits() -> None:
+    longest = "a" * 63
+    name = trainer_identity_name(make_tj(longest))
+    assert len(name) <= 253  # a ServiceAccount's name: a DNS subdomain
+    for obj in render_trainer_identity(make_tj(longest)):
+        kubernetes_validate.validate(obj, "1.33", strict=True)
+
+
+def test_identity_is_valid_against_the_kubernetes_schema() -> None:
+    for obj in render_trainer_identity(make_tj("tj.with.dots")):
+        kubernetes_validate.validate(obj, "1.33", strict=True)
+
+
+def test_distinct_trainingjobs_get_distinct_identities() -> None:
+    names = {trainer_identity_name(make_tj(n)) for n in ("a", "a-trainer", "wattcast-trainer-a")}
+    assert len(names) == 3
+
+
+def stored(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` as the API server hands it back: server fields added, empty lists dropped."""
+    back = copy.deepcopy(obj)
+    back["metadata"]["uid"] = "server-uid"
+    back["metadata"]["resourceVersion"] = "7"
+    return back
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccount", "Role", "RoleBinding"])
+def test_our_own_identity_object_is_adopted(kind: str) -> None:
+    wanted = identity()[kind]
+    assert identity_matches(stored(wanted), wanted, "uid-123")
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccount", "Role", "RoleBinding"])
+def test_an_identity_object_of_another_owner_is_not_adopted(kind: str) -> None:
+    wanted = identity()[kind]
+    other = stored(wanted)
+    other["metadata"]["ownerReferences"][0]["uid"] = "uid-other"
+    assert not identity_matches(other, wanted, "uid-123")
+    del other["metadata"]["ownerReferences"]
+    assert not identity_matches(other, wanted, "uid-123")
+
+
+def test_our_role_with_wider_rules_is_not_adopted() -> None:
+    wanted = identity()["Role"]
+    widened = stored(wanted)
+    del widened["rules"][1]["resourceNames"]
+    assert not identity_matches(widened, wanted, "uid-123")
+
+
+def test_our_binding_to_another_subject_is_not_adopted() -> None:
+    wanted = identity()["RoleBinding"]
+    other = stored(wanted)
+    other["subjects"].append({"kind": "ServiceAccount", "name": "intruder", "namespace": "ns-a"})
+    assert not identity_matches(other, wanted, "uid-123")

@@ -14,13 +14,26 @@ def test_defaults_match_the_agreed_names(monkeypatch: pytest.MonkeyPatch) -> Non
     s = OperatorSettings()
     assert s.namespace_list == []
     assert s.trainer_image == "ghcr.io/wattcast/wattcast-trainer:0.1.0"
-    assert s.trainer_service_account == "wattcast-trainer"
+    assert s.trainer_image_pull_secret_list == []
     assert s.models_claim == "wattcast-models"
     assert (s.metrics_port, s.health_port) == (8080, 8081)
     assert (s.watch_server_timeout, s.watch_client_timeout) == (600, 660)
     assert s.default_backoff_limit == 3
     assert s.trainingjob_retention_seconds == 0
     assert s.peering == ""
+
+
+def test_trainer_image_pull_secrets_are_a_comma_separated_list() -> None:
+    s = OperatorSettings(trainer_image_pull_secrets=" registry-a, ,registry-b ")
+    assert s.trainer_image_pull_secret_list == ["registry-a", "registry-b"]
+
+
+def test_the_shared_trainer_service_account_setting_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each TrainingJob's trainer has its own ServiceAccount now; the old variable is ignored.
+    monkeypatch.setenv("WATTCAST_TRAINER_SERVICE_ACCOUNT", "shared")
+    assert not hasattr(OperatorSettings(), "trainer_service_account")
 
 
 def test_environment_is_read_through_the_cached_getter(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -97,10 +97,6 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- default (include "wattcast.componentName" (list . "api")) .Values.api.serviceAccount.name -}}
 {{- end -}}
 
-{{- define "wattcast.trainer.serviceAccountName" -}}
-{{- default (include "wattcast.componentName" (list . "trainer")) .Values.trainer.serviceAccount.name -}}
-{{- end -}}
-
 {{/* The Secret holding the API's bearer tokens: api.tokensSecret.name, else "<fullname>-api-tokens". */}}
 {{- define "wattcast.api.tokensSecretName" -}}
 {{- default (include "wattcast.componentName" (list . "api-tokens")) .Values.api.tokensSecret.name -}}
@@ -220,6 +216,18 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["create", "get", "list", "watch", "patch", "delete"]
+# Give each TrainingJob's trainer its own identity: a ServiceAccount, and a Role and
+# RoleBinding whose rules name only that TrainingJob (resourceNames). RBAC lets the operator
+# grant only rights it holds itself (get trainingjobs, patch trainingjobs/status: above), so
+# no bind or escalate is needed. get: a 409 on create reads the object to adopt it. The
+# objects are owned by their TrainingJob; the garbage collector deletes them with it.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["create", "get"]
+# (the Role and RoleBinding of the identity, see above)
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create", "get"]
 # Read the trainer pods' termination messages (the final result when the API path failed).
 - apiGroups: [""]
   resources: ["pods"]

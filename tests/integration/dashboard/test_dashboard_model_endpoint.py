@@ -73,7 +73,8 @@ def test_a_job_without_a_model_yet_is_a_404_that_says_why(
     response = api.get("/v1/trainingjobs/tj-m2/model")
     assert response.status_code == 404
     assert response.json()["detail"] == (
-        "TrainingJob 'tj-m2' has no saved model (phase Training); a model exists once it succeeded."
+        "TrainingJob 'tj-m2' has no saved model in its meter's model directory (phase "
+        "Training); a model exists once it succeeded."
     )
 
 
@@ -93,14 +94,51 @@ def test_a_model_gone_from_the_store_is_a_404_that_says_why(
     assert "has no metadata for" in response.json()["detail"]
 
 
-def test_a_model_path_leading_out_of_the_store_is_not_read(
-    api: httpx.Client, cluster: Cluster
+@pytest.mark.parametrize(
+    "model_path",
+    [
+        "electricity/../../etc/model.keras",
+        "electricity/meter-m/versions/../../meter-x/versions/20260101T000000Z/model.keras",
+        "electricity/meter-x/versions/20260101T000000Z/model.keras",
+        "water/meter-m/versions/20260101T000000Z/model.keras",
+        "electricity/meter-m/current/model.keras",
+    ],
+    ids=["dot-dot-out", "dot-dot-sideways", "other-meter", "other-type", "not-a-version"],
+)
+def test_a_model_outside_the_jobs_meter_directory_is_never_served(
+    api: httpx.Client, cluster: Cluster, models_dir: Path, model_path: str
 ) -> None:
+    # Another meter's model exists and is readable: a forged modelPath must not reach it.
+    write_model(models_dir, "electricity", "meter-x", "20260101T000000Z", "tj-x", current=True)
+    write_model(models_dir, "water", "meter-m", "20260101T000000Z", "tj-w", current=True)
+    write_model(models_dir, "electricity", "meter-m", "20260101T000000Z", "tj-m", current=True)
     assert api.post("/v1/trainingjobs", json=job_body("tj-m4", "meter-m")).status_code == 201
-    _succeed(cluster, "tj-m4", "electricity/../../etc/model.keras")
+    _succeed(cluster, "tj-m4", model_path)
     response = api.get("/v1/trainingjobs/tj-m4/model")
     assert response.status_code == 404
-    assert "not a plain path inside the store" in response.json()["detail"]
+    assert "no saved model in its meter's model directory" in response.json()["detail"]
+    # The resource view and the seed's status say no model either.
+    job = api.get("/v1/trainingjobs/tj-m4").json()
+    assert "result" not in job["status"]
+    seed = api.get("/trainmodel/status/tj-m4").json()
+    assert seed["status"] == "SUCCESS"
+    assert "model_path" not in seed["result"]["details"]
+
+
+def test_a_link_in_the_meters_directory_to_another_meter_is_not_followed(
+    api: httpx.Client, cluster: Cluster, models_dir: Path
+) -> None:
+    write_model(models_dir, "electricity", "meter-x", "20260101T000000Z", "tj-x", current=True)
+    versions = models_dir / "electricity" / "meter-m" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "20260101T000000Z").symlink_to(
+        models_dir / "electricity" / "meter-x" / "versions" / "20260101T000000Z"
+    )
+    assert api.post("/v1/trainingjobs", json=job_body("tj-m6", "meter-m")).status_code == 201
+    _succeed(cluster, "tj-m6", "electricity/meter-m/versions/20260101T000000Z/model.keras")
+    response = api.get("/v1/trainingjobs/tj-m6/model")
+    assert response.status_code == 404
+    assert "goes through a link in the model store" in response.json()["detail"]
 
 
 @pytest.fixture

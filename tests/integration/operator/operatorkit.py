@@ -267,3 +267,62 @@ def succeeded_message(result: dict[str, Any] | None = None) -> dict[str, Any]:
             "trainingCompleted": "2026-01-01T00:00:00Z",
         },
     }
+
+
+# --- On the real control plane ------------------------------------------------------------
+
+
+def bearer_client(server: str, ca_file: Path, token: str) -> client.ApiClient:
+    """An ApiClient that authenticates with `token` only (a ServiceAccount's bound token)."""
+    configuration = client.Configuration()
+    configuration.host = server
+    configuration.ssl_ca_cert = str(ca_file)
+    configuration.api_key = {"authorization": f"Bearer {token}"}
+    configuration.retries = False
+    return client.ApiClient(configuration)
+
+
+def chart_rbac(component: str, release_namespace: str) -> list[dict[str, Any]]:
+    """The chart's ServiceAccount, Roles and RoleBindings of `component`, rendered by helm for
+    a release whose training namespace is its own."""
+    import yaml
+
+    helm = Path(sys.executable).with_name("helm")
+    chart = Path(__file__).resolve().parents[3] / "charts" / "wattcast"
+    rendered = subprocess.run(
+        [str(helm), "template", "wattcast", str(chart), "--namespace", release_namespace],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [
+        doc
+        for doc in yaml.safe_load_all(rendered)
+        if doc
+        and doc["kind"] in ("ServiceAccount", "Role", "RoleBinding")
+        and doc["metadata"]["name"].endswith(f"-{component}")
+    ]
+
+
+def operator_under_chart_rbac(
+    cluster: Any, admin: client.ApiClient, namespace: str, workdir: Path
+) -> OperatorProcess:
+    """A started operator watching `namespace` as the chart's operator ServiceAccount, with
+    the chart's Role and RoleBinding applied there (`cluster`: a started DevCluster)."""
+    from wattcast.devtools.cluster.access import apply, service_account_kubeconfig
+
+    objects = chart_rbac("operator", namespace)
+    assert {o["kind"] for o in objects} == {"ServiceAccount", "Role", "RoleBinding"}
+    apply(cluster.kubeconfig, objects)
+    (account,) = [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"]
+    kubeconfig = service_account_kubeconfig(
+        admin,
+        cluster.server,
+        cluster.control_plane.ca_file,
+        namespace,
+        account,
+        workdir / f"operator-{namespace}.kubeconfig",
+    )
+    return OperatorProcess(
+        kubeconfig, workdir, operator_env(workdir, WATTCAST_NAMESPACES=namespace)
+    ).start()

@@ -35,7 +35,10 @@ _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 async def get_kube(request: Request) -> KubeClient:
+    """The client, with this request's Kubernetes budget started (an async dependency runs in
+    the request's own context, so the deadline it sets is the route's)."""
     kube: KubeClient = request.app.state.kube
+    kube.bound_to_request()
     return kube
 
 

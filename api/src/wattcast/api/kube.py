@@ -7,7 +7,17 @@ stream, bounded by WATTCAST_API_MAX_STREAMS) and hand events to the event loop.
 
 Every failure of a Kubernetes call is turned into a `KubeApiError` (status 0 when no answer
 came at all), and `problem_for()` maps it to the API's error (`ApiProblem`): 404, 409, 403,
-422 and 429 keep their meaning, 5xx and unreachable become 503 with Retry-After.
+422 and 429 keep their meaning, 5xx and unreachable become 503 with Retry-After. What reaches
+a client is for people: a failure with no answer says only what kind it was (no answer in
+time, cannot connect), and a 5xx only its status; the raw exception, with the API server's
+address in it, goes to the log.
+
+WATTCAST_API_KUBE_TIMEOUT_SECONDS bounds a whole request's Kubernetes calls, not each one:
+`bound_to_request()` (the `get_kube` dependency) starts a deadline, and every call gets what is
+left of it, waiting for a worker thread included. urllib3 retries nothing that could multiply
+the wait: a read that timed out is never sent again (the default Retry(3) did, which made a
+hanging API server cost four read timeouts per call). An event stream's watch, long-lived by
+design, has its own timeouts (`unbounded()`).
 """
 
 from __future__ import annotations
@@ -17,7 +27,9 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -88,8 +100,23 @@ def kube_error(exc: BaseException) -> KubeApiError:
             causes=causes,
         )
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError | TimeoutError):
-        return KubeApiError(status=0, message=f"{type(exc).__name__}: {exc}")
+        # The exception's text names the API server's host and port: logged, never shown.
+        logger.warning("Kubernetes API call failed without an answer: %r", exc)
+        return KubeApiError(status=0, message=_no_answer(exc))
     raise exc
+
+
+def _no_answer(exc: BaseException) -> str:
+    """What kind of failure it was, in words that name no address."""
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    # First: urllib3's NewConnectionError (refused, no route, DNS) is a kind of TimeoutError.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+        return "cannot connect"
+    if isinstance(reason, TimeoutError | urllib3.exceptions.TimeoutError):
+        return "no answer in time"
+    if isinstance(reason, urllib3.exceptions.SSLError):
+        return "TLS handshake failed"
+    return "the connection failed"
 
 
 def problem_for(
@@ -155,11 +182,13 @@ def problem_for(
     if err.status == 400:
         return ApiProblem(400, f"The Kubernetes API refused the request: {err.message}")
     if err.status == 0 or err.status == 401 or err.status >= 500:
-        cause = (
-            "cannot authenticate (check the API's kubeconfig or ServiceAccount)"
-            if err.status == 401
-            else f"is unavailable ({err.message})"
-        )
+        if err.status == 401:
+            cause = "cannot authenticate (check the API's kubeconfig or ServiceAccount)"
+        elif err.status == 0:
+            cause = f"is unavailable ({err.message})"
+        else:
+            # A server error's text may carry internal addresses (webhooks, etcd): not shown.
+            cause = f"is unavailable (HTTP {err.status})"
         return ApiProblem(
             503,
             f"Could not {action} {what} {where}: the Kubernetes API {cause}. Retry after "
@@ -167,7 +196,7 @@ def problem_for(
             "Idempotency-Key is never duplicated.",
             headers=unavailable_headers,
         )
-    return ApiProblem(502, f"Unexpected answer from the Kubernetes API: {err}")
+    return ApiProblem(502, f"Unexpected answer from the Kubernetes API (HTTP {err.status}).")
 
 
 def load_configuration(kubeconfig: Path | None = None) -> client.Configuration:
@@ -191,6 +220,15 @@ def load_configuration(kubeconfig: Path | None = None) -> client.Configuration:
     return configuration
 
 
+# When the current request's Kubernetes budget ends (time.monotonic()); None: no request's.
+_deadline: ContextVar[float | None] = ContextVar("wattcast_kube_deadline", default=None)
+# The longest a new connection may take; what is left of the budget goes to the answer.
+_CONNECT_TIMEOUT_S = 5.0
+# Connection refused (or reset before the request was sent) is tried once more, at once;
+# reads and server errors never are, so no call waits for more than one answer.
+_RETRIES = urllib3.Retry(total=1, connect=1, read=0, other=0, status=0, redirect=0)
+
+
 class KubeClient:
     """TrainingJob calls of the API, each awaited while a worker thread does the blocking I/O."""
 
@@ -209,9 +247,11 @@ class KubeClient:
         # in both lanes, or urllib3 opens and drops extra ones under a burst.
         read_concurrency = max(4, concurrency // 4)
         configuration.connection_pool_maxsize = concurrency + read_concurrency
+        configuration.retries = _RETRIES
         self._api_client = client.ApiClient(configuration)
         self._api = client.CustomObjectsApi(self._api_client)
-        self._timeout = (min(5.0, timeout_seconds), timeout_seconds)
+        self.timeout_seconds = timeout_seconds
+        self._timeout = (min(_CONNECT_TIMEOUT_S, timeout_seconds), timeout_seconds)
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._read_limiter = anyio.CapacityLimiter(read_concurrency)
         # Counted on the event loop's thread only, so a plain integer is safe.
@@ -238,10 +278,43 @@ class KubeClient:
     def close(self) -> None:
         self._api_client.close()  # type: ignore[no-untyped-call]
 
-    async def _call(self, fn: Callable[[], Any], *, read: bool = False) -> Any:
+    def bound_to_request(self) -> None:
+        """Start the current request's budget: its calls together take at most the timeout."""
+        _deadline.set(time.monotonic() + self.timeout_seconds)
+
+    @staticmethod
+    def unbounded() -> None:
+        """Calls from here on (in this context) get the per-call timeout only (streams)."""
+        _deadline.set(None)
+
+    def _budget(self, cap: float) -> float:
+        deadline = _deadline.get()
+        if deadline is None:
+            return cap
+        return min(cap, deadline - time.monotonic())
+
+    async def _call(
+        self,
+        fn: Callable[..., Any],
+        *,
+        read: bool = False,
+        cap: float | None = None,
+    ) -> Any:
+        """`fn(_request_timeout=...)` in a worker thread, within what is left of the budget.
+
+        Past the budget the awaiting request gives up (status 0, "no answer in time"); the
+        thread it leaves behind ends by its own socket timeouts, which are no longer.
+        """
         limiter = self._read_limiter if read else self._limiter
+        budget = self._budget(cap or self.timeout_seconds)
+        if budget <= 0:
+            raise KubeApiError(status=0, message="no answer in time")
+        timeout = (min(_CONNECT_TIMEOUT_S, budget), budget)
         try:
-            return await anyio.to_thread.run_sync(fn, limiter=limiter)
+            with anyio.fail_after(budget):
+                return await anyio.to_thread.run_sync(
+                    partial(fn, _request_timeout=timeout), limiter=limiter, abandon_on_cancel=True
+                )
         except (ApiException, urllib3.exceptions.HTTPError, OSError, TimeoutError) as exc:
             raise kube_error(exc) from exc
 
@@ -253,7 +326,6 @@ class KubeClient:
                 namespace,
                 constants.PLURAL,
                 body,
-                _request_timeout=self._timeout,
             )
         )
         return result
@@ -266,7 +338,6 @@ class KubeClient:
                 namespace,
                 constants.PLURAL,
                 name,
-                _request_timeout=self._timeout,
             ),
             read=True,
         )
@@ -293,7 +364,6 @@ class KubeClient:
                 *_GVP,
                 namespace,
                 constants.PLURAL,
-                _request_timeout=self._timeout,
                 **kwargs,
             ),
             read=True,
@@ -311,7 +381,6 @@ class KubeClient:
                 name,
                 patch,
                 _content_type="application/merge-patch+json",
-                _request_timeout=self._timeout,
             )
         )
         return result
@@ -327,7 +396,6 @@ class KubeClient:
                 # Background: the TrainingJob goes at once; the garbage collector then removes
                 # its Job and pods through their ownerReferences.
                 propagation_policy="Background",
-                _request_timeout=self._timeout,
             )
         )
 
@@ -340,9 +408,9 @@ class KubeClient:
                 namespace,
                 constants.PLURAL,
                 limit=1,
-                _request_timeout=(2.0, 3.0),
             ),
             read=True,
+            cap=3.0,
         )
 
     def open_stream(self) -> None:

@@ -1,5 +1,11 @@
 """TrainingJob objects -> what the REST API shows: the seed's status words and result shapes
 (docs/design.md §2.1), and the /v1 resource view. Pure functions of the object's JSON.
+
+Messages (status, conditions) are shown redacted (`wattcast.crd.messages`): the operator and
+the trainer write them without addresses, and what a pod wrote otherwise is not passed on.
+A result whose `modelPath` is not in the TrainingJob's own meter directory
+(`wattcast.crd.modelstore`) is shown as no result: a trainer pod wrote it, and the API never
+points anyone at another meter's model.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.conditions import find_condition
+from wattcast.crd.messages import redacted
+from wattcast.crd.modelstore import model_path_of
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +124,7 @@ def failure_reason(obj: dict[str, Any]) -> tuple[str, str]:
     condition = find_condition(status.get("conditions"), ConditionType.FAILED) or {}
     reason = str(condition.get("reason") or UNKNOWN_REASON)
     message = str(condition.get("message") or status.get("message") or "Training failed.")
-    return reason, message
+    return reason, redacted(message)
 
 
 def task_result(obj: dict[str, Any]) -> TaskResultPublic | None:
@@ -125,11 +133,18 @@ def task_result(obj: dict[str, Any]) -> TaskResultPublic | None:
     meter_id, meter_type = _meter(obj)
     raw = _status(obj)
     if status is TaskStatus.SUCCESS:
-        result = raw.get("result") or {}
-        model_path = MODEL_PATH_PREFIX + str(result.get("modelPath", ""))
+        own_path = model_path_of(raw, obj.get("spec"))
+        result = raw.get("result") if own_path is not None else None
+        if not isinstance(result, dict):
+            result = {}
+        model_path = MODEL_PATH_PREFIX + own_path if own_path is not None else None
         return TaskResultPublic(
             status="success",
-            message=f"Model trained and saved at {model_path}",
+            message=(
+                f"Model trained and saved at {model_path}"
+                if model_path is not None
+                else "Training succeeded, but no model of this meter was reported."
+            ),
             details=SuccessDetails(
                 meter_id=meter_id,
                 meter_type=meter_type,
@@ -180,6 +195,14 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
     raw = _status(obj)
     if not raw:
         return None
+    raw = _redacted_messages(raw)
+    if "result" in raw and model_path_of(raw, obj.get("spec")) is None:
+        logger.warning(
+            "TrainingJob %s: status.result left out, its modelPath is not in the meter's "
+            "model directory",
+            _metadata(obj).get("name"),
+        )
+        raw = {k: v for k, v in raw.items() if k != "result"}
     try:
         return TrainingJobStatus.model_validate(raw)
     except ValidationError as exc:
@@ -194,6 +217,26 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
             return TrainingJobStatus.model_validate({k: v for k, v in raw.items() if k not in bad})
         except ValidationError:
             return None
+
+
+def _redacted_messages(status: dict[str, Any]) -> dict[str, Any]:
+    out = dict(status)
+    if isinstance(out.get("message"), str):
+        out["message"] = redacted(out["message"])
+    conditions = out.get("conditions")
+    if isinstance(conditions, list):
+        out["conditions"] = [
+            {**c, "message": redacted(c["message"])}
+            if isinstance(c, dict) and isinstance(c.get("message"), str)
+            else c
+            for c in conditions
+        ]
+    return out
+
+
+def _message(obj: dict[str, Any]) -> str | None:
+    message = _status(obj).get("message")
+    return redacted(message) if isinstance(message, str) else None
 
 
 def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
@@ -213,7 +256,7 @@ def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
         finished=status in FINISHED_STATUSES,
         phase=phase_of(obj),
         progress=progress_of(obj),
-        message=_status(obj).get("message"),
+        message=_message(obj),
         failure_reason=reason,
         failure_message=failure,
         cancelled=is_cancelled(obj),

@@ -103,8 +103,11 @@ class SuccessDetails(BaseModel):
     meter_id: str = Field(description="The meter the model was trained for.")
     meter_type: MeterType = Field(description="electricity or water.")
     data_points: int = Field(description="Points used for training, after cleaning.")
-    model_path: str = Field(
-        description="The saved model: `models/` + the TrainingJob's status.result.modelPath."
+    model_path: str | None = Field(
+        default=None,
+        description="The saved model: `models/` + the TrainingJob's status.result.modelPath; "
+        "absent when the status names no model in the meter's own directory "
+        "(`<meterType>/<meterId>/versions/`).",
     )
     training_completed: str = Field(description="When training finished (ISO 8601).")
 
@@ -288,5 +291,7 @@ class ErrorPublic(BaseModel):
 class HealthPublic(BaseModel):
     """Liveness or readiness."""
 
-    status: Literal["ok", "unavailable"] = Field(description="ok, or unavailable.")
-    detail: str | None = Field(default=None, description="Why it is not ready.")
+    status: Literal["ok", "unavailable"] = Field(
+        description="ok, or unavailable (the reason is in the API's log, not here: the probe "
+        "is unauthenticated)."
+    )

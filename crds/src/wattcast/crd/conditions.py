@@ -33,6 +33,7 @@ class Reason:
     JOB_CREATED: Final = "JobCreated"
     JOB_ADOPTED: Final = "JobAdopted"
     JOB_NAME_CONFLICT: Final = "JobNameConflict"
+    TRAINER_IDENTITY_CONFLICT: Final = "TrainerIdentityConflict"
     JOB_LOST: Final = "JobLost"
     WAITING_FOR_ADMISSION: Final = "WaitingForAdmission"
     ADMITTED: Final = "Admitted"

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from wattcast.crd import constants
-from wattcast.crd.trainingjob import TrainingJobSpec, TrainingJobStatus
+from wattcast.crd.trainingjob import FINISHED_STATUS_RULES, TrainingJobSpec, TrainingJobStatus
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 CRD_FILE = Path("crds") / "trainingjob.yaml"
@@ -165,7 +165,8 @@ def openapi_schema() -> dict[str, Any]:
                     "(the Job takes the same name)"
                 ),
                 "reason": "FieldValueInvalid",
-            }
+            },
+            *FINISHED_STATUS_RULES,
         ],
     }
 

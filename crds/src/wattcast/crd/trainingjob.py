@@ -461,13 +461,34 @@ class TrainingProgress(_Model):
     )
 
 
-_STATUS_RULES: list[JsonValue] = [
+# "A finished phase stays finished" (docs/design.md §2), as transition rules on the object root:
+# on `status` itself they would not run when a write removes the whole status (a rule runs
+# only where both the old and the new object have the field), which once let a Succeeded
+# TrainingJob be emptied back to "Pending" for good. `oldSelf.status.phase` is read only
+# behind has() guards, so objects that never had a status pass.
+_FINISHED = ", ".join(f"'{phase.value}'" for phase in sorted(TERMINAL_PHASES))
+_WAS_FINISHED = (
+    f"has(oldSelf.status) && has(oldSelf.status.phase) && oldSelf.status.phase in [{_FINISHED}]"
+)
+FINISHED_STATUS_RULES: list[JsonValue] = [
     {
         "rule": (
-            "!has(oldSelf.phase) || !(oldSelf.phase in ['Succeeded', 'Failed']) || "
-            "(has(self.phase) && self.phase == oldSelf.phase)"
+            f"!({_WAS_FINISHED}) || (has(self.status) && has(self.status.phase) && "
+            "self.status.phase == oldSelf.status.phase)"
         ),
-        "message": "a finished TrainingJob's phase cannot change",
+        "message": (
+            "a finished TrainingJob's phase cannot change, and its status cannot be removed"
+        ),
+        "fieldPath": ".status",
+        "reason": "FieldValueForbidden",
+    },
+    {
+        "rule": (
+            f"!({_WAS_FINISHED}) || !has(oldSelf.status.result) || (has(self.status) && "
+            "has(self.status.result) && self.status.result == oldSelf.status.result)"
+        ),
+        "message": "a finished TrainingJob's result cannot change",
+        "fieldPath": ".status",
         "reason": "FieldValueForbidden",
     },
 ]
@@ -480,8 +501,6 @@ class TrainingJobStatus(_Model):
     terminal phases; the trainer writes ProcessingData, Training, Saving, progress, message,
     training and result.
     """
-
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _STATUS_RULES})
 
     phase: Phase | None = Field(default=None, description="Where the TrainingJob is.")
     progress: int | None = Field(

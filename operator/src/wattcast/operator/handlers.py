@@ -1,8 +1,9 @@
 """The Kopf handlers: thin glue between watch events and the pure modules.
 
-- `create_job` (on.create, retried by Kopf): resolve the source, render the Job with
-  `rendering.render_job`, create it (a 409 adopts our own Job, or fails the TrainingJob when
-  the name belongs to someone else), and record `jobName` and the first phase.
+- `create_job` (on.create, retried by Kopf): resolve the source, make the trainer's own
+  identity (`identity.ensure_trainer_identity`), render the Job with `rendering.render_job`,
+  create it (a 409 adopts our own Job, or fails the TrainingJob when the name belongs to
+  someone else), and record `jobName` and the first phase.
 - `trainingjob_event` / `job_event` (on.event, level-based): carry `spec.suspend` over to the
   Job, map the Job's state onto the TrainingJob's status with `status.from_job`, detect a
   vanished Job, schedule retention.
@@ -37,7 +38,9 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.times import now_utc, parse_rfc3339
+from wattcast.operator import messages
 from wattcast.operator import status as mapping
+from wattcast.operator.identity import IdentityConflict, IdentityVanished, ensure_trainer_identity
 from wattcast.operator.kubeclient import KubeApiError, KubeClient, load_api_client
 from wattcast.operator.metrics import (
     HANDLER_ERRORS,
@@ -358,7 +361,7 @@ async def create_job(
     try:
         model = TrainingJob.model_validate(dict(body))
     except ValidationError as error:
-        await fail(Reason.INVALID_SPEC, f"the TrainingJob is invalid: {error}"[:1024])
+        await fail(Reason.INVALID_SPEC, messages.invalid_trainingjob(error))
         return
     labels = missing_labels(model)
     if labels:
@@ -369,12 +372,26 @@ async def create_job(
         await fail(refused.reason, refused.message)
         return
 
+    try:
+        await ensure_trainer_identity(rt.kube, model)
+    except IdentityConflict as conflict:
+        await fail(Reason.TRAINER_IDENTITY_CONFLICT, conflict.message)
+        return
+    except IdentityVanished as vanished:
+        raise kopf.TemporaryError(f"{vanished}; retrying", delay=1) from vanished
+    except KubeApiError as error:
+        # 403 here is the operator's own RBAC (it must hold what the Role grants): fixable by
+        # an administrator, so retried rather than failed.
+        raise kopf.TemporaryError(
+            f"creating the trainer identity of {name}: {error.status} {error.reason}", delay=5
+        ) from error
+
     adopted = False
     try:
         await rt.kube.create_job(namespace, render_job(model, source, rt.settings))
     except KubeApiError as error:
         if error.status in (400, 422):
-            await fail(Reason.INVALID_SPEC, f"the API server refused the Job: {error.body}"[:1024])
+            await fail(Reason.INVALID_SPEC, messages.job_refused(error))
             return
         if error.status != 409:
             raise kopf.TemporaryError(

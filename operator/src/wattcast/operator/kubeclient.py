@@ -42,6 +42,16 @@ class KubeApiError(Exception):
         self.body = body
 
 
+# The namespaced kinds of a trainer's identity: (resource, collection path).
+IDENTITY_KINDS = {
+    "ServiceAccount": ("serviceaccounts", "/api/v1/namespaces/{namespace}/serviceaccounts"),
+    "Role": ("roles", "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles"),
+    "RoleBinding": (
+        "rolebindings",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings",
+    ),
+}
+
 TJ_PATH = f"/apis/{constants.GROUP}/{constants.VERSION}/namespaces/{{namespace}}/{constants.PLURAL}"
 
 
@@ -110,6 +120,21 @@ class KubeClient:
         )
         assert result is not None
         return result
+
+    async def create_namespaced(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a ServiceAccount, Role or RoleBinding (IDENTITY_KINDS) in `namespace`."""
+        resource, path = IDENTITY_KINDS[str(body["kind"])]
+        result = await self._call(
+            "create", resource, "POST", path.format(namespace=namespace), body=body
+        )
+        assert result is not None
+        return result
+
+    async def read_namespaced(self, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
+        resource, path = IDENTITY_KINDS[kind]
+        return await self._call(
+            "get", resource, "GET", path.format(namespace=namespace) + f"/{name}", missing_ok=True
+        )
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self._call(

@@ -1,7 +1,12 @@
-"""The Job that runs a TrainingJob's trainer (docs/design.md §3, §3.1): a pure function.
+"""The Job that runs a TrainingJob's trainer (docs/design.md §3, §3.1), and the trainer's identity.
 
 `render_job` builds the whole batch/v1 Job as a JSON-ready dict from the TrainingJob, the
-resolved InfluxDB source and the settings; it does no I/O, so every field is unit-tested.
+resolved InfluxDB source and the settings; `render_trainer_identity` builds the ServiceAccount,
+Role and RoleBinding that pod runs as. Both do no I/O, so every field is unit-tested.
+
+Each TrainingJob gets an identity of its own, owned by it (garbage-collected with it): a Role
+whose rules name only that TrainingJob (`resourceNames`), so a trainer can read its own
+TrainingJob and patch its own status, and no other TrainingJob's.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from wattcast.operator.settings import OperatorSettings
 MANAGED_BY = "wattcast-operator"
 TRAINER_COMPONENT = "trainer"
 TMP_VOLUME = "tmp"
+# "<prefix><TrainingJob name>": at most 17 + 63 characters, within a ServiceAccount's 253.
+TRAINER_IDENTITY_PREFIX = "wattcast-trainer-"
 MODELS_VOLUME = "models"
 
 
@@ -131,6 +138,97 @@ def pod_security_context() -> dict[str, Any]:
     }
 
 
+def trainer_identity_name(tj: TrainingJob) -> str:
+    """The name of the TrainingJob's ServiceAccount, Role and RoleBinding."""
+    return TRAINER_IDENTITY_PREFIX + _name(tj)
+
+
+def trainer_rules(tj: TrainingJob) -> list[dict[str, Any]]:
+    """What the trainer calls, on its own TrainingJob only (trainer/jobs.py, progress.py)."""
+    return [
+        # Read its TrainingJob once at start (spec, and whether it was suspended meanwhile).
+        {
+            "apiGroups": [constants.GROUP],
+            "resources": [constants.PLURAL],
+            "resourceNames": [_name(tj)],
+            "verbs": ["get"],
+        },
+        # Merge-patch phase, progress, message and result (the schema re-validates each).
+        {
+            "apiGroups": [constants.GROUP],
+            "resources": [f"{constants.PLURAL}/status"],
+            "resourceNames": [_name(tj)],
+            "verbs": ["patch"],
+        },
+    ]
+
+
+def render_trainer_identity(tj: TrainingJob) -> list[dict[str, Any]]:
+    """ServiceAccount, Role and RoleBinding of the TrainingJob's trainer, in creation order.
+
+    The ServiceAccount mounts no token by itself; only the trainer pod asks for one.
+    """
+    name = trainer_identity_name(tj)
+
+    def metadata() -> dict[str, Any]:
+        return {
+            "name": name,
+            "namespace": tj.metadata.namespace,
+            "labels": job_labels(tj),
+            "ownerReferences": [owner_reference(tj)],
+        }
+
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": metadata(),
+            "automountServiceAccountToken": False,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": metadata(),
+            "rules": trainer_rules(tj),
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": metadata(),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [
+                {"kind": "ServiceAccount", "name": name, "namespace": tj.metadata.namespace}
+            ],
+        },
+    ]
+
+
+# What an existing identity object must say to be adopted: a Role with other rules or a
+# RoleBinding to another subject is not the one we would have made, even if we own it.
+_IDENTITY_CONTENT = {
+    "ServiceAccount": (),
+    "Role": ("rules",),
+    "RoleBinding": ("roleRef", "subjects"),
+}
+
+
+def identity_matches(existing: dict[str, Any], wanted: dict[str, Any], uid: str) -> bool:
+    """Whether `existing` is the identity object `wanted` describes, owned by `uid`."""
+    if not is_owned_by(existing, uid):
+        return False
+    keys = _IDENTITY_CONTENT[str(wanted["kind"])]
+    return all(_normalised(existing.get(key)) == _normalised(wanted.get(key)) for key in keys)
+
+
+def _normalised(value: Any) -> Any:
+    """Drop empty lists and None, as the API server does when it stores RBAC objects."""
+    if isinstance(value, dict):
+        return {k: _normalised(v) for k, v in value.items() if v not in (None, [], {})}
+    if isinstance(value, list):
+        return [_normalised(v) for v in value]
+    return value
+
+
 def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings) -> dict[str, Any]:
     """The batch/v1 Job for `tj` (same name, owned by it), as a JSON-ready dict."""
     spec = tj.spec
@@ -173,7 +271,9 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
             "metadata": {"labels": labels},
             "spec": {
                 "restartPolicy": "Never",
-                "serviceAccountName": settings.trainer_service_account,
+                # The TrainingJob's own identity (render_trainer_identity), with a token.
+                "serviceAccountName": trainer_identity_name(tj),
+                "automountServiceAccountToken": True,
                 "securityContext": pod_security_context(),
                 "containers": [container],
                 "volumes": [
@@ -186,6 +286,9 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
             },
         },
     }
+    pull_secrets = settings.trainer_image_pull_secret_list
+    if pull_secrets:
+        job_spec["template"]["spec"]["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
     if spec.active_deadline_seconds is not None:
         job_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
     if spec.ttl_seconds_after_finished is not None:

@@ -37,12 +37,11 @@ class OperatorSettings(BaseSettings):
     trainer_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
         default="IfNotPresent", description="imagePullPolicy of the trainer container."
     )
-    trainer_service_account: str = Field(
-        default="wattcast-trainer",
-        min_length=1,
-        max_length=253,
-        description="ServiceAccount of trainer pods: may only read TrainingJobs and patch "
-        "their status.",
+    trainer_image_pull_secrets: str = Field(
+        default="",
+        max_length=4096,
+        description="Comma-separated image pull Secrets of trainer pods (each training "
+        "namespace must have them); empty: none.",
     )
     models_claim: str = Field(
         default="wattcast-models",
@@ -103,6 +102,11 @@ class OperatorSettings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @property
+    def trainer_image_pull_secret_list(self) -> list[str]:
+        """The trainer pods' image pull Secrets."""
+        return [n.strip() for n in self.trainer_image_pull_secrets.split(",") if n.strip()]
 
     @property
     def namespace_list(self) -> list[str]:

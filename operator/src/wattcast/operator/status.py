@@ -30,6 +30,7 @@ from wattcast.crd import (
     find_condition,
     set_condition,
 )
+from wattcast.crd.messages import redacted
 from wattcast.crd.times import rfc3339
 
 
@@ -155,7 +156,12 @@ def needs_termination_message(current: Mapping[str, Any], job: JobObservation) -
 
 
 class _Builder:
-    """Accumulates a status patch against the current status."""
+    """Accumulates a status patch against the current status.
+
+    Every message it writes (status.message, condition messages, the Event's) passes
+    `redacted`: some come from elsewhere (the trainer's termination message, the Job
+    controller's condition), and none may carry an internal address.
+    """
 
     def __init__(self, current: Mapping[str, Any], now: datetime) -> None:
         self.current = current
@@ -164,6 +170,8 @@ class _Builder:
         self.conditions: list[dict[str, Any]] = list(current.get("conditions") or [])
 
     def set(self, key: str, value: Any) -> None:
+        if key == "message" and isinstance(value, str):
+            value = redacted(value)
         if value is not None and self.current.get(key) != value:
             self.patch[key] = value
 
@@ -173,7 +181,7 @@ class _Builder:
             type=type_,
             status=status,
             reason=reason,
-            message=message,
+            message=redacted(message),
             now=self.now,
         )
 
@@ -193,7 +201,7 @@ class _Builder:
             old_phase=old,
             new_phase=new,
             reason=reason,
-            message=message,
+            message=redacted(message),
         )
 
 

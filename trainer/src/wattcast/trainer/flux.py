@@ -23,7 +23,12 @@ from pydantic import SecretStr
 
 from wattcast.crd import constants
 from wattcast.trainer.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.trainer.sources import MeterQuery, check_influx_name, empty_frame
+from wattcast.trainer.sources import (
+    MeterQuery,
+    check_influx_name,
+    empty_frame,
+    influx_error_text,
+)
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)
 _BLOCK_SEPARATOR = re.compile(rb"\r?\n[ \t]*\r?\n")
@@ -58,7 +63,7 @@ def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), params
 
 
-def parse_annotated_csv(body: bytes) -> pd.DataFrame:
+def parse_annotated_csv(body: bytes, *, where: str = "InfluxDB") -> pd.DataFrame:
     """InfluxDB 2 annotated CSV (one block per table schema) to a frame.
 
     Annotation rows start with `#`; blocks are separated by an empty line and each has its
@@ -71,7 +76,9 @@ def parse_annotated_csv(body: bytes) -> pd.DataFrame:
         frame = pd.read_csv(io.BytesIO(block), comment="#", skip_blank_lines=True)
         if "error" in frame.columns:
             message = str(frame["error"].iloc[0]) if len(frame) else "unknown error"
-            raise InvalidConfigError(f"InfluxDB refused the Flux query: {message}")
+            raise InvalidConfigError(
+                f"{where} refused the Flux query: {influx_error_text(message)}"
+            )
         if "_time" not in frame.columns or frame.empty:
             continue
         columns = [c for c in _FIELDS if c in frame.columns]
@@ -94,14 +101,25 @@ def parse_annotated_csv(body: bytes) -> pd.DataFrame:
 
 
 class FluxSource:
-    """A DataSource over InfluxDB 2's `/api/v2/query` (see the module doc)."""
+    """A DataSource over InfluxDB 2's `/api/v2/query` (see the module doc).
+
+    Failures name the source by `name` (the administrator's name for it), never by its URL.
+    """
 
     def __init__(
-        self, *, url: str, org: str, bucket: str, token: SecretStr | None, timeout: float
+        self,
+        *,
+        url: str,
+        org: str,
+        bucket: str,
+        token: SecretStr | None,
+        timeout: float,
+        name: str = "default",
     ) -> None:
         from influxdb_client.client.influxdb_client import InfluxDBClient
 
         self.url = url.rstrip("/")
+        self.name = name
         self.org = org
         self.bucket = check_influx_name("bucket", bucket)
         self._client = InfluxDBClient(
@@ -116,28 +134,30 @@ class FluxSource:
         from urllib3.exceptions import HTTPError
 
         text, params = build_query(query, self.bucket)
+        where = f"InfluxDB source {self.name!r}"
         try:
             response = self._client.query_api().query_raw(text, org=self.org, params=params)
             body = response.data if hasattr(response, "data") else response.read()
         except ApiException as error:
             status = int(error.status or 0)
-            detail = (error.body or error.reason or "")[:300]
+            detail = f"{self.url}: {(error.body or error.reason or '')[:300]}"
             if status >= 500 or status == 429:
                 raise SourceUnavailableError(
-                    f"InfluxDB at {self.url} failed with HTTP {status}: {detail}"
+                    f"{where} failed with HTTP {status}", detail=detail
                 ) from error
             if status in (401, 403):
                 raise InvalidConfigError(
-                    f"InfluxDB at {self.url} refused the token (HTTP {status})"
+                    f"{where} refused the token (HTTP {status})", detail=detail
                 ) from error
             raise InvalidConfigError(
-                f"InfluxDB at {self.url} refused the query with HTTP {status}: {detail}"
+                f"{where} refused the query with HTTP {status}: {influx_error_text(error.body)}",
+                detail=detail,
             ) from error
         except (HTTPError, OSError) as error:
             raise SourceUnavailableError(
-                f"InfluxDB at {self.url} is unreachable: {type(error).__name__}"
+                f"{where} is unreachable", detail=f"{self.url}: {error!r}"
             ) from error
-        return parse_annotated_csv(bytes(body))
+        return parse_annotated_csv(bytes(body), where=where)
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]

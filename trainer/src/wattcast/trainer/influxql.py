@@ -21,7 +21,12 @@ from pydantic import SecretStr
 from wattcast.crd import constants
 from wattcast.crd.times import rfc3339
 from wattcast.trainer.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.trainer.sources import MeterQuery, check_influx_name, empty_frame
+from wattcast.trainer.sources import (
+    MeterQuery,
+    check_influx_name,
+    empty_frame,
+    influx_error_text,
+)
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)
 
@@ -50,14 +55,16 @@ def build_query(query: MeterQuery) -> tuple[str, dict[str, str]]:
     return statement, params
 
 
-def parse_csv(body: bytes, unit: str = "ms") -> pd.DataFrame:
+def parse_csv(body: bytes, unit: str = "ms", *, where: str = "InfluxDB") -> pd.DataFrame:
     """InfluxDB 1.x CSV (`name,tags,time,<fields>`, epoch times in `unit`) to a frame."""
     if not body.strip():
         return empty_frame()
     header = body[: body.find(b"\n")].decode(errors="replace").strip().split(",")
     if "error" in header:
         frame = pd.read_csv(io.BytesIO(body))
-        raise InvalidConfigError(f"InfluxDB refused the query: {frame['error'].iloc[0]}")
+        raise InvalidConfigError(
+            f"{where} refused the query: {influx_error_text(str(frame['error'].iloc[0]))}"
+        )
     if "time" not in header or constants.FIELD_CONSUMPTION not in header:
         return empty_frame()
     # Only the time and the fields: `name` repeats the measurement on every row. pyarrow's
@@ -75,10 +82,22 @@ def parse_csv(body: bytes, unit: str = "ms") -> pd.DataFrame:
 
 
 class InfluxQLSource:
-    """A DataSource over `/query` (see the module doc)."""
+    """A DataSource over `/query` (see the module doc).
 
-    def __init__(self, *, url: str, database: str, token: SecretStr | None, timeout: float) -> None:
+    Failures name the source by `name` (the administrator's name for it), never by its URL.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        database: str,
+        token: SecretStr | None,
+        timeout: float,
+        name: str = "default",
+    ) -> None:
         self.url = url.rstrip("/")
+        self.name = name
         self.database = check_influx_name("database", database)
         self.timeout = timeout
         self._session = requests.Session()
@@ -105,29 +124,30 @@ class InfluxQLSource:
         }
 
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
+        where = f"InfluxDB source {self.name!r}"
         try:
             response = self._session.post(
                 f"{self.url}/query", data=self.request_params(query), timeout=self.timeout
             )
         except requests.RequestException as error:
             raise SourceUnavailableError(
-                f"InfluxDB at {self.url} is unreachable: {type(error).__name__}"
+                f"{where} is unreachable", detail=f"{self.url}: {error!r}"
             ) from error
-        if response.status_code >= 500 or response.status_code == 429:
-            raise SourceUnavailableError(
-                f"InfluxDB at {self.url} failed with HTTP {response.status_code}: "
-                f"{response.text.strip()[:300]}"
-            )
-        if response.status_code in (401, 403):
+        status = response.status_code
+        detail = f"{self.url}: HTTP {status}: {response.text.strip()[:300]}"
+        if status >= 500 or status == 429:
+            raise SourceUnavailableError(f"{where} failed with HTTP {status}", detail=detail)
+        if status in (401, 403):
             raise InvalidConfigError(
-                f"InfluxDB at {self.url} refused the credentials (HTTP {response.status_code})"
+                f"{where} refused the credentials (HTTP {status})", detail=detail
             )
-        if response.status_code != 200:
+        if status != 200:
             raise InvalidConfigError(
-                f"InfluxDB at {self.url} refused the query with HTTP {response.status_code}: "
-                f"{response.text.strip()[:300]}"
+                f"{where} refused the query with HTTP {status}: "
+                f"{influx_error_text(response.content)}",
+                detail=detail,
             )
-        return parse_csv(response.content)
+        return parse_csv(response.content, where=where)
 
     def close(self) -> None:
         self._session.close()

@@ -118,8 +118,11 @@ def resolve_source(spec: StandaloneSpec, env: InfluxEnvSettings) -> InfluxSource
             "no InfluxDB source: set INFLUX_URL (and INFLUX_DIALECT, INFLUX_ORG, INFLUX_BUCKET "
             "or INFLUX_DATABASE), or give spec.source a url in a standalone spec file"
         )
+    # The name the administrator gave the source: what failures call it (never its URL).
+    name = spec.source.name if isinstance(spec.source, SourceRef) and spec.source.name else None
     try:
         source = InfluxSource(
+            name=name or "default",
             url=env.url,
             dialect=env.dialect,
             org=env.org or None,

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from wattcast.crd import Reason, TerminationMessage, constants
-from wattcast.trainer.errors import InvalidConfigError, TrainerError
+from wattcast.trainer.errors import InvalidConfigError, TrainerError, public_message
 from wattcast.trainer.jobs import (
     StandaloneTrainingJob,
     load_spec_file,
@@ -106,7 +106,8 @@ def train(
                 api_client = kubernetes_api_client()
             except Exception as error:
                 raise TrainerError(
-                    f"no Kubernetes configuration to read TrainingJob {namespace}/{name}: {error}"
+                    f"no Kubernetes configuration to read TrainingJob {namespace}/{name}",
+                    detail=repr(error),
                 ) from None
             job = read_trainingjob(
                 api_client, name=name, namespace=namespace, timeout=settings.api_timeout_seconds
@@ -136,15 +137,13 @@ def train(
         message, code = outcome.message, outcome.exit_code
     except TrainerError as error:
         log.error("training failed (%s): %s", error.reason, error.message)
-        reporter.fail(f"{error.reason}: {error.message}")
-        message = TerminationMessage(
-            phase="Failed", reason=error.reason, message=error.message[:1024]
-        )
+        text = public_message(error)
+        reporter.fail(f"{error.reason}: {text}")
+        message = TerminationMessage(phase="Failed", reason=error.reason, message=text[:1024])
         code = error.exit_code
     except Exception as error:
-        log.exception("training failed unexpectedly")
         message = TerminationMessage(
-            phase="Failed", reason=Reason.TRAINING_ERROR, message=f"{error}"[:1024]
+            phase="Failed", reason=Reason.TRAINING_ERROR, message=public_message(error)[:1024]
         )
         code = 1
     finally:

@@ -29,7 +29,7 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.times import now_utc
-from wattcast.trainer.errors import TrainerError
+from wattcast.trainer.errors import TrainerError, public_message
 from wattcast.trainer.features import FeatureConfig
 from wattcast.trainer.jobs import StandaloneTrainingJob
 from wattcast.trainer.preparation import prepare
@@ -91,14 +91,14 @@ def run_job(
         return RunOutcome(constants.EXIT_OK, message)
     except TrainerError as error:
         log.error("training failed (%s): %s", error.reason, error.message)
-        reporter.fail(f"{error.reason}: {error.message}")
+        text = public_message(error)
+        reporter.fail(f"{error.reason}: {text}")
         return RunOutcome(
             error.exit_code,
-            TerminationMessage(phase="Failed", reason=error.reason, message=error.message[:1024]),
+            TerminationMessage(phase="Failed", reason=error.reason, message=text[:1024]),
         )
     except Exception as error:  # unexpected: retriable, with the reason TrainingError
-        log.exception("training failed unexpectedly")
-        text = f"{type(error).__name__}: {error}"[:1024]
+        text = public_message(error)[:1024]
         reporter.fail(f"{Reason.TRAINING_ERROR}: {text}")
         return RunOutcome(
             1, TerminationMessage(phase="Failed", reason=Reason.TRAINING_ERROR, message=text)

@@ -13,6 +13,7 @@ patterns. :func:`check_meter_id` runs before any source is even built.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ import pandas as pd
 from pydantic import SecretStr
 
 from wattcast.crd import InfluxDialect, InfluxSource, MeterType, Resolution
+from wattcast.crd.messages import redacted
 from wattcast.crd.times import rfc3339
 from wattcast.crd.trainingjob import INFLUX_NAME_PATTERN, METER_ID_PATTERN
 from wattcast.trainer.errors import InvalidConfigError, InvalidMeterIdError
@@ -90,6 +92,20 @@ def empty_frame() -> pd.DataFrame:
     )
 
 
+def influx_error_text(body: object) -> str:
+    """InfluxDB's own words about a refused query (its JSON `message`), short and redacted."""
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        text = parsed["message"]
+    elif isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+        text = parsed["error"]
+    return redacted(" ".join(text.split())[:300]) or "no reason given"
+
+
 def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float) -> DataSource:
     """The DataSource for a complete source description."""
     if source.dialect == InfluxDialect.INFLUXQL:
@@ -100,6 +116,7 @@ def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float
             database=check_influx_name("database", source.database),
             token=token,
             timeout=timeout,
+            name=source.name,
         )
     from wattcast.trainer.flux import FluxSource
 
@@ -111,4 +128,5 @@ def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float
         bucket=check_influx_name("bucket", source.bucket),
         token=token,
         timeout=timeout,
+        name=source.name,
     )

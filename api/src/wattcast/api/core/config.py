@@ -80,7 +80,8 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         le=120,
-        description="Read timeout of one Kubernetes API call, in seconds.",
+        description="Longest a request waits for the Kubernetes API, all its calls together "
+        "(waiting for a worker included), in seconds; then it answers 503 with Retry-After.",
     )
     api_kube_concurrency: int = Field(
         default=32,

@@ -36,6 +36,7 @@ from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.mapping import phase_of
 from wattcast.api.models import Stage
 from wattcast.crd import MeterType
+from wattcast.crd.modelstore import model_path_of
 from wattcast.crd.names import is_dns_label
 
 _HERE = Path(__file__).parent
@@ -129,13 +130,13 @@ async def get_model_report(
     (WATTCAST_MODELS_DIR) or the file is missing."""
     with kube.errors("read", namespace, name):
         obj = await kube.get(namespace, name)
-    result = (obj.get("status") or {}).get("result") or {}
-    model_path = result.get("modelPath") if isinstance(result, dict) else None
-    if not isinstance(model_path, str) or not model_path:
+    # Only a model in the TrainingJob's own meter directory is ever served (modelstore).
+    model_path = model_path_of(obj.get("status"), obj.get("spec"))
+    if model_path is None:
         phase = phase_of(obj)
         raise ApiProblem(
             404,
-            f"TrainingJob {name!r} has no saved model (phase "
+            f"TrainingJob {name!r} has no saved model in its meter's model directory (phase "
             f"{phase.value if phase else 'not set yet'}); a model exists once it succeeded.",
         )
     if settings.models_dir is None:

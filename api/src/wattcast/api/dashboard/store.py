@@ -138,16 +138,23 @@ def _first(data: Mapping[str, Any], name: str) -> Any:
 
 
 def _store_path(root: Path, relative: str) -> Path:
-    """`root/relative`, refusing anything that could leave the store (.., absolute, links out)."""
+    """`root/relative`, refusing anything that could leave the store or follow a link in it.
+
+    The store's own root may be a link (a mounted volume); below it, every part must be what
+    it says: a link anywhere on the way (a version directory, the model file, metadata.json)
+    could lead to another meter's files, so it is refused.
+    """
     # Checked on the raw text: PurePosixPath would quietly normalise "a//b" and "./a".
     parts = relative.split("/")
     if relative.startswith("/") or "\\" in relative or any(p in {"", ".", ".."} for p in parts):
         raise ModelStoreError(f"model path {relative!r} is not a plain path inside the store")
-    pure = PurePosixPath(relative)
     resolved_root = root.resolve()
-    path = (resolved_root / pure).resolve()
+    literal = resolved_root.joinpath(*parts)
+    path = literal.resolve()
     if not path.is_relative_to(resolved_root):
         raise ModelStoreError(f"model path {relative!r} leads outside the model store")
+    if path != literal:
+        raise ModelStoreError(f"model path {relative!r} goes through a link in the model store")
     return path
 
 
@@ -275,7 +282,8 @@ def _lineage(meter_dir: Path, model_file: str) -> tuple[list[ModelVersionPublic]
     result = []
     for name in names[:MAX_LINEAGE_VERSIONS]:
         try:
-            meta = _read_json(versions_dir / name / METADATA_FILE)
+            relative = (versions_dir / name / METADATA_FILE).relative_to(store_root)
+            meta = _read_json(_store_path(store_root, relative.as_posix()))
         except ModelStoreError:
             meta = {}  # a version without readable metadata is still part of the lineage
         path = (versions_dir / name / model_file).relative_to(store_root)
@@ -300,7 +308,8 @@ def read_model_report(models_dir: Path, model_path: str) -> ModelReportPublic:
     """
     model = _store_path(models_dir, model_path)
     version_dir = model.parent
-    metadata = _read_json(version_dir / METADATA_FILE)
+    metadata_path = PurePosixPath(model_path).parent / METADATA_FILE
+    metadata = _read_json(_store_path(models_dir, metadata_path.as_posix()))
     problems: list[str] = []
     pure = PurePosixPath(model_path)
     lineage: list[ModelVersionPublic] = []

@@ -213,6 +213,8 @@ async def _open(
         ) from None
 
     async def body() -> AsyncIterator[ServerSentEvent]:
+        # The request's budget covered the first list; the stream lives on by its own timeouts.
+        kube.unbounded()
         try:
             async for event in stream.events(items, version, metrics):
                 yield event

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import logging
+
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -10,6 +12,7 @@ from wattcast.api.deps import KubeDep, MetricsDep, SettingsDep
 from wattcast.api.kube import KubeApiError, problem_for
 from wattcast.api.models import HealthPublic
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -24,18 +27,19 @@ async def healthz() -> HealthPublic:
     "/readyz",
     response_model=HealthPublic,
     summary="Readiness: the Kubernetes API answers",
-    responses={503: {"model": HealthPublic, "description": "Not ready, with the reason."}},
+    responses={503: {"model": HealthPublic, "description": "Not ready (the log says why)."}},
 )
-async def readyz(request: Request, kube: KubeDep, settings: SettingsDep) -> Response:
+async def readyz(kube: KubeDep, settings: SettingsDep) -> Response:
     """200 when TrainingJobs can be listed in the default namespace: the Kubernetes API is
-    reachable, the CRD is installed and the API's identity may read it."""
+    reachable, the CRD is installed and the API's identity may read it. Open to anyone, so it
+    says only ready or not; why not goes to the log."""
     try:
         await kube.check_ready(settings.api_namespace)
     except KubeApiError as err:
         problem = problem_for(err, action="list", namespace=settings.api_namespace)
-        body = HealthPublic(status="unavailable", detail=problem.detail)
-        return JSONResponse(body.model_dump(), status_code=503)
-    return JSONResponse(HealthPublic(status="ok").model_dump(exclude_none=True))
+        logger.warning("Not ready: %s", problem.detail)
+        return JSONResponse(HealthPublic(status="unavailable").model_dump(), status_code=503)
+    return JSONResponse(HealthPublic(status="ok").model_dump())
 
 
 @router.get(

@@ -207,6 +207,9 @@ def builtin_types() -> list[ResourceType]:
             fields=["status.successful"],
         ),
         _builtin("coordination.k8s.io", "v1", "leases", "Lease"),
+        # Stored only: the emulator authorizes nothing (the real control plane checks RBAC).
+        _builtin("rbac.authorization.k8s.io", "v1", "roles", "Role"),
+        _builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
         _events_v1(),
         _builtin(
             "apiextensions.k8s.io",

@@ -1,0 +1,56 @@
+"""Making a TrainingJob's trainer identity: its ServiceAccount, Role and RoleBinding.
+
+The objects come from `rendering.render_trainer_identity` and are created before the Job, in
+order (a pod's ServiceAccount must exist before the pod). Creating is idempotent: a 409 reads
+the object and adopts it when it is ours and says what we would have written; anything else of
+that name is a conflict the TrainingJob fails on, since its trainer must never run with rights
+someone else defined. RBAC's escalation check applies: the operator can grant only rights it
+holds itself, which its Role in the chart does (get on trainingjobs, patch on their status).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattcast.crd import TrainingJob
+from wattcast.operator.kubeclient import KubeApiError, KubeClient
+from wattcast.operator.rendering import identity_matches, render_trainer_identity
+
+
+class IdentityConflict(Exception):
+    """An object of the identity's name exists and is not this TrainingJob's."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class IdentityVanished(Exception):
+    """An object answered 409 on create, then 404 on read: try again."""
+
+
+async def ensure_trainer_identity(kube: KubeClient, tj: TrainingJob) -> None:
+    """Create (or adopt) the identity objects; raises IdentityConflict, IdentityVanished, or
+    KubeApiError for any other failure of the API."""
+    namespace = tj.metadata.namespace or ""
+    uid = tj.metadata.uid or ""
+    for wanted in render_trainer_identity(tj):
+        try:
+            await kube.create_namespaced(namespace, wanted)
+            continue
+        except KubeApiError as error:
+            if error.status != 409:
+                raise
+        await _adopt(kube, namespace, wanted, uid)
+
+
+async def _adopt(kube: KubeClient, namespace: str, wanted: dict[str, Any], uid: str) -> None:
+    kind, name = str(wanted["kind"]), str(wanted["metadata"]["name"])
+    existing = await kube.read_namespaced(namespace, kind, name)
+    if existing is None:
+        raise IdentityVanished(f"{kind} {name} existed and vanished")
+    if not identity_matches(existing, wanted, uid):
+        raise IdentityConflict(
+            f"a {kind} named {name} already exists in {namespace} and is not this "
+            "TrainingJob's trainer identity; delete it or pick another TrainingJob name"
+        )
