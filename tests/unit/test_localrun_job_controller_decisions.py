@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from wattcast.devtools.localrun import jobstatus
 from wattcast.devtools.localrun.jobstatus import FailureAction, PodFailure
 

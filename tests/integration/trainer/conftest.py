@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
 from trainer_support import clear_settings
 
-from wattcast.devtools.cluster.access import service_account_kubeconfig
-from wattcast.devtools.cluster.chart import ChartIdentities
+from wattcast.crd import TrainingJob
+from wattcast.devtools.cluster.access import apply, service_account_kubeconfig
+from wattcast.devtools.cluster.chart import wait_until_authorized
 from wattcast.devtools.cluster.devcluster import DevCluster
+from wattcast.operator.rendering import render_trainer_identity
 
 
 @pytest.fixture(autouse=True)
@@ -36,20 +39,24 @@ def trainer_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def trainer_kubeconfig(
-    chart_identities: ChartIdentities,
-    devcluster: DevCluster,
-    kube: client.ApiClient,
-    namespace: str,
-    tmp_path: Path,
-) -> Path:
-    """A kubeconfig acting as the chart's trainer ServiceAccount in the test's namespace."""
-    chart_identities.grant(namespace, "trainer")
-    return service_account_kubeconfig(
-        kube,
-        devcluster.server,
-        devcluster.control_plane.ca_file,
-        namespace,
-        "wattcast-trainer",
-        tmp_path / "trainer.kubeconfig",
-    )
+def trainer_kubeconfig_for(
+    devcluster: DevCluster, kube: client.ApiClient, tmp_path: Path
+) -> Callable[[dict[str, Any]], Path]:
+    """A kubeconfig acting as a TrainingJob's own trainer identity, made as the operator makes
+    it (ServiceAccount, Role naming only that TrainingJob, RoleBinding)."""
+
+    def make(trainingjob: dict[str, Any]) -> Path:
+        identity = render_trainer_identity(TrainingJob.model_validate(trainingjob))
+        apply(devcluster.kubeconfig, identity)
+        wait_until_authorized(kube, identity)
+        account = identity[0]["metadata"]
+        return service_account_kubeconfig(
+            kube,
+            devcluster.server,
+            devcluster.control_plane.ca_file,
+            account["namespace"],
+            account["name"],
+            tmp_path / f"{account['name']}.kubeconfig",
+        )
+
+    return make

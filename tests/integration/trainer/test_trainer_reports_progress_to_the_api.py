@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def _watch_status(
 @pytest.mark.slow
 def test_progress_patches_reach_the_trainingjob_status(
     kubeconfig: Path,
-    trainer_kubeconfig: Path,
+    trainer_kubeconfig_for: Callable[[dict[str, Any]], Path],
     namespace: str,
     influxdb: InfluxServer,
     influx_database: str,
@@ -68,7 +69,7 @@ def test_progress_patches_reach_the_trainingjob_status(
     write_meter(influxdb.url, influx_database, "water", "block-2", meter.observed)
     api = _api(kubeconfig)
     name = "train-block-2"
-    api.create_namespaced_custom_object(
+    created = api.create_namespaced_custom_object(
         constants.GROUP,
         constants.VERSION,
         namespace,
@@ -94,7 +95,7 @@ def test_progress_patches_reach_the_trainingjob_status(
     watcher.start()
     time.sleep(0.5)  # the watch is established before the first patch
 
-    monkeypatch.setenv("KUBECONFIG", str(trainer_kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(trainer_kubeconfig_for(created)))
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAME, name)
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAMESPACE, namespace)
     monkeypatch.setenv("INFLUX_URL", influxdb.url)
@@ -124,9 +125,9 @@ def test_progress_patches_reach_the_trainingjob_status(
 
 
 def test_a_trainingjob_that_does_not_exist_is_permanent(
-    trainer_kubeconfig: Path, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kubeconfig: Path, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KUBECONFIG", str(trainer_kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAME, "nobody-here")
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAMESPACE, namespace)
     run = run_trainer(["--models-dir", str(tmp_path / "models")], tmp_path / "term")

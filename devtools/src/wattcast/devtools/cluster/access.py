@@ -46,8 +46,10 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, timeout: flo
 def apply(
     kubeconfig: Path, documents: Iterable[dict[str, Any]] | str, namespace: str | None = None
 ) -> None:
-    """`kubectl apply --server-side` the documents (a YAML stream or dicts)."""
+    """`kubectl apply --server-side` the documents (a YAML stream or dicts); none: nothing."""
     text = documents if isinstance(documents, str) else yaml.safe_dump_all(list(documents))
+    if not text.strip():
+        return
     args = ["apply", "--server-side", "--force-conflicts", "-f", "-"]
     if namespace:
         args += ["-n", namespace]
