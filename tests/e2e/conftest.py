@@ -1,10 +1,10 @@
 """Fixtures of the end-to-end tests: one whole local stack for the session.
 
-- ``e2e_stack`` (session): a :class:`LocalStack` (real InfluxDB, emulated API server as a
-  process, operator, REST API, local runner with 2 slots) in a temporary folder; pods get
-  WATTCAST_MIN_TRAINING_DAYS=3 so three weeks of data are enough, and retries wait 0.5 s
-  (doubling) instead of Kubernetes' 10 s. Its own API server: the stand-in Job controller
-  of the operator's integration tests watches the session emulator, never this one.
+- ``e2e_stack`` (session): a :class:`LocalStack` (real InfluxDB, a dev cluster of its own:
+  upstream control plane and the process kubelet with 2 pod slots, the operator and the REST
+  API under the chart's ServiceAccounts) in a temporary folder; pods get
+  WATTCAST_MIN_TRAINING_DAYS=3 so three weeks of data are enough. Retries wait as long as the
+  real Job controller makes them (10 s, doubling).
 - ``e2e`` (session): an :class:`E2E` client of that stack.
 
 Every test here is marked ``slow`` and ``influxdb``, and is skipped when influxd is missing.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from e2e_support import E2E
 
-from wattcast.devtools.localrun.stack import LocalStack, StackOptions
+from wattcast.devtools.stack import LocalStack, StackOptions
 from wattcast.devtools.testbed.influx import find_influxd
 
 
@@ -36,7 +36,6 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         StackOptions(
             workdir=tmp_path_factory.mktemp("e2e-stack"),
             capacity=2,
-            backoff_base_seconds=0.5,
             pod_env={"WATTCAST_MIN_TRAINING_DAYS": "3"},
         )
     )
@@ -45,7 +44,7 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield stack
     finally:
         stack.stop()
-    assert stack.runner is None  # stopped
+    assert stack.cluster.kubelet is None  # stopped
 
 
 @pytest.fixture(scope="session")

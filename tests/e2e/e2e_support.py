@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from kubernetes import client
 
-from wattcast.devtools.jobcontroller import KubeHttp
-from wattcast.devtools.localrun.stack import LocalStack
+from wattcast.devtools.cluster.access import api_client
+from wattcast.devtools.stack import LocalStack
 from wattcast.devtools.testbed.synthetic import generate_meter
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
@@ -69,12 +70,15 @@ class E2E:
             headers={"Authorization": f"Bearer {stack.token}"},
             timeout=30,
         )
-        self.kube = KubeHttp(stack.kubeconfig)
+        self.kube = api_client(stack.kubeconfig)
+        self.batch = client.BatchV1Api(self.kube)
+        self.core = client.CoreV1Api(self.kube)
+        self.objects = client.CustomObjectsApi(self.kube)
         self.loaded: set[tuple[str, str]] = set()
 
     def close(self) -> None:
         self.http.close()
-        self.kube.close()
+        self.kube.close()  # type: ignore[no-untyped-call]
 
     # --- data -----------------------------------------------------------------------------
 
@@ -163,26 +167,37 @@ class E2E:
     # --- Kubernetes ------------------------------------------------------------------------
 
     def jobs_of(self, name: str, namespace: str = "default") -> list[dict[str, Any]]:
-        listing = self.kube.request(
-            "GET",
-            f"/apis/batch/v1/namespaces/{namespace}/jobs",
-            params={"labelSelector": f"wattcast.dev/trainingjob={name}"},
+        listing = self.batch.list_namespaced_job(
+            namespace, label_selector=f"wattcast.dev/trainingjob={name}"
         )
-        return list((listing or {}).get("items") or [])
+        return [self.kube.sanitize_for_serialization(job) for job in listing.items]
 
     def pods_of(self, name: str, namespace: str = "default") -> list[dict[str, Any]]:
-        listing = self.kube.request(
-            "GET",
-            f"/api/v1/namespaces/{namespace}/pods",
-            params={"labelSelector": f"job-name={name}"},
-        )
-        return list((listing or {}).get("items") or [])
+        listing = self.core.list_namespaced_pod(namespace, label_selector=f"job-name={name}")
+        return [self.kube.sanitize_for_serialization(pod) for pod in listing.items]
 
     def trainingjob(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
-        return self.kube.request(
-            "GET",
-            f"/apis/wattcast.dev/v1alpha1/namespaces/{namespace}/trainingjobs/{name}",
-            allow=(404,),
+        try:
+            found: dict[str, Any] = self.objects.get_namespaced_custom_object(
+                "wattcast.dev", "v1alpha1", namespace, "trainingjobs", name
+            )
+        except client.exceptions.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return found
+
+    def running_pods(self, namespace: str = "default") -> dict[str, int]:
+        """`namespace/pod` -> process id of the pods running now (the kubelet's view)."""
+        kubelet = self.stack.cluster.kubelet
+        return {} if kubelet is None else dict(kubelet.running(namespace))
+
+    def running_pid(self, name: str, namespace: str = "default") -> int | None:
+        """The process id of TrainingJob `name`'s running trainer pod, if one runs."""
+        prefix = f"{namespace}/{name}-"
+        return next(
+            (pid for pod, pid in self.running_pods(namespace).items() if pod.startswith(prefix)),
+            None,
         )
 
     def kubectl(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

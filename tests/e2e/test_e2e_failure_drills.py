@@ -1,7 +1,7 @@
 """Failure drills: each failure ends in FAILURE with the reason a person needs, as fast as
 the cause allows, and leaves no partial model.
 
-The three drills run at the same time (their pods queue for the runner's 2 slots): a meter
+The three drills run at the same time (their pods queue for the kubelet's 2 slots): a meter
 with no data, an InfluxDB that is down, and a deadline too short for any training.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from e2e_support import E2E, condition, unique
 
-from wattcast.devtools.localrun.stack import OFFLINE_SOURCE
+from wattcast.devtools.stack import OFFLINE_SOURCE
 
 
 @dataclass
@@ -84,6 +84,5 @@ def test_deadline_exceeded_stops_the_run(e2e: E2E, drills: Drills) -> None:
     (job,) = e2e.jobs_of(drills.deadline)
     job_failed = [c for c in job["status"]["conditions"] if c["type"] == "Failed"]
     assert job_failed[0]["reason"] == "DeadlineExceeded"
-    assert e2e.stack.runner is not None
-    assert e2e.stack.runner.process_of("default", drills.deadline) is None
+    assert e2e.running_pid(drills.deadline) is None
     assert all(p["status"]["phase"] == "Failed" for p in e2e.pods_of(drills.deadline))

@@ -46,7 +46,7 @@ def test_kubectl_apply_trains_a_model(e2e: E2E) -> None:
     assert obj is not None
     assert obj["metadata"]["labels"]["wattcast.dev/meter-id"] == meter
     wait_for(
-        lambda: e2e.stack.runner is not None and not e2e.stack.runner.process_of("default", name),
+        lambda: e2e.running_pid(name) is None,
         10,
         "no process",
         e2e.stack.logs,

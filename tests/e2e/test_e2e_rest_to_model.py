@@ -1,4 +1,4 @@
-"""REST → TrainingJob → operator → Job → runner → trainer → real InfluxDB → model → SUCCESS.
+"""REST → TrainingJob → operator → Job → Job controller → kubelet → trainer → InfluxDB → SUCCESS.
 
 The seed's own request and answers, end to end; then the /v1 API with a tiny model, which
 also shows the metrics next to the baselines and what the pod left behind.

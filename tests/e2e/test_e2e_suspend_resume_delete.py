@@ -21,13 +21,8 @@ def _alive(pid: int) -> bool:
 
 
 def _running_pid(e2e: E2E, name: str) -> int:
-    runner = e2e.stack.runner
-    assert runner is not None
-    proc = wait_for(
-        lambda: runner.process_of("default", name), 120, f"{name}'s process", e2e.stack.logs
-    )
-    assert proc.pid is not None
-    return int(proc.pid)
+    pid = wait_for(lambda: e2e.running_pid(name), 120, f"{name}'s process", e2e.stack.logs)
+    return int(pid)
 
 
 def test_suspend_then_resume_ends_in_success(e2e: E2E) -> None:

@@ -18,20 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+# The environment rules live with the process kubelet (this package will be deleted).
+from wattcast.devtools.cluster.environment import ContainerConfigError as ContainerConfigError
+from wattcast.devtools.cluster.environment import Lookup
+from wattcast.devtools.cluster.environment import env_from as _env_from
+from wattcast.devtools.cluster.environment import expand as _expand
+from wattcast.devtools.cluster.environment import value_from as _value_from
+
 TERMINATION_LOG_ENV: Final = "WATTCAST_TERMINATION_LOG"
 DEFAULT_TERMINATION_PATH: Final = "/dev/termination-log"
 
 # Environment a local process keeps from the runner: enough to find programs and libraries.
 # Nothing else leaks in, as a container starts from its image's environment only.
 INHERITED_ENV: Final = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "VIRTUAL_ENV", "TMPDIR")
-
-# Lookup(kind, namespace, name) -> the object's JSON, or None when it does not exist.
-Lookup = Callable[[str, str, str], Mapping[str, Any] | None]
-
-
-class ContainerConfigError(Exception):
-    """The kubelet's CreateContainerConfigError: a referenced Secret, ConfigMap or key is
-    missing. The pod waits and the kubelet retries, as on a cluster."""
 
 
 def pod_for_job(job: Mapping[str, Any], *, suffix: str | None = None) -> dict[str, Any]:
@@ -89,86 +88,6 @@ class LaunchPlan:
     scratch: list[Path] = field(default_factory=list)  # emptyDirs, removed with the pod
 
 
-def _decode_secret(secret: Mapping[str, Any], key: str) -> str | None:
-    data = secret.get("data") or {}
-    if key in data:
-        return base64.b64decode(str(data[key])).decode("utf-8")
-    string_data = secret.get("stringData") or {}
-    if key in string_data:  # not stored by a real server, but harmless to honour
-        return str(string_data[key])
-    return None
-
-
-def _field_ref(pod: Mapping[str, Any], path: str) -> str:
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    values = {
-        "metadata.name": meta.get("name"),
-        "metadata.namespace": meta.get("namespace"),
-        "metadata.uid": meta.get("uid"),
-        "spec.nodeName": spec.get("nodeName"),
-        "spec.serviceAccountName": spec.get("serviceAccountName"),
-        "status.podIP": "127.0.0.1",
-        "status.hostIP": "127.0.0.1",
-    }
-    if path.startswith("metadata.labels['") and path.endswith("']"):
-        return str((meta.get("labels") or {}).get(path[17:-2], ""))
-    if path.startswith("metadata.annotations['") and path.endswith("']"):
-        return str((meta.get("annotations") or {}).get(path[22:-2], ""))
-    if path not in values:
-        raise ContainerConfigError(f"unsupported fieldRef {path!r}")
-    return str(values[path] or "")
-
-
-def _value_from(
-    source: Mapping[str, Any], pod: Mapping[str, Any], namespace: str, lookup: Lookup
-) -> str | None:
-    """The value of an `env[].valueFrom`, or None for a missing optional reference."""
-    if "secretKeyRef" in source or "configMapKeyRef" in source:
-        secret = "secretKeyRef" in source
-        ref = source["secretKeyRef" if secret else "configMapKeyRef"]
-        kind = "secrets" if secret else "configmaps"
-        label = "secret" if secret else "configmap"
-        optional = bool(ref.get("optional", False))
-        obj = lookup(kind, namespace, ref["name"])
-        if obj is None:
-            if optional:
-                return None
-            raise ContainerConfigError(f'{label} "{ref["name"]}" not found')
-        if secret:
-            value = _decode_secret(obj, ref["key"])
-        else:
-            raw = (obj.get("data") or {}).get(ref["key"])
-            value = None if raw is None else str(raw)
-        if value is None:
-            if optional:
-                return None
-            raise ContainerConfigError(
-                f"couldn't find key {ref['key']} in {label.capitalize()} {namespace}/{ref['name']}"
-            )
-        return value
-    if "fieldRef" in source:
-        return _field_ref(pod, source["fieldRef"]["fieldPath"])
-    raise ContainerConfigError(f"unsupported valueFrom {sorted(source)}")
-
-
-def _env_from(sources: list[Mapping[str, Any]], namespace: str, lookup: Lookup) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for item in sources:
-        prefix = str(item.get("prefix") or "")
-        secret = "secretRef" in item
-        ref = item.get("secretRef" if secret else "configMapRef") or {}
-        obj = lookup("secrets" if secret else "configmaps", namespace, ref.get("name", ""))
-        if obj is None:
-            if ref.get("optional"):
-                continue
-            kind = "secret" if secret else "configmap"
-            raise ContainerConfigError(f'{kind} "{ref.get("name")}" not found')
-        for key, raw in (obj.get("data") or {}).items():
-            env[prefix + key] = base64.b64decode(str(raw)).decode("utf-8") if secret else str(raw)
-    return env
-
-
 def map_path(value: str, directories: Mapping[str, Path]) -> str:
     """Rewrite a path inside the container to the local folder of the mount holding it."""
     for mount in sorted(directories, key=len, reverse=True):
@@ -177,24 +96,6 @@ def map_path(value: str, directories: Mapping[str, Path]) -> str:
         if value.startswith(mount.rstrip("/") + "/"):
             return str(directories[mount] / value[len(mount.rstrip("/")) + 1 :])
     return value
-
-
-def _expand(text: str, env: Mapping[str, str]) -> str:
-    """Kubernetes' `$(VAR)` expansion in command and args (`$$` escapes)."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-        elif text.startswith("$(", i) and (end := text.find(")", i)) != -1:
-            name = text[i + 2 : end]
-            out.append(env.get(name, text[i : end + 1]))
-            i = end + 1
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 def plan_launch(

@@ -16,12 +16,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from wattcast.devtools.cluster.processes import log_tail, termination_message
 from wattcast.devtools.localrun.pods import LaunchPlan
-
-MAX_MESSAGE_BYTES = 4096
-# FallbackToLogsOnError takes the last 80 lines or 2048 bytes of the log, whichever is less.
-FALLBACK_LINES = 80
-FALLBACK_BYTES = 2048
 
 
 @dataclass
@@ -93,28 +89,15 @@ class PodProcess:
 
     def termination_message(self) -> str | None:
         """What the container wrote to its termination message path (or the log's tail)."""
-        try:
-            text = self.plan.termination_log.read_bytes()[:MAX_MESSAGE_BYTES]
-        except OSError:
-            text = b""
-        if text.strip():
-            return text.decode("utf-8", errors="replace")
-        if self.plan.termination_policy == "FallbackToLogsOnError" and self.exit_code() != 0:
-            tail = self.log_tail()
-            return tail or None
-        return None
+        return termination_message(
+            self.plan.termination_log,
+            self.plan.termination_policy,
+            self.exit_code(),
+            self.plan.log_path,
+        )
 
     def log_tail(self) -> str:
-        try:
-            with self.plan.log_path.open("rb") as log:
-                log.seek(0, os.SEEK_END)
-                size = log.tell()
-                log.seek(max(0, size - FALLBACK_BYTES))
-                data = log.read()
-        except OSError:
-            return ""
-        lines = data.decode("utf-8", errors="replace").splitlines()[-FALLBACK_LINES:]
-        return "\n".join(lines)
+        return log_tail(self.plan.log_path)
 
     def log(self) -> str:
         try:
