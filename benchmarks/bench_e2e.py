@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/bench_e2e.py [--jobs 50] [--capacity 2] [--days 28]
 
-Starts the local stack (real InfluxDB, emulated API server, operator, REST API, local runner
-with `--capacity` slots), writes `--jobs` synthetic meters, submits one tiny training each
+Starts the local stack (real InfluxDB, the dev cluster: upstream control plane and the process
+kubelet with `--capacity` pod slots, the operator and the REST API under their chart
+ServiceAccounts), writes `--jobs` synthetic meters, submits one tiny training each
 (1 epoch, 24 h lookback, 3-day holdout) through `POST /v1/trainingjobs` all at once, and
 waits until every one has finished. Prints figures only: submission time, time to the first
 and the last SUCCESS (the drain), throughput, per-job wall time from submission to the end,
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from wattcast.devtools.localrun.stack import LocalStack, StackOptions
+from wattcast.devtools.stack import LocalStack, StackOptions
 from wattcast.devtools.testbed.synthetic import generate_meter
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
@@ -43,7 +44,6 @@ def main() -> int:
         options = StackOptions(
             workdir=Path(tmp),
             capacity=args.capacity,
-            backoff_base_seconds=1.0,
             pod_env={"WATTCAST_MIN_TRAINING_DAYS": "3"},
         )
         t0 = time.monotonic()
@@ -58,15 +58,15 @@ def main() -> int:
                 headers={"Authorization": f"Bearer {stack.token}"},
                 timeout=60,
             )
-            runner = stack.runner
-            assert runner is not None
+            kubelet = stack.cluster.kubelet
+            assert kubelet is not None
             most = 0
             stop = threading.Event()
 
             def sample() -> None:
                 nonlocal most
                 while not stop.is_set():
-                    most = max(most, len(runner.processes()))
+                    most = max(most, len(kubelet.running()))
                     time.sleep(0.1)
 
             threading.Thread(target=sample, daemon=True).start()
