@@ -1,5 +1,6 @@
 """Benchmark: a burst of concurrent seed submissions against a real `wattcast-api` (uvicorn)
-and `wattcast-emulator`, over loopback.
+on the dev cluster's real kube-apiserver, over loopback; the API acts as the chart's API
+ServiceAccount, with the chart's RBAC.
 
     .venv/bin/python benchmarks/bench_api.py [--submissions 500] [--concurrency 500]
 
@@ -29,7 +30,10 @@ import aiohttp
 import httpx
 from kubernetes import client, config
 
-from wattcast.devtools.emulator.process import spawn_emulator
+from wattcast.devtools.cluster.access import api_client, install_crds
+from wattcast.devtools.cluster.chart import component_kubeconfig, install_identities
+from wattcast.devtools.cluster.devcluster import DevCluster
+from wattcast.devtools.cluster.fixtures import crd_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -84,7 +88,7 @@ def start_api(kubeconfig: Path, port: int) -> subprocess.Popen[bytes]:
 
 async def burst(url: str, submissions: int, concurrency: int) -> dict[str, Any]:
     # aiohttp, not httpx, as the load generator: it shares the CPUs with the API and the
-    # emulator, and costs several times less per request.
+    # control plane, and costs several times less per request.
     headers = {"Authorization": f"Bearer {TOKEN}"}
     connector = aiohttp.TCPConnector(limit=concurrency + 1)
     timeout = aiohttp.ClientTimeout(total=120)
@@ -180,11 +184,23 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=500)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        kubeconfig = Path(tmp) / "kubeconfig"
-        emulator, _ = spawn_emulator(kubeconfig, namespaces=[NAMESPACE])
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-api-") as tmp,
+        DevCluster(Path(tmp) / "cluster", kubelet=False) as cluster,
+    ):
+        kubeconfig = cluster.kubeconfig
+        install_crds(kubeconfig, *crd_paths())
+        with api_client(kubeconfig) as admin:
+            install_identities(admin, kubeconfig, {"trainingNamespaces": [NAMESPACE]})
+            api_kubeconfig = component_kubeconfig(
+                admin,
+                cluster.server,
+                cluster.control_plane.ca_file,
+                "api",
+                Path(tmp) / "api.kubeconfig",
+            )
         port = free_port()
-        api = start_api(kubeconfig, port)
+        api = start_api(api_kubeconfig, port)
         try:
             result = asyncio.run(
                 burst(f"http://127.0.0.1:{port}", args.submissions, args.concurrency)
@@ -193,8 +209,6 @@ def main() -> int:
         finally:
             api.terminate()
             api.wait(15)
-            emulator.terminate()
-            emulator.wait(15)
     names = {j["metadata"]["name"] for j in jobs} - {result["probe"]}
     meters = [j["spec"]["meterId"] for j in jobs if j["metadata"]["name"] != result["probe"]]
     answered = set(result["task_ids"])

@@ -9,8 +9,9 @@ is checked to pin that same version), with the stage's ENV, paths under /opt map
 temporary directory. Two deliberate differences, for speed: bytecode is not compiled and
 packages are hard-linked from uv's cache instead of copied; neither changes what is installed.
 The resulting virtual environment is then used as the final stage would: with only its own bin
-on PATH, `--help` of every entry point, and the operator and API started against the emulated
-API server (the operator must answer /healthz and take up a TrainingJob; the API /readyz).
+on PATH, `--help` of every entry point, and the operator and API started against the dev
+cluster's real API server (the operator must answer /healthz and take up a TrainingJob; the API
+/readyz).
 """
 
 from __future__ import annotations
@@ -482,7 +483,7 @@ def test_operator_from_the_image_serves_health_and_takes_up_a_trainingjob(
 
 
 @pytest.mark.slow
-def test_api_from_the_image_is_ready_against_the_emulator(
+def test_api_from_the_image_is_ready_against_the_real_api_server(
     control_plane_image: BuiltImage,
     kubeconfig: Path,
     namespace: str,

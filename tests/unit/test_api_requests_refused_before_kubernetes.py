@@ -2,8 +2,8 @@
 
 The app runs with its real Kubernetes client pointed at a closed loopback port, so anything
 that reached Kubernetes would come back 503: a 401/403/413/422 here proves the request was
-refused before any Kubernetes call. (That nothing was created is shown against the emulated
-API server in tests/integration/api.)
+refused before any Kubernetes call. (That nothing was created is shown against the real API
+server in tests/integration/api.)
 """
 
 from __future__ import annotations

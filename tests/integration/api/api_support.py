@@ -41,7 +41,7 @@ class ServedApp(serving.ServedApp):
 
 
 class Cluster:
-    """The test's view of the emulated API server: what exists, and status patches as the
+    """The test's view of the real API server: what exists, and status patches as the
     operator and the trainer make them."""
 
     def __init__(self, objects: client.CustomObjectsApi, namespace: str) -> None:

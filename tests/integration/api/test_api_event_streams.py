@@ -1,4 +1,4 @@
-"""Server-sent events of status changes, fed by a Kubernetes watch on the emulator."""
+"""Server-sent events of status changes, fed by a Kubernetes watch on the real API server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The /v1 resource API against the emulated API server: create, list with server-side
+"""The /v1 resource API against the real API server: create, list with server-side
 filters and pages, get, suspend, resume, cancel, delete."""
 
 from __future__ import annotations

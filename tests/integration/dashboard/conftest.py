@@ -1,5 +1,5 @@
 """Fixtures of the dashboard's tests: the API with the dashboard on loopback, against the
-emulated API server, with a model store in a temporary directory; Debian's chromium driven
+dev cluster's real API server, with a model store in a temporary directory; Debian's chromium driven
 headless by Playwright (tests marked `browser` skip when /usr/bin/chromium is missing).
 
 - ``models_dir``: an empty model store (tmp dir), read by the API as WATTCAST_MODELS_DIR.

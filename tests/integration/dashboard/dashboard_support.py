@@ -1,5 +1,5 @@
 """Helpers of the dashboard's tests: the API app with the dashboard, served on loopback, a model
-store shaped like the trainer's, the emulated cluster, and Debian's chromium under Playwright."""
+store shaped like the trainer's, the dev cluster, and Debian's chromium under Playwright."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def build_app(settings: Settings, dashboard_settings: DashboardSettings) -> Fast
 
 
 class Cluster:
-    """The emulated API server as the operator and trainer see it: status patches, reads."""
+    """The real API server as the operator and trainer see it: status patches, reads."""
 
     def __init__(self, objects: client.CustomObjectsApi, namespace: str) -> None:
         self.objects = objects

@@ -1,5 +1,5 @@
-"""The dashboard in Debian's chromium (headless, Playwright) against the API on the emulated
-stack: sign-in, the live list, a job's plots, actions. Screenshots go to artifacts/screenshots/.
+"""The dashboard in Debian's chromium (headless, Playwright) against the API on the dev
+cluster: sign-in, the live list, a job's plots, actions. Screenshots go to artifacts/screenshots/.
 
 Every page is checked for script errors, Content-Security-Policy violations, requests that
 leave the API's origin, and the token appearing in any URL.

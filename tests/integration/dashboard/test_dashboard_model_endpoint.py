@@ -1,4 +1,4 @@
-"""GET /v1/trainingjobs/{name}/model against the emulated API server and a model store in a
+"""GET /v1/trainingjobs/{name}/model against the real API server and a model store in a
 temporary directory: what the job page plots, and a clear 404 for each reason it cannot."""
 
 from __future__ import annotations
