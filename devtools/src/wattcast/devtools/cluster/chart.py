@@ -116,6 +116,7 @@ def wait_until_authorized(
                         verb=rule["verbs"][0],
                         group=rule["apiGroups"][0],
                         resource=rule["resources"][0],
+                        name=(rule.get("resourceNames") or [None])[0],
                     ),
                 )
             )
