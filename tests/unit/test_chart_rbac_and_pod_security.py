@@ -95,9 +95,9 @@ def trainer_rights(namespace: str) -> set[Right]:
 def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[Right]:
     rights = (
         expand(scope, "wattcast.dev", "trainingjobs", "get list watch patch")
-        | expand(scope, "wattcast.dev", "trainingjobs/status", "get patch")
-        | expand(scope, "batch", "jobs", "create get list watch patch delete")
-        | expand(scope, "", "pods", "get list")
+        | expand(scope, "wattcast.dev", "trainingjobs/status", "patch")
+        | expand(scope, "batch", "jobs", "create get list watch patch")
+        | expand(scope, "", "pods", "list")
         | expand(scope, "", "events", "create")
     )
     if retention:
