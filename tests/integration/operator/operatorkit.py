@@ -39,7 +39,7 @@ WAIT_S = 30.0
 # image table in tests/conftest.py) and where it looks for the test's instruction.
 TRAINER_DOUBLE_IMAGE = "wattcast-trainer:double"
 INSTRUCTION_PREFIX = "trainer-double.wattcast.dev/"
-INFLUX_TOKEN_SECRET = "influx-token"  # noqa: S105 - a Secret's name
+INFLUX_TOKEN_SECRET = "influx-token"
 MODELS_CLAIM = "wattcast-models"
 
 
@@ -273,9 +273,9 @@ class K8s:
         as an annotation of the TrainingJob (where the double reads it) and returns the pod's
         name. The double patches `status`, writes `termination` and exits with `exit_code`.
         """
-        annotations = lambda: (self.tj(namespace, name) or {})["metadata"].get(  # noqa: E731
-            "annotations"
-        ) or {}
+
+        def annotations() -> dict[str, str]:
+            return dict((self.tj(namespace, name) or {})["metadata"].get("annotations") or {})
 
         def waiting_pod() -> str | None:
             given = annotations()

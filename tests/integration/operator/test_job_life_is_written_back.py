@@ -44,9 +44,7 @@ def test_running_job_keeps_the_trainers_phase_and_success_takes_its_result(
     k8s.patch_tj_status(namespace, "tj-ok", {"phase": "Training", "progress": 40})
     time.sleep(0.3)  # the operator sees the change and keeps it
     assert k8s.status(namespace, "tj-ok")["phase"] == "Training"
-    k8s.instruct(
-        namespace, "tj-ok", status={"phase": "Saving", "progress": 95, "result": result}
-    )
+    k8s.instruct(namespace, "tj-ok", status={"phase": "Saving", "progress": 95, "result": result})
     status = k8s.wait_phase(namespace, "tj-ok", "Succeeded")
     assert status["progress"] == 100
     assert status["result"] == result

@@ -22,9 +22,7 @@ def sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def test_operator_metrics_are_served(
-    operator: OperatorProcess, k8s: K8s, namespace: str
-) -> None:
+def test_operator_metrics_are_served(operator: OperatorProcess, k8s: K8s, namespace: str) -> None:
     k8s.create_tj(namespace, "tj-metrics", activeDeadlineSeconds=1)
     k8s.create_tj(namespace, "tj-metrics-bad", source={"name": "nowhere"})
     wait_for(lambda: k8s.status(namespace, "tj-metrics").get("jobName"), what="jobName")
