@@ -185,9 +185,6 @@ def runtime(memo: Any) -> Runtime:
 
 # --- Start-up ----------------------------------------------------------------------------
 
-# Kopf's namespace patterns: a name with one of these is a glob, which needs namespaces listed.
-GLOB_CHARS = "*?[!"
-
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
@@ -215,9 +212,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # resources and namespaces that appear later. The operator knows its two resources, and
     # the chart names exact namespaces and grants no cluster-scope read of CRDs or
     # namespaces: without this, every start retries 403s before it falls back.
-    settings.scanning.disabled = not any(
-        any(char in namespace for char in GLOB_CHARS) for namespace in ours.namespace_list
-    )
+    settings.scanning.disabled = not ours.namespace_globs
     if "runtime" not in memo:
         memo.runtime = Runtime.from_environment()
 
