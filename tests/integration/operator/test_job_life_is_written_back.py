@@ -42,7 +42,11 @@ def test_running_job_keeps_the_trainers_phase_and_success_takes_its_result(
     # The trainer reports its own phases; the operator leaves them alone.
     result = succeeded_message()["result"]
     k8s.patch_tj_status(namespace, "tj-ok", {"phase": "Training", "progress": 40})
-    time.sleep(0.3)  # the operator sees the change and keeps it
+    # The operator has seen the trainer's phase (its gauge counts it) and keeps it.
+    wait_for(
+        lambda: 'wattcast_trainingjobs{phase="Training"} 1.0' in operator.metrics(),
+        what="the operator to see Training",
+    )
     assert k8s.status(namespace, "tj-ok")["phase"] == "Training"
     k8s.instruct(namespace, "tj-ok", status={"phase": "Saving", "progress": 95, "result": result})
     status = k8s.wait_phase(namespace, "tj-ok", "Succeeded")
