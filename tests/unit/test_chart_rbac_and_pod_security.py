@@ -91,12 +91,12 @@ def expand(scope: str, group: str, resource: str, verbs: str) -> set[Right]:
 def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[Right]:
     rights = (
         expand(scope, "wattcast.dev", "trainingjobs", "get list watch patch")
-        | expand(scope, "wattcast.dev", "trainingjobs/status", "get patch")
-        | expand(scope, "batch", "jobs", "create get list watch patch delete")
+        | expand(scope, "wattcast.dev", "trainingjobs/status", "patch")
+        | expand(scope, "batch", "jobs", "create get list watch patch")
         | expand(scope, "", "serviceaccounts", "create get")
         | expand(scope, "rbac.authorization.k8s.io", "roles", "create get")
         | expand(scope, "rbac.authorization.k8s.io", "rolebindings", "create get")
-        | expand(scope, "", "pods", "get list")
+        | expand(scope, "", "pods", "list")
         | expand(scope, "", "events", "create")
     )
     if retention:

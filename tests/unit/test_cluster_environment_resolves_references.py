@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,6 +118,16 @@ def test_env_from_with_prefix_and_env_overrides_it() -> None:
 def test_pod_env_of_the_test_bed_comes_last() -> None:
     env = env_of({"env": [{"name": "X", "value": "pod"}]}, extra_env={"X": "testbed", "Y": "y"})
     assert (env["X"], env["Y"]) == ("testbed", "y")
+
+
+def test_an_image_in_the_table_puts_its_folder_first_on_path() -> None:
+    images = {"wattcast-trainer:double": Path("/images/double/bin")}
+    env = env_of({"image": "wattcast-trainer:double"}, images=images)
+    assert env["PATH"] == "/images/double/bin:/venv/bin:/usr/bin"
+    # Other images run the kubelet's own programs; the pod's env may still set PATH itself.
+    assert env_of({"image": "wattcast-trainer:1.0"}, images=images)["PATH"] == BASE["PATH"]
+    own = {"image": "wattcast-trainer:double", "env": [{"name": "PATH", "value": "/x:$(PATH)"}]}
+    assert env_of(own, images=images)["PATH"] == "/x:/images/double/bin:/venv/bin:/usr/bin"
 
 
 def test_optional_references_that_are_missing_are_left_out() -> None:

@@ -50,6 +50,14 @@ def test_environment_is_read_through_the_cached_getter(monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
+    ("namespaces", "globs"),
+    [("", False), ("team-a, team-b", False), ("op-*", True), ("team-a,!kube-system", True)],
+)
+def test_only_namespace_globs_need_kopf_to_scan_namespaces(namespaces: str, globs: bool) -> None:
+    assert OperatorSettings(namespaces=namespaces).namespace_globs is globs
+
+
+@pytest.mark.parametrize(
     ("var", "value"),
     [
         ("WATTCAST_INFLUX_TOKEN_SECRET", "no-key"),

@@ -206,16 +206,17 @@ ClusterRole. A comment on every rule says why the operator needs it.
   {{- if gt (int .Values.operator.trainingJobRetentionSeconds) 0 }}
   # delete: finished TrainingJobs are removed after operator.trainingJobRetentionSeconds.
   {{- end }}
-# Write phase, conditions, jobName, attempts and the result from the Job's state.
+# Write phase, conditions, jobName, attempts and the result from the Job's state (merge
+# patches of the status subresource; the TrainingJob itself is read with get above).
 - apiGroups: ["wattcast.dev"]
   resources: ["trainingjobs/status"]
-  verbs: ["get", "patch"]
-# Create each TrainingJob's Job, follow its status, suspend and resume it (patch
-# spec.suspend), and delete a Job the operator must clean up itself (deleting a TrainingJob
-# removes its Job through the ownerReference, without this right).
+  verbs: ["patch"]
+# Create each TrainingJob's Job, follow its status, and suspend and resume it (patch
+# spec.suspend). No delete: deleting a TrainingJob removes its Job through the
+# ownerReference (the garbage collector's doing), and the operator never deletes a Job.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["create", "get", "list", "watch", "patch", "delete"]
+  verbs: ["create", "get", "list", "watch", "patch"]
 # Give each TrainingJob's trainer its own identity: a ServiceAccount, and a Role and
 # RoleBinding whose rules name only that TrainingJob (resourceNames). RBAC lets the operator
 # grant only rights it holds itself (get trainingjobs, patch trainingjobs/status: above), so
@@ -228,10 +229,11 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
   verbs: ["create", "get"]
-# Read the trainer pods' termination messages (the final result when the API path failed).
+# List the trainer pods of a finished Job for their termination messages (the final result
+# when the API path failed).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list"]
+  verbs: ["list"]
 # Post an Event on every phase transition (Kopf's logger posts them too).
 - apiGroups: [""]
   resources: ["events"]

@@ -1,66 +1,72 @@
 """Fixtures for the operator's integration tests: the real `wattcast-operator` process (Kopf,
-the kubernetes client) against the emulated API server, with the stand-in Job controller.
+the kubernetes client) on the session's real control plane, under the chart's operator
+ServiceAccount, with the real Job controller and the process kubelet running the pods.
 
-- ``operator`` (session): one operator on the session emulator, watching only namespaces
-  named ``op-*`` (Kopf globs), so other test directories sharing the emulator are left alone;
-  every test works in its own such namespace (``namespace``, overridden here).
-- ``start_operator`` (function): a factory for an operator of a test's own, on an emulator of
-  its own (``fresh_emulator``), with extra settings; for restarts, adoption, retention.
-- ``jobs`` (session): the stand-in Job controller, acting in the ``op-*`` namespaces only.
-- ``k8s`` (session): a small synchronous client for the tests (kubernetes client, real HTTP).
-Helpers live in operatorkit.py.
+- ``training_namespace`` (function): the test's namespace set up as the chart sets up a
+  training namespace: the operator's and the trainer's Roles and bindings (and the trainer's
+  ServiceAccount), the InfluxDB token Secret and the model store claim.
+- ``start_operator`` (function): starts an operator of the test's own watching exactly the
+  test's namespace, as the chart's default (a Role per training namespace, no cluster-wide
+  rights) deploys it, with extra WATTCAST_* settings; stopped after the test.
+- ``operator`` (function): one such operator with the default settings.
+- ``k8s`` (session): a small synchronous admin client for the tests.
+
+Trainer pods run the trainer double (trainer-double/wattcast-trainer): each waits for the
+test's instruction (``K8s.instruct``) and ends as told; the real Job controller decides what
+becomes of the Job. Helpers live in operatorkit.py.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 from operatorkit import K8s, OperatorProcess, operator_env
 
-from wattcast.devtools.emulator.fixtures import RunningEmulator
-from wattcast.devtools.jobcontroller import JobController
-
-NAMESPACE_PREFIX = "op-"
-
-
-@pytest.fixture
-def namespace(emulator: RunningEmulator) -> Iterator[str]:
-    """A unique namespace the session operator watches, deleted after the test."""
-    name = f"{NAMESPACE_PREFIX}{uuid.uuid4().hex[:10]}"
-    emulator.create_namespace(name)
-    try:
-        yield name
-    finally:
-        emulator.delete_namespace(name)
+from wattcast.devtools.cluster.chart import ChartIdentities
 
 
 @pytest.fixture(scope="session")
-def operator(
-    emulator: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
-    workdir = tmp_path_factory.mktemp("operator")
-    env = operator_env(workdir, WATTCAST_NAMESPACES=f"{NAMESPACE_PREFIX}*")
-    running = OperatorProcess(emulator.kubeconfig_path, workdir, env).start()
+def operator_kubeconfig(
+    chart_identities: ChartIdentities, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A kubeconfig acting as the chart's operator ServiceAccount (wattcast-system)."""
+    return chart_identities.kubeconfig_for(
+        "operator", tmp_path_factory.mktemp("operator-identity") / "kubeconfig"
+    )
+
+
+@pytest.fixture(scope="session")
+def k8s(kubeconfig: Path) -> Iterator[K8s]:
+    api = K8s(kubeconfig)
     try:
-        yield running
+        yield api
     finally:
-        running.stop()
+        api.close()
+
+
+@pytest.fixture
+def training_namespace(
+    namespace: str, chart_identities: ChartIdentities, k8s: K8s, kube: client.ApiClient
+) -> str:
+    chart_identities.grant(namespace, "operator")
+    chart_identities.grant(namespace, "trainer")
+    k8s.prepare_training_namespace(namespace)
+    return namespace
 
 
 @pytest.fixture
 def start_operator(
-    tmp_path: Path,
+    training_namespace: str, operator_kubeconfig: Path, tmp_path: Path
 ) -> Iterator[Callable[..., OperatorProcess]]:
-    """Start an operator of the test's own on `emulator` with extra WATTCAST_* settings."""
+    """Start an operator on the test's namespace with extra WATTCAST_* settings."""
     started: list[OperatorProcess] = []
 
-    def factory(emulator: RunningEmulator, **extra: str) -> OperatorProcess:
-        running = OperatorProcess(
-            emulator.kubeconfig_path, tmp_path, operator_env(tmp_path, **extra)
-        ).start()
+    def factory(**extra: str) -> OperatorProcess:
+        env = operator_env(tmp_path, WATTCAST_NAMESPACES=training_namespace, **extra)
+        running = OperatorProcess(operator_kubeconfig, tmp_path, env).start()
         started.append(running)
         return running
 
@@ -71,19 +77,6 @@ def start_operator(
             running.stop()
 
 
-@pytest.fixture(scope="session")
-def jobs(emulator: RunningEmulator) -> Iterator[JobController]:
-    ours = JobController(
-        emulator.kubeconfig_path, namespaces=lambda ns: ns.startswith(NAMESPACE_PREFIX)
-    )
-    with ours as controller:
-        yield controller
-
-
-@pytest.fixture(scope="session")
-def k8s(emulator: RunningEmulator) -> Iterator[K8s]:
-    api = K8s(emulator.kubeconfig_path)
-    try:
-        yield api
-    finally:
-        api.close()
+@pytest.fixture
+def operator(start_operator: Callable[..., OperatorProcess]) -> OperatorProcess:
+    return start_operator()

@@ -6,6 +6,7 @@ is not safely importable when several test directories have one.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -33,7 +34,13 @@ SOURCES_YAML = """
   bucket: meters
   tokenSecret: {name: cloud-token, key: token}
 """
-WAIT_S = 15.0
+WAIT_S = 30.0
+# The trainer double's image (tests/integration/operator/trainer-double, via the kubelet's
+# image table in tests/conftest.py) and where it looks for the test's instruction.
+TRAINER_DOUBLE_IMAGE = "wattcast-trainer:double"
+INSTRUCTION_PREFIX = "trainer-double.wattcast.dev/"
+INFLUX_TOKEN_SECRET = "influx-token"
+MODELS_CLAIM = "wattcast-models"
 
 
 def free_port() -> int:
@@ -127,7 +134,7 @@ def operator_env(workdir: Path, **extra: str) -> dict[str, str]:
         "WATTCAST_INFLUX_BUCKET": "energy_data",
         "WATTCAST_INFLUX_TOKEN_SECRET": "influx-token/token",
         "WATTCAST_INFLUX_SOURCES_FILE": str(sources),
-        "WATTCAST_TRAINER_IMAGE": "wattcast-trainer:test",
+        "WATTCAST_TRAINER_IMAGE": TRAINER_DOUBLE_IMAGE,
         **extra,
     }
 
@@ -234,6 +241,108 @@ class K8s:
 
     def delete_job(self, namespace: str, name: str) -> None:
         self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+
+    def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self.batch.patch_namespaced_job(name, namespace, patch)
+
+    def job_condition(self, namespace: str, name: str, type_: str) -> dict[str, Any] | None:
+        """The Job's condition `type_` when it is True."""
+        conditions = ((self.job(namespace, name) or {}).get("status") or {}).get("conditions")
+        return next(
+            (c for c in conditions or [] if c["type"] == type_ and c["status"] == "True"), None
+        )
+
+    def job_pods(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        response = self.core.list_namespaced_pod(
+            namespace, label_selector=f"job-name={name}", _preload_content=False
+        )
+        return list(response.json()["items"])
+
+    def instruct(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        exit_code: int = 0,
+        termination: dict[str, Any] | str | None = None,
+        status: dict[str, Any] | None = None,
+    ) -> str:
+        """Tell the trainer double in the next running pod of `name`'s Job how to end.
+
+        Waits for a running pod of the Job that has no instruction yet, writes the instruction
+        as an annotation of the TrainingJob (where the double reads it) and returns the pod's
+        name. The double patches `status`, writes `termination` and exits with `exit_code`.
+        """
+
+        def annotations() -> dict[str, str]:
+            return dict((self.tj(namespace, name) or {})["metadata"].get("annotations") or {})
+
+        def waiting_pod() -> str | None:
+            given = annotations()
+            for pod in self.job_pods(namespace, name):
+                pod_name = pod["metadata"]["name"]
+                if (
+                    pod["status"].get("phase") == "Running"
+                    and not pod["metadata"].get("deletionTimestamp")
+                    and INSTRUCTION_PREFIX + pod_name not in given
+                ):
+                    return str(pod_name)
+            return None
+
+        pod_name: str = wait_for(waiting_pod, what=f"a running trainer pod of {name}")
+        instruction: dict[str, Any] = {"exitCode": exit_code}
+        if termination is not None:
+            instruction["termination"] = termination
+        if status is not None:
+            instruction["status"] = status
+        self.patch_tj(
+            namespace,
+            name,
+            {"metadata": {"annotations": {INSTRUCTION_PREFIX + pod_name: json.dumps(instruction)}}},
+        )
+        return pod_name
+
+    def pod_phase(self, namespace: str, pod: str, *phases: str) -> str:
+        """Wait until pod `pod` is in one of `phases` (or gone, when "Gone" is one)."""
+
+        def phase() -> str | None:
+            try:
+                found = self.core.read_namespaced_pod(pod, namespace, _preload_content=False)
+            except ApiException as error:
+                if error.status == 404:
+                    return "Gone" if "Gone" in phases else None
+                raise
+            current = str(found.json()["status"].get("phase"))
+            return current if current in phases else None
+
+        result: str = wait_for(phase, what=f"pod {pod} to be {' or '.join(phases)}")
+        return result
+
+    def prepare_training_namespace(self, namespace: str) -> None:
+        """What a training namespace holds for trainer pods: the InfluxDB token Secret and the
+        model store claim (the chart's identities are granted by the caller)."""
+        self.core.create_namespaced_secret(
+            namespace,
+            client.V1Secret(
+                metadata=client.V1ObjectMeta(name=INFLUX_TOKEN_SECRET),
+                string_data={"token": "not-used-by-the-double"},
+            ),
+        )
+        self.core.create_namespaced_persistent_volume_claim(
+            namespace,
+            client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name=MODELS_CLAIM),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
+                ),
+            ),
+        )
+
+    def running(self, namespace: str, name: str) -> bool:
+        """Whether the TrainingJob's Running condition is True."""
+        conditions = self.status(namespace, name).get("conditions") or []
+        return any(c["type"] == "Running" and c["status"] == "True" for c in conditions)
 
     def wait_phase(
         self, namespace: str, name: str, phase: str, timeout: float = WAIT_S

@@ -1,15 +1,13 @@
-"""Deleting a TrainingJob removes its Job and pods through the ownerReference cascade,
-with no finalizer in the way (even while the operator is down)."""
+"""Deleting a TrainingJob removes its Job and pods through the ownerReference cascade (the
+real garbage collector), with no finalizer of ours in the way."""
 
 from __future__ import annotations
 
 from operatorkit import K8s, OperatorProcess, wait_for
 
-from wattcast.devtools.jobcontroller import JobController
-
 
 def test_deletion_cascades_to_job_and_pods(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
     k8s.create_tj(namespace, "tj-gone")
     wait_for(lambda: k8s.pods(namespace), what="a pod")

@@ -8,55 +8,47 @@ from collections.abc import Callable
 
 from operatorkit import K8s, OperatorProcess, condition, wait_for
 
-from wattcast.devtools.emulator.fixtures import RunningEmulator
-
 
 def test_job_is_adopted_on_conflict(
-    fresh_emulator: Callable[..., RunningEmulator],
-    start_operator: Callable[..., OperatorProcess],
+    start_operator: Callable[..., OperatorProcess], k8s: K8s, namespace: str
 ) -> None:
-    emulator = fresh_emulator()
-    k8s = K8s(emulator.kubeconfig_path)
-    try:
-        tj = k8s.create_tj("default", "tj-adopt")
-        ours = k8s.create_job(
-            "default",
-            {
-                "apiVersion": "batch/v1",
-                "kind": "Job",
-                "metadata": {
-                    "name": "tj-adopt",
-                    "labels": {"wattcast.dev/trainingjob": "tj-adopt"},
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "wattcast.dev/v1alpha1",
-                            "kind": "TrainingJob",
-                            "name": "tj-adopt",
-                            "uid": tj["metadata"]["uid"],
-                            "controller": True,
-                        }
-                    ],
-                },
-                "spec": {
-                    "suspend": True,
-                    "template": {
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "containers": [{"name": "trainer", "image": "x"}],
-                        }
-                    },
+    tj = k8s.create_tj(namespace, "tj-adopt")
+    ours = k8s.create_job(
+        namespace,
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": "tj-adopt",
+                "labels": {"wattcast.dev/trainingjob": "tj-adopt"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "wattcast.dev/v1alpha1",
+                        "kind": "TrainingJob",
+                        "name": "tj-adopt",
+                        "uid": tj["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {
+                "suspend": True,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "trainer", "image": "x"}],
+                    }
                 },
             },
-        )
-        running = start_operator(emulator, WATTCAST_LOG_FORMAT="json")
-        wait_for(lambda: k8s.status("default", "tj-adopt").get("jobName"), what="jobName")
-        status = k8s.status("default", "tj-adopt")
-        assert condition(status, "JobCreated")["reason"] == "JobAdopted"
-        (job,) = k8s.jobs("default")
-        assert job["metadata"]["uid"] == ours["metadata"]["uid"]
-        # Logs are JSON lines in production (WATTCAST_LOG_FORMAT=json).
-        lines = [line for line in running.log().splitlines() if line.strip()]
-        assert lines
-        assert all(isinstance(json.loads(line), dict) for line in lines)
-    finally:
-        k8s.close()
+        },
+    )
+    running = start_operator(WATTCAST_LOG_FORMAT="json")
+    wait_for(lambda: k8s.status(namespace, "tj-adopt").get("jobName"), what="jobName")
+    status = k8s.status(namespace, "tj-adopt")
+    assert condition(status, "JobCreated")["reason"] == "JobAdopted"
+    (job,) = k8s.jobs(namespace)
+    assert job["metadata"]["uid"] == ours["metadata"]["uid"]
+    # Logs are JSON lines in production (WATTCAST_LOG_FORMAT=json).
+    lines = [line for line in running.log().splitlines() if line.strip()]
+    assert lines
+    assert all(isinstance(json.loads(line), dict) for line in lines)

@@ -1,32 +1,39 @@
-"""The Job's life is written back to the TrainingJob: running, succeeded, failed, retried."""
+"""The Job's life is written back to the TrainingJob: running, succeeded, failed, retried.
+
+The trainer double ends each pod as the test instructs; the real Job controller decides what
+becomes of the Job (Complete, podFailurePolicy, backoffLimit, activeDeadlineSeconds).
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
-import pytest
 from operatorkit import K8s, OperatorProcess, condition, succeeded_message, wait_for
 
-from wattcast.devtools.jobcontroller import JobController
+PERMANENT = {
+    "phase": "Failed",
+    "reason": "DataInsufficient",
+    "message": "only 3 days of data, 14 needed",
+}
 
 
-def start(k8s: K8s, jobs: JobController, namespace: str, name: str) -> None:
-    k8s.create_tj(namespace, name)
+def start(k8s: K8s, namespace: str, name: str, **spec: Any) -> None:
+    k8s.create_tj(namespace, name, **spec)
     wait_for(lambda: k8s.status(namespace, name).get("jobName"), what="jobName")
-    # The stand-in Job controller starts a pod; the operator marks it Running.
-    wait_for(
-        lambda: any(
-            c["type"] == "Running" and c["status"] == "True"
-            for c in k8s.status(namespace, name).get("conditions") or []
-        ),
-        what="the Running condition",
-    )
+    # The real Job controller makes a pod; the operator marks the TrainingJob Running.
+    wait_for(lambda: k8s.running(namespace, name), what="the Running condition")
+
+
+def warning_reasons(k8s: K8s, namespace: str, name: str) -> list[str]:
+    events = wait_for(lambda: [e for e in k8s.events(namespace, name) if e["type"] == "Warning"])
+    return [e["reason"] for e in events]
 
 
 def test_running_job_keeps_the_trainers_phase_and_success_takes_its_result(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
-    start(k8s, jobs, namespace, "tj-ok")
+    start(k8s, namespace, "tj-ok")
     status = k8s.status(namespace, "tj-ok")
     assert status["phase"] == "Pending"
     assert status["attempts"] == 1
@@ -35,10 +42,13 @@ def test_running_job_keeps_the_trainers_phase_and_success_takes_its_result(
     # The trainer reports its own phases; the operator leaves them alone.
     result = succeeded_message()["result"]
     k8s.patch_tj_status(namespace, "tj-ok", {"phase": "Training", "progress": 40})
-    time.sleep(0.3)  # the operator sees the change and keeps it
+    # The operator has seen the trainer's phase (its gauge counts it) and keeps it.
+    wait_for(
+        lambda: 'wattcast_trainingjobs{phase="Training"} 1.0' in operator.metrics(),
+        what="the operator to see Training",
+    )
     assert k8s.status(namespace, "tj-ok")["phase"] == "Training"
-    k8s.patch_tj_status(namespace, "tj-ok", {"phase": "Saving", "progress": 95, "result": result})
-    jobs.succeed(namespace, "tj-ok")
+    k8s.instruct(namespace, "tj-ok", status={"phase": "Saving", "progress": 95, "result": result})
     status = k8s.wait_phase(namespace, "tj-ok", "Succeeded")
     assert status["progress"] == 100
     assert status["result"] == result
@@ -50,61 +60,77 @@ def test_running_job_keeps_the_trainers_phase_and_success_takes_its_result(
 
 
 def test_success_without_status_result_reads_the_termination_message(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
-    start(k8s, jobs, namespace, "tj-term")
+    start(k8s, namespace, "tj-term")
     message = succeeded_message()
-    jobs.succeed(namespace, "tj-term", termination=message)
+    k8s.instruct(namespace, "tj-term", termination=message)
     status = k8s.wait_phase(namespace, "tj-term", "Succeeded")
     assert status["result"] == message["result"]
     assert status["message"] == "model saved"
 
 
-@pytest.mark.parametrize("reason", ["BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy"])
-def test_failed_job_fails_the_trainingjob_with_its_reason_and_the_trainers_message(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str, reason: str
+def test_permanent_error_fails_at_once_by_the_pod_failure_policy(
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
-    name = f"tj-{reason.lower()}"
-    start(k8s, jobs, namespace, name)
-    jobs.fail(
-        namespace,
-        name,
-        reason=reason,
-        exit_code=2,
-        termination={
-            "phase": "Failed",
-            "reason": "DataInsufficient",
-            "message": "only 3 days of data, 14 needed",
-        },
-    )
-    status = k8s.wait_phase(namespace, name, "Failed")
+    start(k8s, namespace, "tj-permanent", backoffLimit=3)
+    k8s.instruct(namespace, "tj-permanent", exit_code=2, termination=PERMANENT)
+    status = k8s.wait_phase(namespace, "tj-permanent", "Failed")
     failed = condition(status, "Failed")
-    assert failed["reason"] == reason
+    assert failed["reason"] == "PodFailurePolicy"
     assert status["message"] == "DataInsufficient: only 3 days of data, 14 needed"
     assert failed["message"] == status["message"]
-    events = wait_for(lambda: [e for e in k8s.events(namespace, name) if e["type"] == "Warning"])
-    assert events[0]["reason"] == reason
+    assert status["attempts"] == 1  # no retry despite backoffLimit 3
+    assert warning_reasons(k8s, namespace, "tj-permanent")[0] == "PodFailurePolicy"
+
+
+def test_exhausted_backoff_limit_fails_with_the_trainers_message(
+    operator: OperatorProcess, k8s: K8s, namespace: str
+) -> None:
+    start(k8s, namespace, "tj-backoff", backoffLimit=0)
+    k8s.instruct(namespace, "tj-backoff", exit_code=1, termination=PERMANENT)
+    status = k8s.wait_phase(namespace, "tj-backoff", "Failed")
+    assert condition(status, "Failed")["reason"] == "BackoffLimitExceeded"
+    assert status["message"] == "DataInsufficient: only 3 days of data, 14 needed"
+    assert warning_reasons(k8s, namespace, "tj-backoff")[0] == "BackoffLimitExceeded"
+
+
+def test_deadline_stops_the_trainer_and_fails_with_the_jobs_words(
+    operator: OperatorProcess, k8s: K8s, namespace: str
+) -> None:
+    # The double is never told to end: the Job controller stops it at the deadline.
+    start(k8s, namespace, "tj-deadline", activeDeadlineSeconds=3)
+    status = k8s.wait_phase(namespace, "tj-deadline", "Failed")
+    failed = condition(status, "Failed")
+    assert failed["reason"] == "DeadlineExceeded"
+    assert status["message"] == "Job was active longer than specified deadline"
+    assert warning_reasons(k8s, namespace, "tj-deadline")[0] == "DeadlineExceeded"
 
 
 def test_retries_are_counted_as_attempts(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
-    start(k8s, jobs, namespace, "tj-retry")
-    jobs.fail_pod(namespace, "tj-retry", exit_code=1, termination="Traceback: boom")
-    # The Job controller starts a second pod; the attempts show it.
-    wait_for(lambda: k8s.status(namespace, "tj-retry").get("attempts") == 2, what="2 attempts")
-    jobs.fail(namespace, "tj-retry", message="Job has reached the specified backoff limit")
+    start(k8s, namespace, "tj-retry", backoffLimit=1)
+    k8s.instruct(namespace, "tj-retry", exit_code=1, termination="Traceback: boom")
+    # The Job controller starts a second pod (after its 10 s backoff); the attempts show it.
+    wait_for(
+        lambda: k8s.status(namespace, "tj-retry").get("attempts") == 2,
+        timeout=60,
+        what="2 attempts",
+    )
+    k8s.instruct(namespace, "tj-retry", exit_code=1, termination="Traceback: boom again")
     status = k8s.wait_phase(namespace, "tj-retry", "Failed")
     # A crash's log tail is no termination message of the trainer: the Job's words stand.
     assert status["message"] == "Job has reached the specified backoff limit"
+    assert condition(status, "Failed")["reason"] == "BackoffLimitExceeded"
     assert status["attempts"] == 2
 
 
 def test_finished_trainingjob_keeps_its_phase(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
-    start(k8s, jobs, namespace, "tj-final")
-    jobs.succeed(namespace, "tj-final", termination=succeeded_message())
+    start(k8s, namespace, "tj-final")
+    k8s.instruct(namespace, "tj-final", termination=succeeded_message())
     k8s.wait_phase(namespace, "tj-final", "Succeeded")
     # Deleting the finished Job (its TTL, say) leaves the record as it was.
     k8s.delete_job(namespace, "tj-final")

@@ -1,22 +1,15 @@
-"""spec.suspend suspends the Job (pods go, record and Job stay) and resumes it."""
+"""spec.suspend suspends the Job (the real Job controller deletes its pod; record and Job
+stay) and resumes it (a new pod)."""
 
 from __future__ import annotations
 
 from operatorkit import K8s, OperatorProcess, condition, wait_for
 
-from wattcast.devtools.jobcontroller import JobController
 
-
-def running(k8s: K8s, namespace: str, name: str) -> bool:
-    conditions = k8s.status(namespace, name).get("conditions") or []
-    return any(c["type"] == "Running" and c["status"] == "True" for c in conditions)
-
-
-def test_suspend_and_resume(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
-) -> None:
+def test_suspend_and_resume(operator: OperatorProcess, k8s: K8s, namespace: str) -> None:
     k8s.create_tj(namespace, "tj-pause")
-    wait_for(lambda: running(k8s, namespace, "tj-pause"), what="Running")
+    wait_for(lambda: k8s.running(namespace, "tj-pause"), what="Running")
+    (pod,) = wait_for(lambda: k8s.job_pods(namespace, "tj-pause"), what="the pod")
     k8s.patch_tj_status(namespace, "tj-pause", {"phase": "Training", "progress": 50})
 
     k8s.patch_tj(namespace, "tj-pause", {"spec": {"suspend": True}})
@@ -25,25 +18,23 @@ def test_suspend_and_resume(
     job = k8s.job(namespace, "tj-pause")
     assert job is not None
     assert job["spec"]["suspend"] is True
-    wait_for(
-        lambda: all(p["status"].get("phase") != "Running" for p in k8s.pods(namespace)),
-        what="the pods to stop",
-    )
+    wait_for(lambda: k8s.job_condition(namespace, "tj-pause", "Suspended"), what="Job Suspended")
+    k8s.pod_phase(namespace, pod["metadata"]["name"], "Gone")
 
     k8s.patch_tj(namespace, "tj-pause", {"spec": {"suspend": False}})
-    wait_for(lambda: running(k8s, namespace, "tj-pause"), what="Running again")
+    wait_for(lambda: k8s.running(namespace, "tj-pause"), what="Running again")
     status = k8s.status(namespace, "tj-pause")
     assert status["phase"] == "Pending"
     assert condition(status, "Suspended")["status"] == "False"
     assert condition(status, "Suspended")["reason"] == "Resumed"
     assert len(k8s.jobs(namespace)) == 1
+    (again,) = wait_for(lambda: k8s.job_pods(namespace, "tj-pause"), what="a new pod")
+    assert again["metadata"]["uid"] != pod["metadata"]["uid"]
 
 
-def test_cancel_is_suspending_for_good(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
-) -> None:
+def test_cancel_is_suspending_for_good(operator: OperatorProcess, k8s: K8s, namespace: str) -> None:
     k8s.create_tj(namespace, "tj-cancel")
-    wait_for(lambda: running(k8s, namespace, "tj-cancel"), what="Running")
+    wait_for(lambda: k8s.running(namespace, "tj-cancel"), what="Running")
     k8s.patch_tj(
         namespace,
         "tj-cancel",
@@ -54,6 +45,7 @@ def test_cancel_is_suspending_for_good(
     )
     status = k8s.wait_phase(namespace, "tj-cancel", "Suspended")
     assert condition(status, "Suspended")["reason"] == "Cancelled"
+    wait_for(lambda: not k8s.job_pods(namespace, "tj-cancel"), what="the pod to go")
 
 
 def test_trainingjob_created_suspended_gets_a_suspended_job(
@@ -64,3 +56,8 @@ def test_trainingjob_created_suspended_gets_a_suspended_job(
     job = k8s.job(namespace, "tj-born-paused")
     assert job is not None
     assert job["spec"]["suspend"] is True
+    wait_for(
+        lambda: k8s.job_condition(namespace, "tj-born-paused", "Suspended"),
+        what="the Job controller to see it suspended",
+    )
+    assert k8s.job_pods(namespace, "tj-born-paused") == []

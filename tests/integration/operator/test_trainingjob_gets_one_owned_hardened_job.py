@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operatorkit import K8s, OperatorProcess, condition, wait_for
+from operatorkit import TRAINER_DOUBLE_IMAGE, K8s, OperatorProcess, condition, wait_for
 
 
 def test_trainingjob_gets_one_owned_hardened_job(
@@ -20,7 +20,7 @@ def test_trainingjob_gets_one_owned_hardened_job(
     assert pod["restartPolicy"] == "Never"
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
-    assert pod["containers"][0]["image"] == "wattcast-trainer:test"
+    assert pod["containers"][0]["image"] == TRAINER_DOUBLE_IMAGE
     assert job["spec"]["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
 
     status = k8s.wait_phase(namespace, "tj-basic", "Pending")

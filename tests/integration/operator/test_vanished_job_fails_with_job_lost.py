@@ -7,11 +7,9 @@ import time
 
 from operatorkit import K8s, OperatorProcess, condition, wait_for
 
-from wattcast.devtools.jobcontroller import JobController
-
 
 def test_vanished_job_fails_with_job_lost(
-    operator: OperatorProcess, k8s: K8s, jobs: JobController, namespace: str
+    operator: OperatorProcess, k8s: K8s, namespace: str
 ) -> None:
     k8s.create_tj(namespace, "tj-lost")
     wait_for(lambda: k8s.status(namespace, "tj-lost").get("jobName"), what="jobName")
@@ -20,5 +18,6 @@ def test_vanished_job_fails_with_job_lost(
     status = k8s.wait_phase(namespace, "tj-lost", "Failed")
     assert condition(status, "Failed")["reason"] == "JobLost"
     assert "deleted before it finished" in status["message"]
+    wait_for(lambda: k8s.job(namespace, "tj-lost") is None, what="the Job to go")
     time.sleep(0.5)
     assert k8s.job(namespace, "tj-lost") is None  # never recreated

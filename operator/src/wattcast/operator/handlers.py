@@ -211,6 +211,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # Only the explicit transition Events, not every log line, become Kubernetes Events.
     settings.posting.loggers = False
     settings.posting.level = logging.INFO
+    # Kopf watches CRDs (and, for namespace globs, namespaces) cluster-wide to follow
+    # resources and namespaces that appear later. The operator knows its two resources, and
+    # the chart names exact namespaces and grants no cluster-scope read of CRDs or
+    # namespaces: without this, every start retries 403s before it falls back.
+    settings.scanning.disabled = not ours.namespace_globs
     if "runtime" not in memo:
         memo.runtime = Runtime.from_environment()
 

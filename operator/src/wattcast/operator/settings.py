@@ -114,6 +114,12 @@ class OperatorSettings(BaseSettings):
         return [ns.strip() for ns in self.namespaces.split(",") if ns.strip()]
 
     @property
+    def namespace_globs(self) -> bool:
+        """Whether a watched namespace is a Kopf pattern (`team-*`, `!kube-system`): only then
+        must Kopf list and watch namespaces (cluster-wide) to learn which ones match."""
+        return any(any(c in ns for c in "*?[!") for ns in self.namespace_list)
+
+    @property
     def effective_log_format(self) -> Literal["json", "plain"]:
         if self.log_format is not None:
             return self.log_format

@@ -121,7 +121,9 @@ def wait_until_authorized(
                 )
             )
             deadline = time.monotonic() + timeout
-            while not authorization.create_subject_access_review(review).status.allowed:
+            while not getattr(
+                authorization.create_subject_access_review(review).status, "allowed", False
+            ):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"RBAC of {subject['name']} in {namespace} not in effect")
                 time.sleep(0.05)

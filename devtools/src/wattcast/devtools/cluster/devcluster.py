@@ -28,6 +28,7 @@ class DevCluster:
         capacity: int = 2,
         kubelet: bool = True,
         pod_env: Mapping[str, str] | None = None,
+        images: Mapping[str, Path] | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
         self.control_plane = ControlPlane(
@@ -36,6 +37,7 @@ class DevCluster:
         self.capacity = capacity
         self.with_kubelet = kubelet
         self.pod_env = dict(pod_env or {})
+        self.images = dict(images or {})  # the kubelet's image table (see ProcessKubelet)
         self.kubelet: Any = None
 
     @property
@@ -71,6 +73,7 @@ class DevCluster:
             node_name=NODE_NAME,
             capacity=self.capacity,
             pod_env=self.pod_env,
+            images=self.images,
             api_port=self.control_plane.ports["apiserver"],
             ca_file=self.control_plane.ca_file,
         ).start()

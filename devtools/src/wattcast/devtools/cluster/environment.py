@@ -11,7 +11,9 @@ retries.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 
 # What a process keeps from the kubelet's environment: it stands for the image's environment.
@@ -141,15 +143,21 @@ def container_env(
     api_host: str,
     api_port: int,
     extra_env: Mapping[str, str] | None = None,
+    images: Mapping[str, Path] | None = None,
 ) -> dict[str, str]:
     """The whole environment of `container`'s process.
 
     `base_env` is the kubelet's own environment (only INHERITED_ENV is taken from it);
+    `images` maps an image name to a folder that goes first on PATH for containers of that
+    image (which program `wattcast-trainer` is: what an image decides on a node);
     `extra_env` (the test bed's additions) comes last and wins.
     """
     meta = pod.get("metadata") or {}
     namespace = str(meta.get("namespace") or "default")
     env: dict[str, str] = {k: base_env[k] for k in INHERITED_ENV if k in base_env}
+    image_bin = (images or {}).get(str(container.get("image") or ""))
+    if image_bin is not None:
+        env["PATH"] = os.pathsep.join([str(image_bin), *filter(None, [env.get("PATH")])])
     env["HOSTNAME"] = str(meta.get("name", ""))
     # The `kubernetes` Service's variables, so in-cluster config finds the API server.
     env["KUBERNETES_SERVICE_HOST"] = api_host

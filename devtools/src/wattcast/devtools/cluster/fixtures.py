@@ -3,6 +3,7 @@
 - ``devcluster`` (session): one :class:`~.devcluster.DevCluster` for the whole run (etcd,
   kube-apiserver, kube-controller-manager, the process kubelet), with wattcast's CRDs
   installed. Tests are isolated by namespace, never by cluster.
+- ``devcluster_images`` (session): the kubelet's image table, ``{}`` unless overridden.
 - ``kubeconfig`` (session): the admin kubeconfig's path, for the kubernetes client, kubectl
   and subprocesses (``KUBECONFIG``).
 - ``kube`` (session): an admin ``kubernetes.client.ApiClient``.
@@ -43,8 +44,22 @@ def crd_paths() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
-    cluster = DevCluster(tmp_path_factory.mktemp("devcluster"), capacity=4, pod_env=POD_ENV)
+def devcluster_images() -> dict[str, Path]:
+    """The kubelet's image table (image -> folder first on PATH); a conftest may override it
+    for the whole session (tests/conftest.py adds the operator tests' trainer double)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def devcluster(
+    tmp_path_factory: pytest.TempPathFactory, devcluster_images: dict[str, Path]
+) -> Iterator[DevCluster]:
+    cluster = DevCluster(
+        tmp_path_factory.mktemp("devcluster"),
+        capacity=4,
+        pod_env=POD_ENV,
+        images=devcluster_images,
+    )
     cluster.start()
     try:
         install_crds(cluster.kubeconfig, *crd_paths())

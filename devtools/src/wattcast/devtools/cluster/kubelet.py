@@ -10,6 +10,10 @@ Job status is the real Job controller's, never written here.
     ...
     kubelet.stop()
 
+`images` is the node's image table: a container whose image is in it gets that folder first
+on PATH, so the image decides which program its command names (a test's double of
+`wattcast-trainer`, say); any other image runs the commands of the kubelet's own environment.
+
 Its folders under `workdir`: volumes/<namespace>/<claim> (claims, shared), pods/<uid> (each
 pod's emptyDirs, projected files, termination logs, hosts file), logs/<namespace>_<pod>.log
 (stdout and stderr; `kubectl logs` is not served).
@@ -70,6 +74,12 @@ def _keep_paths() -> tuple[Path, ...]:
     return tuple(keep)
 
 
+def _kept_images(images: Mapping[str, Path]) -> tuple[Path, ...]:
+    """Image folders the sandbox would otherwise hide (in /tmp, say)."""
+    folders = (Path(folder).resolve() for folder in images.values())
+    return tuple(f for f in folders if len(f.parts) > 1 and f.parts[1] in OWN_TOP_LEVEL)
+
+
 def _base_env() -> dict[str, str]:
     """The kubelet's environment, with its own Python's bin folder first on PATH: pods run
     the project's commands (`wattcast-trainer`) and Python from the same virtual environment."""
@@ -94,6 +104,7 @@ class ProcessKubelet:
         node_name: str = "wattcast-dev",
         capacity: int = 2,
         pod_env: Mapping[str, str] | None = None,
+        images: Mapping[str, Path] | None = None,
         api_host: str = "127.0.0.1",
         api_port: int,
         ca_file: Path,
@@ -132,7 +143,8 @@ class ProcessKubelet:
             latest=self._cache.get,
             pod_env=dict(pod_env or {}),
             base_env=_base_env(),
-            keep=_keep_paths(),
+            keep=_keep_paths() + _kept_images(images or {}),
+            images={name: Path(folder).resolve() for name, folder in (images or {}).items()},
             restart_backoff_seconds=restart_backoff_seconds,
             stop_grace_seconds=stop_grace_seconds,
         )

@@ -67,6 +67,7 @@ class Host:
     pod_env: Mapping[str, str] = field(default_factory=dict)
     base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     keep: tuple[Path, ...] = ()
+    images: Mapping[str, Path] = field(default_factory=dict)  # image -> folder first on PATH
     restart_backoff_seconds: float = 10.0
     retry_seconds: float = 2.0
     stop_grace_seconds: float = 5.0
@@ -239,6 +240,7 @@ class PodWorker(threading.Thread):
                 api_host=host.api_host,
                 api_port=host.api_port,
                 extra_env=host.pod_env,
+                images=host.images,
             )
             argv = container_argv(container, env)
             if spec.get("initContainers"):
