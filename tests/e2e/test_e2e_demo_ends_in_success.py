@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from wattcast.devtools.stack import models_dir_of
 from wattcast.devtools.testbed.influx import find_influxd
 
 
@@ -31,7 +32,8 @@ def test_demo_trains_three_meters_and_stops_everything(tmp_path: Path) -> None:
     assert "kubectl get tj" in output
     assert output.count("Succeeded") >= 3  # the kubectl table
     assert "stopped everything the demo started" in output
-    models = sorted(p.relative_to(workdir / "models") for p in workdir.glob("models/*/*/current"))
+    store = models_dir_of(workdir)
+    models = sorted(p.relative_to(store) for p in store.glob("*/*/current"))
     assert [str(p) for p in models] == [
         "electricity/meter1/current",
         "electricity/meter2/current",

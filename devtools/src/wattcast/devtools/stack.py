@@ -44,7 +44,12 @@ MODELS_CLAIM = "wattcast-models"
 OFFLINE_SOURCE = "offline"
 NAMESPACE = "default"
 
-__all__ = ["LocalStack", "StackOptions", "StartError"]
+__all__ = ["LocalStack", "StackOptions", "StartError", "models_dir_of"]
+
+
+def models_dir_of(workdir: Path) -> Path:
+    """The model store of a stack in `workdir`: the kubelet's folder for the models claim."""
+    return workdir.resolve() / "cluster" / "kubelet" / "volumes" / NAMESPACE / MODELS_CLAIM
 
 
 @dataclass
@@ -84,7 +89,7 @@ class LocalStack:
     @property
     def models_dir(self) -> Path:
         """The model store: the kubelet's folder for the models claim."""
-        return self.cluster.workdir / "kubelet" / "volumes" / NAMESPACE / MODELS_CLAIM
+        return models_dir_of(self.workdir)
 
     def __enter__(self) -> LocalStack:
         return self.start()
