@@ -12,11 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from wattcast.crd import MeterType, Phase, TrainingJobSpec, TrainingJobStatus
-from wattcast.crd.trainingjob import DNS_LABEL_PATTERN, METER_ID_PATTERN
+from wattcast.crd.trainingjob import DNS_LABEL_PATTERN, METER_ID_PATTERN, Timestamp
 
 # Names the API gives or accepts: a DNS-1123 label, so that the Job (same name) and its pods
 # are valid too. A UUID (the API's own choice) is one.
@@ -73,10 +73,10 @@ class TrainModelCreate(BaseModel):
     meter_type: MeterType = Field(
         description=TrainingJobSpec.model_fields["meter_type"].description or ""
     )
-    start_date: AwareDatetime = Field(
+    start_date: Timestamp = Field(
         description="Start of the data range, RFC 3339 with a time zone (inclusive)."
     )
-    end_date: AwareDatetime = Field(
+    end_date: Timestamp = Field(
         description="End of the data range, RFC 3339 with a time zone (exclusive); "
         "after start_date, at most 10 years later."
     )

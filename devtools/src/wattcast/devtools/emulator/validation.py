@@ -63,6 +63,8 @@ import celpy
 from celpy import celtypes
 from celpy.adapter import json_to_cel
 
+from wattcast.devtools.emulator.cel_quantity import FUNCTIONS as CEL_QUANTITY_FUNCTIONS
+
 __all__ = [
     "CRDSchemaError",
     "CustomResourceSchema",
@@ -431,7 +433,7 @@ _REASONS = {
 def _compile_rule(spec: Mapping[str, Any], path: str, errors: list[FieldError]) -> _Rule | None:
     source = str(spec.get("rule", ""))
     try:
-        program = _CEL_ENV.program(_CEL_ENV.compile(source))
+        program = _CEL_ENV.program(_CEL_ENV.compile(source), functions=CEL_QUANTITY_FUNCTIONS)
     except Exception as exc:  # celpy raises its parser's own exception types
         errors.append(
             FieldError(ErrorType.INVALID, f"{path}.rule", source, f"compilation failed: {exc}")
@@ -441,7 +443,9 @@ def _compile_rule(spec: Mapping[str, Any], path: str, errors: list[FieldError]) 
     if spec.get("messageExpression"):
         expr = str(spec["messageExpression"])
         try:
-            message_program = _CEL_ENV.program(_CEL_ENV.compile(expr))
+            message_program = _CEL_ENV.program(
+                _CEL_ENV.compile(expr), functions=CEL_QUANTITY_FUNCTIONS
+            )
         except Exception as exc:
             errors.append(
                 FieldError(
