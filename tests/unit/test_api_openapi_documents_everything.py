@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from wattcast.api.main import create_app
+from wattcast.api.models import IDEMPOTENCY_KEY_PATTERN
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -82,3 +83,12 @@ def test_the_seed_request_carries_the_contracts_meter_id_rule(openapi: dict[str,
     meter_id = openapi["components"]["schemas"]["TrainModelCreate"]["properties"]["meter_id"]
     assert meter_id["maxLength"] == 128
     assert meter_id["pattern"].startswith("^[A-Za-z0-9]")
+
+
+def test_the_idempotency_key_header_declares_its_pattern(openapi: dict[str, Any]) -> None:
+    for path in ("/trainmodel/v2/", "/v1/trainingjobs"):
+        (header,) = [p for p in openapi["paths"][path]["post"]["parameters"] if p["in"] == "header"]
+        assert header["name"] == "idempotency-key"
+        # Beside anyOf [string, null]: JSON Schema applies pattern and lengths to strings only.
+        assert header["schema"]["pattern"] == IDEMPOTENCY_KEY_PATTERN
+        assert header["schema"]["maxLength"] == 255

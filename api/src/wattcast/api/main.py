@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from wattcast.api import dashboard
 from wattcast.api.auth import Authenticator
@@ -119,15 +120,37 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     return invalid(field_errors(exc.errors())).response()
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, asked of the routes themselves. Starlette
+    names only the methods of the first route that matches the path, and FastAPI makes one
+    route per method (GET and DELETE of /v1/trainingjobs/{name} are two)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         detail = (
             f"No endpoint at {request.url.path}. The API serves /trainmodel/v2/, "
             "/trainmodel/status/{task_id} and /v1/...; see /docs."
         )
-    return ApiProblem(exc.status_code, detail, headers=exc.headers).response()
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+        detail = f"{request.method} is not served at {request.url.path}; Allow lists what is."
+    return ApiProblem(exc.status_code, detail, headers=headers).response()
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
