@@ -165,6 +165,11 @@ def create_app() -> FastAPI:
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is the dashboard's page with the vendored Swagger UI (FastAPI's loads it, and
+        # ReDoc, from a CDN); no OAuth2 redirect page: tokens are bearer tokens.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         openapi_tags=[
             {"name": "seed", "description": "The original API's endpoints, same shapes."},
             {"name": "trainingjobs", "description": "The TrainingJob resource API."},
