@@ -44,7 +44,8 @@ if ! .venv/bin/uv --version 2>/dev/null | grep -q "$UV_VERSION"; then
 fi
 log "syncing .venv from uv.lock"
 .venv/bin/uv sync --frozen --quiet
-# The dashboard's charting library, pinned and checked against the npm registry's hash.
+# The browser libraries the API serves (uPlot, Swagger UI), pinned and checked against the
+# npm registry's hashes.
 scripts/fetch-js-vendor.sh
 
 # 3. helm and kubectl -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from wattcast.api.main import create_app
+from wattcast.api.models import IDEMPOTENCY_KEY_PATTERN
 from wattcast.crd import constants
 from wattcast.crd.names import DNS_LABEL_PATTERN
 
@@ -104,3 +105,12 @@ def test_every_trainingjob_name_in_a_path_follows_the_one_rule(openapi: dict[str
     }
     for where, schema in schemas.items():
         assert {k: schema.get(k) for k in expected} == expected, where
+
+
+def test_the_idempotency_key_header_declares_its_pattern(openapi: dict[str, Any]) -> None:
+    for path in ("/trainmodel/v2/", "/v1/trainingjobs"):
+        (header,) = [p for p in openapi["paths"][path]["post"]["parameters"] if p["in"] == "header"]
+        assert header["name"] == "idempotency-key"
+        # Beside anyOf [string, null]: JSON Schema applies pattern and lengths to strings only.
+        assert header["schema"]["pattern"] == IDEMPOTENCY_KEY_PATTERN
+        assert header["schema"]["maxLength"] == 255

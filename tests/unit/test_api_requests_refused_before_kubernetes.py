@@ -253,3 +253,22 @@ async def test_with_auth_disabled_requests_pass_without_a_token(
     )
     async for client in _client(settings):
         assert (await client.get("/v1/trainingjobs")).status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/v1/trainingjobs/job-1", "DELETE, GET"),
+        ("OPTIONS", "/v1/trainingjobs/job-1", "DELETE, GET"),
+        ("DELETE", "/v1/trainingjobs", "GET, POST"),
+        ("GET", "/trainmodel/v2/", "POST"),
+        ("PATCH", "/v1/trainingjobs/job-1/model", "GET"),
+    ],
+)
+async def test_405_allows_every_method_the_path_has(
+    offline_api: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    answer = await offline_api.request(method, path, headers=AUTH)
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == allow
+    assert answer.json()["code"] == "method_not_allowed"

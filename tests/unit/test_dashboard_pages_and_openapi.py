@@ -6,6 +6,7 @@ request was refused before any Kubernetes call; anything that reached Kubernetes
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -220,3 +221,37 @@ def test_the_model_endpoint_is_documented_like_the_rest(openapi: dict[str, Any])
         schema = openapi["components"]["schemas"][name]
         undocumented = [f for f, p in schema["properties"].items() if "description" not in p]
         assert undocumented == [], name
+
+
+async def test_docs_serve_swagger_ui_from_the_package_under_a_strict_csp(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    csp = page.headers["Content-Security-Policy"]
+    assert csp == routes.CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp
+    html = page.text
+    # Nothing from elsewhere, no inline script: every script and stylesheet is ours.
+    assert "http://" not in html and "https://" not in html and "//cdn" not in html
+    assert "<script>" not in html
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(
+        s.startswith(("/static/dashboard/", "data:", "/openapi.json")) for s in sources
+    )
+    assert 'data-openapi-url="/openapi.json"' in html
+    for asset in sources:
+        if asset.startswith("/static/"):
+            served = await client.get(asset)
+            assert served.status_code == 200, asset
+            assert served.headers["content-type"].split(";")[0] in {
+                "text/javascript",
+                "application/javascript",
+                "text/css",
+            }
+
+
+@pytest.mark.parametrize("path", ["/redoc", "/docs/oauth2-redirect"])
+async def test_fastapis_cdn_pages_are_gone(client: httpx.AsyncClient, path: str) -> None:
+    assert (await client.get(path)).status_code == 404

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 from kubernetes import client
 
 from wattcast.api.core.config import Settings, get_settings
@@ -77,3 +87,63 @@ class Cluster:
             _content_type="application/merge-patch+json",
         )
         return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def api_process(kubeconfig: Path, namespace: str, **settings: str) -> Iterator[ApiProcess]:
+    """`wattcast-api` as a process on a free loopback port, with TOKEN and `settings`
+    (WATTCAST_API_* variables), ready (its /readyz answers 200) when this yields."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATTCAST_API_")}
+    env.update(
+        WATTCAST_API_KUBECONFIG=str(kubeconfig),
+        WATTCAST_API_NAMESPACE=namespace,
+        WATTCAST_API_TOKENS=TOKEN,
+        **settings,
+    )
+    port = free_port()
+    script = Path(sys.executable).parent / "wattcast-api"
+    proc = subprocess.Popen(
+        [str(script), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
+    served = ApiProcess(proc, "127.0.0.1", port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "wattcast-api exited"
+            assert time.monotonic() < deadline, "wattcast-api did not become ready"
+            time.sleep(0.1)
+        yield served
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class ApiProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], host: str, port: int) -> None:
+        self.proc = proc
+        self.host = host
+        self.port = port
+        self.url = f"http://{host}:{port}"
+
+    def rss_bytes(self) -> int:
+        """The process's resident memory, from /proc."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")

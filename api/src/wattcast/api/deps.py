@@ -89,6 +89,12 @@ async def get_idempotency_key(
             description="Makes the submission safe to retry: the same key with the same body "
             "returns the TrainingJob the first request created (200) instead of a second one; "
             "with a different body it is a 409. 1-255 printable ASCII characters, no spaces.",
+            # Declared for the OpenAPI document; checked below, with a message of our own.
+            json_schema_extra={
+                "pattern": IDEMPOTENCY_KEY_PATTERN,
+                "minLength": 1,
+                "maxLength": 255,
+            },
         ),
     ] = None,
 ) -> str | None:

@@ -58,6 +58,9 @@ STATUS_CODES: dict[int, str] = {
 }
 
 _DESCRIPTIONS: dict[int, str] = {
+    400: "The request cannot be read: a body that is not JSON text (such as bytes that are "
+    "not UTF-8) or a malformed Content-Length; for lists, a `continue` token the Kubernetes "
+    "API did not issue.",
     401: "No or wrong bearer token (`Authorization: Bearer <token>`).",
     403: "The namespace is not served by this API, or the API's Kubernetes identity may not "
     "do this.",

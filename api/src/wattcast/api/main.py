@@ -23,15 +23,25 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from wattcast.api import dashboard
 from wattcast.api.auth import Authenticator
 from wattcast.api.core import logs
 from wattcast.api.core.config import Settings, get_settings
+from wattcast.api.core.connections import (
+    ConnectionLimits,
+    guarded_protocol,
+    raise_open_files_limit,
+)
 from wattcast.api.errors import ApiProblem, field_errors, invalid
 from wattcast.api.kube import KubeClient, load_configuration
 from wattcast.api.metrics import ApiMetrics
-from wattcast.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from wattcast.api.middleware import (
+    BodyLimitMiddleware,
+    InFlightLimitMiddleware,
+    MetricsMiddleware,
+)
 from wattcast.api.routes import events, health, jobs, seed
 
 logger = logging.getLogger(__name__)
@@ -66,6 +76,9 @@ def _settings_of(app: FastAPI) -> Settings:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = _settings_of(app)
     app.state.max_body_bytes = settings.api_max_body_bytes
+    app.state.body_timeout_seconds = settings.api_body_timeout_seconds
+    app.state.max_requests = settings.api_max_requests
+    app.state.retry_after_seconds = settings.api_retry_after_seconds
     app.state.authenticator = Authenticator(settings.tokens(), disabled=settings.api_auth_disabled)
     app.state.source_names = settings.source_names()
     configuration = await anyio.to_thread.run_sync(
@@ -107,15 +120,37 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     return invalid(field_errors(exc.errors())).response()
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, asked of the routes themselves. Starlette
+    names only the methods of the first route that matches the path, and FastAPI makes one
+    route per method (GET and DELETE of /v1/trainingjobs/{name} are two)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         detail = (
             f"No endpoint at {request.url.path}. The API serves /trainmodel/v2/, "
             "/trainmodel/status/{task_id} and /v1/...; see /docs."
         )
-    return ApiProblem(exc.status_code, detail, headers=exc.headers).response()
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+        detail = f"{request.method} is not served at {request.url.path}; Allow lists what is."
+    return ApiProblem(exc.status_code, detail, headers=headers).response()
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -130,6 +165,11 @@ def create_app() -> FastAPI:
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is the dashboard's page with the vendored Swagger UI (FastAPI's loads it, and
+        # ReDoc, from a CDN); no OAuth2 redirect page: tokens are bearer tokens.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         openapi_tags=[
             {"name": "seed", "description": "The original API's endpoints, same shapes."},
             {"name": "trainingjobs", "description": "The TrainingJob resource API."},
@@ -147,8 +187,18 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
-    # Outermost first: metrics see every answer, including the body limit's 413.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=lambda: app.state.max_body_bytes)
+    # Added innermost first: metrics see every answer, the in-flight limit's 503 and the body
+    # limit's 413 and 408 included.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=lambda: app.state.max_body_bytes,
+        timeout=lambda: app.state.body_timeout_seconds,
+    )
+    app.add_middleware(
+        InFlightLimitMiddleware,
+        max_requests=lambda: app.state.max_requests,
+        retry_after=lambda: app.state.retry_after_seconds,
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
@@ -162,7 +212,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     args = parser.parse_args(argv)
-    log_config = logs.configure(args.log_level, logs.resolve_format(get_settings().log_format))
+    settings = get_settings()
+    log_config = logs.configure(args.log_level, logs.resolve_format(settings.log_format))
+    raise_open_files_limit(settings.api_max_connections)
+    limits = ConnectionLimits(
+        header_timeout=settings.api_header_timeout_seconds,
+        keep_alive=settings.api_keep_alive_seconds,
+        max_header_bytes=settings.api_max_header_bytes,
+        max_connections=settings.api_max_connections,
+    )
     uvicorn.run(
         create_app,
         factory=True,
@@ -170,8 +228,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=args.port,
         log_level=args.log_level,
         log_config=log_config,
-        # Clients of a training API rarely need more; the limit bounds memory under a flood.
-        limit_concurrency=2048,
+        # httptools with the connection guard (wattcast.api.core.connections): header and
+        # idle timeouts, a header size limit, a connection limit that keeps probes served.
+        http=guarded_protocol(limits),
+        ws="none",
+        timeout_keep_alive=settings.api_keep_alive_seconds,
+        # Requests in flight are limited by InFlightLimitMiddleware, which spares the probes.
+        limit_concurrency=None,
         timeout_graceful_shutdown=10,
     )
 

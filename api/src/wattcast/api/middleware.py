@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: the request body size limit and the request metrics.
+"""Pure ASGI middleware: requests in flight, the request body's size and time, the metrics.
 
 Pure ASGI (not BaseHTTPMiddleware) so event streams pass through unbuffered.
 """
@@ -8,23 +8,67 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wattcast.api.errors import ApiProblem
 from wattcast.api.metrics import ApiMetrics
 
+# Probes and metrics are answered whatever the load: a busy API must not look dead.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class InFlightLimitMiddleware:
+    """503 (with Retry-After) beyond `max_requests` requests in flight, except the probes.
+
+    This replaces uvicorn's `limit_concurrency`, which counts connections (stalled ones too)
+    and refuses the probes with everything else.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_requests: Callable[[], int], retry_after: Callable[[], int]
+    ) -> None:
+        self.app = app
+        # Callables: the limits are settings, known only once the app has started.
+        self._max_requests = max_requests
+        self._retry_after = retry_after
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self._max_requests():
+            busy = ApiProblem(
+                503,
+                "The API is serving as many requests as it may (WATTCAST_API_MAX_REQUESTS); "
+                "retry after Retry-After seconds.",
+                headers={"Retry-After": str(self._retry_after())},
+            )
+            await busy.response()(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
 
 class BodyLimitMiddleware:
-    """413 for a body over `max_bytes`, whether it announces its length or streams chunks.
+    """413 for a body over `max_bytes`, whether it announces its length or streams chunks;
+    408 when the body takes longer than `timeout` seconds to arrive.
 
     The body is read here (it is small by definition) and handed on, so the app never sees a
     byte past the limit.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: Callable[[], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: Callable[[], int], timeout: Callable[[], float]
+    ) -> None:
         self.app = app
-        # A callable: the limit is a setting, known only once the app has started.
+        # Callables: the limits are settings, known only once the app has started.
         self._max_bytes = max_bytes
+        self._timeout = timeout
 
     @property
     def max_bytes(self) -> int:
@@ -52,18 +96,28 @@ class BodyLimitMiddleware:
                     return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await too_large.response()(scope, receive, send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(self._timeout()) as reading:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body = message.get("body", b"")
+                size += len(body)
+                if size > self.max_bytes:
+                    await too_large.response()(scope, receive, send)
+                    return
+                chunks.append(body)
+                if not message.get("more_body", False):
+                    break
+        if reading.cancelled_caught:
+            too_slow = ApiProblem(
+                408,
+                f"The request body did not arrive within {self._timeout():g} seconds "
+                "(WATTCAST_API_BODY_TIMEOUT_SECONDS).",
+                headers={"Connection": "close"},
+            )
+            await too_slow.response()(scope, receive, send)
+            return
         whole = b"".join(chunks)
         delivered = False
 

@@ -12,13 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from wattcast.crd import MeterType, Phase, TrainingJobSpec, TrainingJobStatus
 from wattcast.crd.constants import MAX_NAME_LENGTH
 from wattcast.crd.names import DNS_LABEL_PATTERN
-from wattcast.crd.trainingjob import METER_ID_PATTERN
+from wattcast.crd.trainingjob import METER_ID_PATTERN, Timestamp
 
 # Idempotency keys: printable ASCII without spaces, as most clients generate (UUIDs, ULIDs).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -88,10 +88,10 @@ class TrainModelCreate(BaseModel):
     meter_type: MeterType = Field(
         description=TrainingJobSpec.model_fields["meter_type"].description or ""
     )
-    start_date: AwareDatetime = Field(
+    start_date: Timestamp = Field(
         description="Start of the data range, RFC 3339 with a time zone (inclusive)."
     )
-    end_date: AwareDatetime = Field(
+    end_date: Timestamp = Field(
         description="End of the data range, RFC 3339 with a time zone (exclusive); "
         "after start_date, at most 10 years later."
     )

@@ -131,11 +131,6 @@ def openapi_schema() -> dict[str, Any]:
     spec = structural_schema(TrainingJobSpec)
     spec["x-kubernetes-validations"] = [
         *spec.get("x-kubernetes-validations", []),
-        {
-            "rule": "!has(self.priorityClass) || has(self.queueName)",
-            "message": "priorityClass needs queueName",
-            "reason": "FieldValueInvalid",
-        },
         _immutability_rule(),
     ]
     status = structural_schema(TrainingJobStatus)

@@ -12,42 +12,79 @@ models with the Python names or the JSON names alike (`populate_by_name`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from wattcast.crd import constants
 from wattcast.crd.names import DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN
+from wattcast.crd.quantities import QUANTITY_MAX_LENGTH, QUANTITY_PATTERN, quantity_value
 
 METER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 # Bucket and database names reach InfluxDB queries; only this conservative alphabet is allowed.
 INFLUX_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 # metav1.Condition's reason and a CamelCase type.
 CAMEL_CASE_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
-# Kubernetes resource.Quantity, as the API server's own OpenAPI spells it.
-_DECIMAL = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
-QUANTITY_PATTERN = rf"^(\+|-)?{_DECIMAL}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_DECIMAL}))?$"
+# What the CRD's `format: date-time` and CEL's timestamp() both accept: RFC 3339 with an offset.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
-# RFC 3339 with an offset; bounded so that the CEL cost estimator can size it.
-Timestamp = Annotated[AwareDatetime, Field(json_schema_extra={"maxLength": 64})]
+
+def _rfc3339_only(value: Any) -> Any:
+    """A string in RFC 3339, as the CRD takes it (or a datetime, from Python callers).
+
+    pydantic alone would also take numbers and numeric strings (Unix times), dates and spaces
+    for the `T`, which the CRD refuses."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise PydanticCustomError(
+        "rfc3339",
+        "must be an RFC 3339 datetime with a time zone, such as 2023-01-01T00:00:00Z",
+    )
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC: every component then compares and subtracts times of one zone
+    (a start in `Z` and an end in `+01:00` once crashed pandas)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first instant CEL knows
+        raise PydanticCustomError(
+            "timestamp_out_of_range", "must be between 0001-01-01T00:00:00Z and 9999-12-31"
+        ) from None
+
+
+# RFC 3339 with an offset, normalised to UTC; bounded so that the CEL cost estimator can size it.
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339_only),
+    AfterValidator(_in_utc),
+    Field(json_schema_extra={"maxLength": 64}),
+]
 Quantity = Annotated[
     str,
     Field(
-        max_length=32,
+        max_length=QUANTITY_MAX_LENGTH,
         pattern=QUANTITY_PATTERN,
-        description="A Kubernetes quantity, such as 500m, 2 or 4Gi.",
+        description="A Kubernetes quantity, not negative, such as 500m, 2 or 4Gi.",
     ),
 ]
 
@@ -231,25 +268,25 @@ class ModelSpec(_Model):
         default=Resolution.HOUR_1,
         description="Frequency the data is aggregated to on the InfluxDB server.",
     )
-    lookback_hours: int = Field(
+    lookback_hours: StrictInt = Field(
         default=168, ge=24, le=2016, description="History the model sees, in hours."
     )
-    horizon_hours: int = Field(
+    horizon_hours: StrictInt = Field(
         default=24, ge=1, le=168, description="How far ahead the model forecasts, in hours."
     )
-    epochs: int = Field(default=20, ge=1, le=500, description="Maximum training epochs.")
-    batch_size: int = Field(default=128, ge=8, le=4096, description="Training batch size.")
-    learning_rate: float = Field(default=0.001, gt=0, le=1, description="Adam learning rate.")
-    holdout_days: int = Field(
+    epochs: StrictInt = Field(default=20, ge=1, le=500, description="Maximum training epochs.")
+    batch_size: StrictInt = Field(default=128, ge=8, le=4096, description="Training batch size.")
+    learning_rate: StrictFloat = Field(default=0.001, gt=0, le=1, description="Adam learning rate.")
+    holdout_days: StrictInt = Field(
         default=14,
         ge=1,
         le=90,
         description="Days at the end of the range kept out of training to measure error.",
     )
-    use_temperature: bool = Field(
+    use_temperature: StrictBool = Field(
         default=True, description="Use the `temperature` field as a feature when present."
     )
-    seed: int = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
+    seed: StrictInt = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
 
 
 class ResourceList(_Model):
@@ -259,11 +296,51 @@ class ResourceList(_Model):
     memory: Quantity | None = Field(default=None, description="Memory, such as 2Gi.")
 
 
+_RESOURCE_NAMES = ("cpu", "memory")
+
+
+def _request_at_most_limit_rule(resource: str) -> JsonValue:
+    """Pod validation's rule, checked when the TrainingJob is created instead of when the Job
+    is refused: a request may not exceed its limit."""
+    present = (
+        f"has(self.requests) && has(self.limits) && "
+        f"has(self.requests.{resource}) && has(self.limits.{resource})"
+    )
+    compare = f"quantity(self.requests.{resource}).compareTo(quantity(self.limits.{resource}))"
+    return {
+        "rule": f"!({present}) || {compare} <= 0",
+        "message": f"requests.{resource} must be at most limits.{resource}",
+        "reason": "FieldValueInvalid",
+    }
+
+
 class ResourceRequirements(_Model):
-    """Requests and limits of the trainer container (the Kubernetes meaning)."""
+    """Requests and limits of the trainer container (the Kubernetes meaning); each request at
+    most its limit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [_request_at_most_limit_rule(r) for r in _RESOURCE_NAMES]
+        }
+    )
 
     requests: ResourceList | None = Field(default=None, description="Minimum reserved.")
     limits: ResourceList | None = Field(default=None, description="Maximum allowed.")
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ResourceRequirements:
+        if self.requests is None or self.limits is None:
+            return self
+        for resource in _RESOURCE_NAMES:
+            request, limit = getattr(self.requests, resource), getattr(self.limits, resource)
+            both = request is not None and limit is not None
+            if both and quantity_value(request) > quantity_value(limit):
+                raise PydanticCustomError(
+                    "request_over_limit",
+                    "requests.{resource} must be at most limits.{resource}",
+                    {"resource": resource},
+                )
+        return self
 
 
 _SPEC_RULES: list[JsonValue] = [
@@ -277,6 +354,11 @@ _SPEC_RULES: list[JsonValue] = [
             f"timestamp(self.end) - timestamp(self.start) <= duration('{MAX_RANGE_CEL_DURATION}')"
         ),
         "message": "the range from start to end must be at most 10 years",
+        "reason": "FieldValueInvalid",
+    },
+    {
+        "rule": "!has(self.priorityClass) || has(self.queueName)",
+        "message": "priorityClass needs queueName",
         "reason": "FieldValueInvalid",
     },
 ]
@@ -311,19 +393,19 @@ class TrainingJobSpec(_Model):
     resources: ResourceRequirements | None = Field(
         default=None, description="Compute resources of the trainer container."
     )
-    backoff_limit: int | None = Field(
+    backoff_limit: StrictInt | None = Field(
         default=None,
         ge=0,
         le=20,
         description="Retries of a failed trainer pod before the TrainingJob fails (default 3).",
     )
-    active_deadline_seconds: int | None = Field(
+    active_deadline_seconds: StrictInt | None = Field(
         default=None,
         ge=1,
         le=604_800,
         description="Seconds the whole run may take, retries included, before it fails.",
     )
-    ttl_seconds_after_finished: int | None = Field(
+    ttl_seconds_after_finished: StrictInt | None = Field(
         default=None,
         ge=0,
         le=31_536_000,
@@ -341,7 +423,7 @@ class TrainingJobSpec(_Model):
         max_length=DNS_LABEL_MAX_LENGTH,
         pattern=DNS_LABEL_PATTERN,
     )
-    suspend: bool = Field(
+    suspend: StrictBool = Field(
         default=False,
         description="true stops the run (pods go, the record and the Job stay); false resumes.",
     )
@@ -372,6 +454,13 @@ class TrainingJobSpec(_Model):
             )
         return end
 
+    @model_validator(mode="after")
+    def _priority_needs_queue(self) -> TrainingJobSpec:
+        """The CRD's rule on priorityClass, in Python too."""
+        if self.priority_class is not None and self.queue_name is None:
+            raise PydanticCustomError("priority_without_queue", "priorityClass needs queueName")
+        return self
+
     @property
     def effective_model(self) -> ModelSpec:
         return self.model or ModelSpec()
@@ -401,7 +490,7 @@ class Condition(_Model):
     )
     message: str = Field(default="", description="What happened, for a person.", max_length=4096)
     last_transition_time: Timestamp = Field(description="When status last changed.")
-    observed_generation: int | None = Field(
+    observed_generation: StrictInt | None = Field(
         default=None, ge=0, description="The generation this condition was set for."
     )
 
@@ -409,9 +498,11 @@ class Condition(_Model):
 class ErrorMetrics(_Model):
     """Forecast error on the holdout, the same measures for the model and every baseline."""
 
-    mae: float = Field(ge=0, description="Mean absolute error.")
-    rmse: float = Field(ge=0, description="Root mean squared error.")
-    smape: float = Field(ge=0, le=200, description="Symmetric mean absolute percentage error, %.")
+    mae: StrictFloat = Field(ge=0, description="Mean absolute error.")
+    rmse: StrictFloat = Field(ge=0, description="Root mean squared error.")
+    smape: StrictFloat = Field(
+        ge=0, le=200, description="Symmetric mean absolute percentage error, %."
+    )
 
 
 class Holdout(_Model):
@@ -419,7 +510,7 @@ class Holdout(_Model):
 
     start: Timestamp = Field(description="First holdout timestamp.")
     end: Timestamp = Field(description="End of the holdout (exclusive).")
-    points: int = Field(ge=0, description="Number of holdout points scored.")
+    points: StrictInt = Field(ge=0, description="Number of holdout points scored.")
 
 
 class Metrics(_Model):
@@ -444,7 +535,7 @@ class TrainingResult(_Model):
         max_length=512,
         pattern=r"^[A-Za-z0-9_.:/-]+$",
     )
-    data_points: int = Field(ge=0, description="Points used after cleaning.")
+    data_points: StrictInt = Field(ge=0, description="Points used after cleaning.")
     training_completed: Timestamp = Field(description="When training finished.")
     metrics: Metrics | None = Field(default=None, description="Holdout errors.")
 
@@ -452,11 +543,13 @@ class TrainingResult(_Model):
 class TrainingProgress(_Model):
     """Live training figures the trainer reports per epoch."""
 
-    epoch: int = Field(ge=0, le=500, description="Epochs finished.")
-    epochs: int = Field(ge=1, le=500, description="Epochs planned.")
-    loss: float | None = Field(default=None, description="Training loss of the last epoch.")
-    val_loss: float | None = Field(default=None, description="Validation loss of the last epoch.")
-    eta_seconds: int | None = Field(
+    epoch: StrictInt = Field(ge=0, le=500, description="Epochs finished.")
+    epochs: StrictInt = Field(ge=1, le=500, description="Epochs planned.")
+    loss: StrictFloat | None = Field(default=None, description="Training loss of the last epoch.")
+    val_loss: StrictFloat | None = Field(
+        default=None, description="Validation loss of the last epoch."
+    )
+    eta_seconds: StrictInt | None = Field(
         default=None, ge=0, description="Estimated seconds until training ends."
     )
 
@@ -503,7 +596,7 @@ class TrainingJobStatus(_Model):
     """
 
     phase: Phase | None = Field(default=None, description="Where the TrainingJob is.")
-    progress: int | None = Field(
+    progress: StrictInt | None = Field(
         default=None, ge=0, le=100, description="Percent done; never decreases within an attempt."
     )
     message: str | None = Field(
@@ -516,10 +609,10 @@ class TrainingJobStatus(_Model):
     )
     start_time: Timestamp | None = Field(default=None, description="When the Job started.")
     completion_time: Timestamp | None = Field(default=None, description="When it finished.")
-    observed_generation: int | None = Field(
+    observed_generation: StrictInt | None = Field(
         default=None, ge=0, description="The spec generation the operator acted on."
     )
-    attempts: int | None = Field(
+    attempts: StrictInt | None = Field(
         default=None, ge=0, le=1000, description="Trainer pods run so far (retries visible)."
     )
     training: TrainingProgress | None = Field(default=None, description="Live training figures.")

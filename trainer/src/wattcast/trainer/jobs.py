@@ -15,13 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 
 from wattcast.crd import InfluxSource, SourceRef, TrainingJob, TrainingJobSpec, constants
 from wattcast.trainer.errors import InvalidConfigError, TrainerError
 from wattcast.trainer.settings import InfluxEnvSettings
 from wattcast.trainer.sources import check_meter_id
+from wattcast.trainer.specfile import load_spec_document
 
 
 class StandaloneSpec(TrainingJobSpec):
@@ -68,13 +68,8 @@ def validate_trainingjob(
 
 
 def load_spec_file(path: Path) -> StandaloneTrainingJob:
-    """A TrainingJob (or a bare spec) from a YAML file."""
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise InvalidConfigError(f"cannot read {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise InvalidConfigError(f"{path} is not valid YAML: {error}") from None
+    """A TrainingJob (or a bare spec) from a YAML file, read as wattcast.trainer.specfile says."""
+    document = load_spec_document(path)
     return validate_trainingjob(document, str(path), allow_full_source=True)
 
 

@@ -161,7 +161,6 @@ def main(
         typer.Option(
             "--spec",
             help="Standalone: a TrainingJob YAML file (what you would kubectl apply).",
-            dir_okay=False,
         ),
     ] = None,
     models_dir: Annotated[

@@ -151,9 +151,12 @@ def find_outliers(values: FloatArray, steps_per_day: int) -> BoolArray:
 
 
 def regular_grid(start: pd.Timestamp, end: pd.Timestamp, freq: pd.Timedelta) -> pd.DatetimeIndex:
-    """The grid points in [start, end), start rounded up to the grid (UTC)."""
-    first = start.ceil(freq)
-    return pd.date_range(first, end, freq=freq, inclusive="left", name="time")
+    """The grid points in [start, end), start rounded up to the grid (UTC).
+
+    Both ends are converted to UTC first: pandas refuses a range whose ends carry different
+    offsets (`Z` and `+01:00`), and the series' index is UTC anyway."""
+    first = start.tz_convert("UTC").ceil(freq)
+    return pd.date_range(first, end.tz_convert("UTC"), freq=freq, inclusive="left", name="time")
 
 
 def prepare(

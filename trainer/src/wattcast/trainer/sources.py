@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import pandas as pd
@@ -69,6 +69,9 @@ class MeterQuery:
         check_meter_id(self.meter_id)
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InvalidConfigError("start and end must be timezone-aware")
+        # One zone for both ends (the contract gives UTC already; callers may not).
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
         if self.end <= self.start:
             raise InvalidConfigError(
                 f"end ({rfc3339(self.end)}) must be after start ({rfc3339(self.start)})"

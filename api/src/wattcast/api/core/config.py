@@ -117,6 +117,51 @@ class Settings(BaseSettings):
         description="Retry-After sent with 503 when the Kubernetes API is unavailable.",
     )
 
+    # Slow and oversized clients (wattcast.api.core.connections; docs/api.md).
+    api_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's line and headers, from the "
+        "connection's opening or the previous response's end; then 408 and the connection is "
+        "closed (data that trickles in does not restart the clock).",
+    )
+    api_keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="Seconds an idle connection (no byte of a next request) is kept open, "
+        "before its first request as well as between requests.",
+    )
+    api_body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request body (at most "
+        "WATTCAST_API_MAX_BODY_BYTES); then 408 and the connection is closed.",
+    )
+    api_max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line plus headers, in bytes; more gets 431 and the "
+        "connection is closed (a bearer token and an Idempotency-Key need < 1 KiB).",
+    )
+    api_max_connections: int = Field(
+        default=4096,
+        ge=16,
+        le=1_000_000,
+        description="Open connections; beyond this the one waiting longest for its request "
+        "headers is closed to make room, so new clients (and probes) always get in.",
+    )
+    api_max_requests: int = Field(
+        default=1024,
+        ge=1,
+        le=100_000,
+        description="Requests in flight (event streams included); beyond this 503 with "
+        "Retry-After, except /healthz, /readyz and /metrics, which always answer.",
+    )
+
     @field_validator("api_tokens", "api_namespaces", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

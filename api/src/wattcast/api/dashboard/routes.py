@@ -3,7 +3,8 @@
 - `GET /` (the job list) and `GET /jobs/{name}` (one job) are server-rendered shells that hold
   no data, so they need no token; their script asks for the token once, keeps it in
   sessionStorage and gets every datum through the authenticated /v1 API (JSON and SSE).
-- `/static/dashboard/...`: the dashboard's CSS and JS, and the vendored uPlot
+- `GET /docs`: Swagger UI on the OpenAPI document, from the vendored swagger-ui-dist.
+- `/static/dashboard/...`: the dashboard's CSS and JS, and the vendored uPlot and Swagger UI
   (scripts/fetch-js-vendor.sh); nothing is loaded from elsewhere, and the Content-Security-
   Policy of the pages says so to the browser.
 - `GET /v1/trainingjobs/{name}/model` (token required): the TrainingJob's saved model as the
@@ -105,6 +106,18 @@ async def job_page(request: Request, name: str) -> HTMLResponse:
     if not is_dns_label(name):
         return _page(request, "not_found.html", status_code=404, name=name)
     return _page(request, "job.html", name=name)
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+async def api_docs_page(request: Request) -> HTMLResponse:
+    """Swagger UI on /openapi.json, served from the vendored swagger-ui-dist under the same
+    Content-Security-Policy as the dashboard (FastAPI's own /docs loads it from a CDN)."""
+    return _page(
+        request,
+        "docs.html",
+        openapi_url=request.app.openapi_url,
+        swagger_available=(VENDOR_DIR / "swagger-ui" / "swagger-ui-bundle.js").is_file(),
+    )
 
 
 DashboardSettingsDep = Annotated[DashboardSettings, Depends(get_dashboard_settings)]

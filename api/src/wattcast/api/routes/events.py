@@ -38,12 +38,27 @@ router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_
 
 _RECOVERY_ATTEMPTS = 3
 
+# One event of the stream, as a client's EventSource parses it (keep-alive comments are none).
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["ADDED", "MODIFIED", "DELETED", "SYNCED", "ERROR"]},
+        "data": {
+            "type": "string",
+            "description": "JSON: a TrainingJobPublic (ADDED, MODIFIED, DELETED), a "
+            "StreamSyncedPublic (SYNCED) or an ErrorPublic (ERROR).",
+        },
+        "id": {"type": "string", "description": "The resourceVersion of the change."},
+        "retry": {"type": "integer", "description": "Reconnection delay in milliseconds."},
+    },
+}
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A text/event-stream. Events: `ADDED`, `MODIFIED`, `DELETED` (data: a "
         "TrainingJobPublic, id: its resourceVersion), `SYNCED` once the initial state is sent "
         "(data: StreamSyncedPublic), `ERROR` before the stream gives up (data: ErrorPublic).",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
     }
 }
 

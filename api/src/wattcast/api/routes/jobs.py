@@ -58,7 +58,7 @@ def field_selector(
             "description": "The same submission was made before (same name or Idempotency-Key "
             "and the same spec): its TrainingJob, unchanged.",
         },
-        **error_responses(401, 403, 409, 413, 422, 429, 503),
+        **error_responses(400, 401, 403, 409, 413, 422, 429, 503),
     },
 )
 async def create_trainingjob(

@@ -33,7 +33,7 @@ _SEED_NAMES = {"start": "start_date", "end": "end_date"}
     response_model=TaskPublic,
     response_model_exclude_none=True,
     summary="Start a training task (the seed's endpoint)",
-    responses=error_responses(401, 403, 409, 413, 422, 429, 503),
+    responses=error_responses(400, 401, 403, 409, 413, 422, 429, 503),
 )
 async def start_training(
     body: TrainModelCreate,

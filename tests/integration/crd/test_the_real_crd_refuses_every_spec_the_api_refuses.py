@@ -1,0 +1,15 @@
+"""The REST API refuses exactly what the CRD refuses: every case of the shared table of
+refused specs (tests/support/refused_trainingjob_specs.py, which the API's tests send to both
+REST families) is refused by the real API server with the CRD's own words."""
+
+from __future__ import annotations
+
+import pytest
+from crd_support import TrainingJobs, refused, trainingjob
+from refused_trainingjob_specs import REFUSED_SPECS, RefusedSpec
+
+
+@pytest.mark.parametrize("case", REFUSED_SPECS, ids=[case.id for case in REFUSED_SPECS])
+def test_the_real_crd_refuses_the_spec(shared_tjs: TrainingJobs, case: RefusedSpec) -> None:
+    status = refused(shared_tjs.create, trainingjob("tj-refused", spec=case.spec()))
+    assert case.crd_says in status["message"], status["message"]

@@ -1,0 +1,71 @@
+"""The contract's models (what the REST API validates with) and the generated CRD (what the API
+server validates with) give the same verdict on every spec of the shared table: each refused
+spec is refused by both, naming the same field; each accepted one is accepted by both.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from refused_trainingjob_specs import ACCEPTED_SPECS, REFUSED_SPECS, VALID_SPEC, RefusedSpec
+from wattcast.devtools.emulator.validation import CustomResourceSchema
+
+from wattcast.crd import TrainingJobSpec, generate
+from wattcast.crd.quantities import quantity_value
+
+SCHEMA = CustomResourceSchema.from_crd(generate.crd(), "v1alpha1")
+
+
+def _object(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "wattcast.dev/v1alpha1",
+        "kind": "TrainingJob",
+        "metadata": {"name": "tj-same-verdict", "namespace": "default"},
+        "spec": spec,
+    }
+
+
+@pytest.mark.parametrize("case", REFUSED_SPECS, ids=[case.id for case in REFUSED_SPECS])
+def test_the_contract_refuses_every_spec_the_crd_refuses(case: RefusedSpec) -> None:
+    assert not SCHEMA.validate(_object(case.spec())).ok
+    with pytest.raises(ValidationError) as refused:
+        TrainingJobSpec.model_validate(case.spec())
+    # pydantic's locations use the aliases (camelCase), as the table does; "" is the spec itself.
+    fields = {".".join(str(part) for part in error["loc"]) for error in refused.value.errors()}
+    assert case.field in fields, fields
+
+
+@pytest.mark.parametrize("changes", ACCEPTED_SPECS.values(), ids=list(ACCEPTED_SPECS))
+def test_both_accept_the_specs_next_to_the_refused_ones(changes: dict[str, Any]) -> None:
+    spec = {**VALID_SPEC, **changes}
+    result = SCHEMA.validate(_object(spec))
+    assert result.ok, result.message()
+    TrainingJobSpec.model_validate(spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("500m", Decimal("0.5")),
+        ("2", Decimal(2)),
+        ("4Gi", Decimal(4 * 2**30)),
+        ("1.5Ki", Decimal(1536)),
+        ("2G", Decimal(2 * 10**9)),
+        ("1e3", Decimal(1000)),
+        ("1E-3", Decimal("0.001")),
+        ("100n", Decimal("0.0000001")),
+        (".5", Decimal("0.5")),
+        ("1.", Decimal(1)),
+    ],
+)
+def test_quantities_are_read_as_kubernetes_reads_them(text: str, value: Decimal) -> None:
+    assert quantity_value(text) == value
+
+
+@pytest.mark.parametrize("text", ["-1", "+1", "lots", "1ki", "1e1.5", "1e100", "", "1 Gi"])
+def test_what_is_not_a_quantity_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        quantity_value(text)
