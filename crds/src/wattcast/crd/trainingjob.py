@@ -72,6 +72,22 @@ def _in_utc(value: datetime) -> datetime:
         ) from None
 
 
+def _whole_number(value: Any) -> Any:
+    """An integer as the API server reads JSON: an int, or a number with no fraction (10.0);
+    never a bool or a string, which the CRD refuses."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise PydanticCustomError("int_from_float", "must be a whole number")
+        return int(value)
+    return value
+
+
+# An integer field of the spec, as strict as the CRD and no stricter.
+WHOLE = BeforeValidator(_whole_number)
+WholeInt = Annotated[int, WHOLE]  # optional ones: Annotated[int, Field(bounds), WHOLE] | None
+
 # RFC 3339 with an offset, normalised to UTC; bounded so that the CEL cost estimator can size it.
 Timestamp = Annotated[
     AwareDatetime,
@@ -268,16 +284,16 @@ class ModelSpec(_Model):
         default=Resolution.HOUR_1,
         description="Frequency the data is aggregated to on the InfluxDB server.",
     )
-    lookback_hours: StrictInt = Field(
+    lookback_hours: WholeInt = Field(
         default=168, ge=24, le=2016, description="History the model sees, in hours."
     )
-    horizon_hours: StrictInt = Field(
+    horizon_hours: WholeInt = Field(
         default=24, ge=1, le=168, description="How far ahead the model forecasts, in hours."
     )
-    epochs: StrictInt = Field(default=20, ge=1, le=500, description="Maximum training epochs.")
-    batch_size: StrictInt = Field(default=128, ge=8, le=4096, description="Training batch size.")
+    epochs: WholeInt = Field(default=20, ge=1, le=500, description="Maximum training epochs.")
+    batch_size: WholeInt = Field(default=128, ge=8, le=4096, description="Training batch size.")
     learning_rate: StrictFloat = Field(default=0.001, gt=0, le=1, description="Adam learning rate.")
-    holdout_days: StrictInt = Field(
+    holdout_days: WholeInt = Field(
         default=14,
         ge=1,
         le=90,
@@ -286,7 +302,7 @@ class ModelSpec(_Model):
     use_temperature: StrictBool = Field(
         default=True, description="Use the `temperature` field as a feature when present."
     )
-    seed: StrictInt = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
+    seed: WholeInt = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
 
 
 class ResourceList(_Model):
@@ -393,22 +409,16 @@ class TrainingJobSpec(_Model):
     resources: ResourceRequirements | None = Field(
         default=None, description="Compute resources of the trainer container."
     )
-    backoff_limit: StrictInt | None = Field(
+    backoff_limit: Annotated[int, Field(ge=0, le=20), WHOLE] | None = Field(
         default=None,
-        ge=0,
-        le=20,
         description="Retries of a failed trainer pod before the TrainingJob fails (default 3).",
     )
-    active_deadline_seconds: StrictInt | None = Field(
+    active_deadline_seconds: Annotated[int, Field(ge=1, le=604_800), WHOLE] | None = Field(
         default=None,
-        ge=1,
-        le=604_800,
         description="Seconds the whole run may take, retries included, before it fails.",
     )
-    ttl_seconds_after_finished: StrictInt | None = Field(
+    ttl_seconds_after_finished: Annotated[int, Field(ge=0, le=31_536_000), WHOLE] | None = Field(
         default=None,
-        ge=0,
-        le=31_536_000,
         description="Seconds after finishing before the Job and its pods are removed.",
     )
     queue_name: str | None = Field(
@@ -544,7 +554,7 @@ class TrainingProgress(_Model):
     """Live training figures the trainer reports per epoch."""
 
     epoch: StrictInt = Field(ge=0, le=500, description="Epochs finished.")
-    epochs: StrictInt = Field(ge=1, le=500, description="Epochs planned.")
+    epochs: WholeInt = Field(ge=1, le=500, description="Epochs planned.")
     loss: StrictFloat | None = Field(default=None, description="Training loss of the last epoch.")
     val_loss: StrictFloat | None = Field(
         default=None, description="Validation loss of the last epoch."
