@@ -160,3 +160,24 @@ def test_flux_error_table_raises() -> None:
 
 def test_flux_empty_response_is_an_empty_frame() -> None:
     assert flux.parse_annotated_csv(b"\r\n").empty
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "shown"),
+    [
+        (
+            b'{"code":"not found","message":"could not find bucket \\"x\\""}',
+            None,
+            'could not find bucket "x"',
+        ),
+        (b"<html>bad gateway</html>", "Bad Gateway", "<html>bad gateway</html>"),
+        (None, "Service Unavailable", "Service Unavailable"),
+        (b'{"code":"invalid"}', "Bad Request", '{"code":"invalid"}'),
+        ("x" * 400, None, "x" * 300),
+    ],
+    ids=["json-message", "not-json", "no-body", "no-message", "long"],
+)
+def test_flux_errors_show_the_servers_message(
+    body: bytes | str | None, reason: str | None, shown: str
+) -> None:
+    assert flux.error_detail(body, reason) == shown

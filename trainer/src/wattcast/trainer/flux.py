@@ -15,6 +15,7 @@ per table schema instead of the client's row-by-row parser.
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import Any
 
@@ -93,6 +94,21 @@ def parse_annotated_csv(body: bytes) -> pd.DataFrame:
     return out.sort_index()
 
 
+def error_detail(body: bytes | str | None, reason: str | None) -> str:
+    """What InfluxDB 2 says went wrong: the `message` of its JSON error body.
+
+    influxdb-client hands the body over as bytes, e.g. `{"code": "not found", "message":
+    "failed to initialize execute state: could not find bucket ..."}`; anything that is not
+    such JSON is shown as text. At most 300 characters.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    try:
+        message = json.loads(text).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return (message if isinstance(message, str) and message else text or reason or "")[:300]
+
+
 class FluxSource:
     """A DataSource over InfluxDB 2's `/api/v2/query` (see the module doc)."""
 
@@ -112,16 +128,19 @@ class FluxSource:
         )
 
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
+        return self.query_frame(*build_query(query, self.bucket))
+
+    def query_frame(self, text: str, params: dict[str, Any]) -> pd.DataFrame:
+        """Run a query of :func:`build_query`'s shape with its parameters; the frame."""
         from influxdb_client.rest import ApiException
         from urllib3.exceptions import HTTPError
 
-        text, params = build_query(query, self.bucket)
         try:
             response = self._client.query_api().query_raw(text, org=self.org, params=params)
             body = response.data if hasattr(response, "data") else response.read()
         except ApiException as error:
             status = int(error.status or 0)
-            detail = (error.body or error.reason or "")[:300]
+            detail = error_detail(error.body, error.reason)
             if status >= 500 or status == 429:
                 raise SourceUnavailableError(
                     f"InfluxDB at {self.url} failed with HTTP {status}: {detail}"
