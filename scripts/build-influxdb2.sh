@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds InfluxDB 2 OSS (devtools/influxdb2: `influxd` from the Go module proxy, its Flux engine's
 # Rust library libflux from the flux module's sources with cargo) into a cache keyed by its
-# inputs, and links it as .work/bin/influxd2. A fresh machine pays the build once (about 25-35 min
+# inputs, and links it as .work/bin/influxd2. A fresh machine pays the build once (about 30-45 min
 # on 2 cores, most of it libflux and the cgo link); afterwards, and in every fresh clone on the
 # same machine, this takes a second. The binary is never committed: the cache lives outside the
 # repository.
@@ -25,7 +25,7 @@ out="$cache_root/influxdb2-$key/influxd"
 if [ ! -x "$out" ]; then
   printf '\033[1m==> building InfluxDB %s (flux %s, libflux with %s) from the Go module proxy:\033[0m\n' \
     "$influx_version" "$flux_version" "$(rustc --version | cut -d' ' -f1-2)"
-  printf '    the first build takes about 25-35 minutes on 2 cores; later runs reuse %s\n' "$out"
+  printf '    the first build takes about 30-45 minutes on 2 cores; later runs reuse %s\n' "$out"
   mkdir -p "$(dirname "$out")"
   tools=$(mktemp -d)
   trap 'rm -rf "$tools"' EXIT
