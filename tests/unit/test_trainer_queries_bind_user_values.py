@@ -149,6 +149,42 @@ def test_flux_annotated_csv_with_two_schemas_is_parsed() -> None:
     assert frame["temperature"].isna().tolist() == [False, False, True]
 
 
+def test_flux_annotated_csv_edge_cases_are_parsed() -> None:
+    # LF line ends, an empty field (no temperature in that window), nanosecond times, and a
+    # block whose table has a header but no rows.
+    body = (
+        b"#datatype,string,long,dateTime:RFC3339Nano,double,double\n"
+        b"#group,false,false,false,false,false\n"
+        b"#default,_result,,,,\n"
+        b",result,table,_time,consumption,temperature\n"
+        b",,0,2024-01-01T00:00:00.000000001Z,1.5,\n"
+        b",,0,2024-01-01T01:00:00Z,-2.5e-3,4\n"
+        b"\n"
+        b"#datatype,string,long,dateTime:RFC3339,double\n"
+        b"#group,false,false,false,false\n"
+        b"#default,_result,,,\n"
+        b",result,table,_time,consumption\n"
+        b"\n"
+    )
+    frame = flux.parse_annotated_csv(body)
+    assert frame.index.tolist() == [
+        pd.Timestamp("2024-01-01T00:00:00.000000001Z"),
+        pd.Timestamp("2024-01-01T01:00:00Z"),
+    ]
+    assert str(frame.index.tz) == "UTC"
+    assert frame["consumption"].tolist() == [1.5, -0.0025]
+    assert frame["temperature"].isna().tolist() == [True, False]
+
+
+def test_flux_annotated_csv_without_consumption_is_empty() -> None:
+    body = (
+        b"#datatype,string,long,dateTime:RFC3339,double\r\n#group,false,false,false,false\r\n"
+        b"#default,_result,,,\r\n,result,table,_time,temperature\r\n"
+        b",,0,2024-01-01T00:00:00Z,3\r\n\r\n"
+    )
+    assert flux.parse_annotated_csv(body).empty
+
+
 def test_flux_error_table_raises() -> None:
     body = (
         b"#datatype,string,string\r\n#group,true,true\r\n#default,,\r\n"
@@ -160,3 +196,24 @@ def test_flux_error_table_raises() -> None:
 
 def test_flux_empty_response_is_an_empty_frame() -> None:
     assert flux.parse_annotated_csv(b"\r\n").empty
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "shown"),
+    [
+        (
+            b'{"code":"not found","message":"could not find bucket \\"x\\""}',
+            None,
+            'could not find bucket "x"',
+        ),
+        (b"<html>bad gateway</html>", "Bad Gateway", "<html>bad gateway</html>"),
+        (None, "Service Unavailable", "Service Unavailable"),
+        (b'{"code":"invalid"}', "Bad Request", '{"code":"invalid"}'),
+        ("x" * 400, None, "x" * 300),
+    ],
+    ids=["json-message", "not-json", "no-body", "no-message", "long"],
+)
+def test_flux_errors_show_the_servers_message(
+    body: bytes | str | None, reason: str | None, shown: str
+) -> None:
+    assert flux.error_detail(body, reason) == shown

@@ -15,7 +15,7 @@ per table schema instead of the client's row-by-row parser.
 from __future__ import annotations
 
 import io
-import re
+import json
 from typing import Any
 
 import pandas as pd
@@ -31,7 +31,6 @@ from wattcast.trainer.sources import (
 )
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)
-_BLOCK_SEPARATOR = re.compile(rb"\r?\n[ \t]*\r?\n")
 
 
 def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
@@ -63,29 +62,76 @@ def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), params
 
 
+def _blocks(body: bytes) -> list[memoryview]:
+    """The body's table blocks, as views (a meter-year is 35 MB: no copies). InfluxDB
+    separates them by an empty line (CRLF line ends; plain LF accepted too)."""
+    separator = b"\r\n\r\n" if b"\r\n" in body[:4096] else b"\n\n"
+    view = memoryview(body)
+    blocks, start = [], 0
+    while start < len(body):
+        stop = body.find(separator, start)
+        stop = len(body) if stop < 0 else stop
+        blocks.append(view[start:stop])
+        start = stop + len(separator)
+    return blocks
+
+
+def _header_offset(block: bytes | memoryview) -> int:
+    """Where the block's header row starts, after its `#` annotation rows (-1: none)."""
+    data = bytes(block[:4096])
+    offset = 0
+    while data.startswith(b"#", offset):
+        offset = data.find(b"\n", offset) + 1
+        if offset == 0:
+            return -1
+    while data.startswith((b"\r", b"\n"), offset):
+        offset += 1
+    return offset if offset < len(data) else -1
+
+
 def parse_annotated_csv(body: bytes, *, where: str = "InfluxDB") -> pd.DataFrame:
     """InfluxDB 2 annotated CSV (one block per table schema) to a frame.
 
     Annotation rows start with `#`; blocks are separated by an empty line and each has its
-    own header. An in-band error table (columns `error`, `reference`) raises.
+    own header. An in-band error table (columns `error`, `reference`) raises. Each block goes
+    through pyarrow's CSV reader with only `_time` and the fields, `_time` parsed as UTC
+    timestamps there: about 10x faster than pandas' parser and `to_datetime` on a meter-year
+    of minutes (docs/trainer.md).
     """
+    import pyarrow as pa
+    from pyarrow import csv
+
     frames = []
-    for block in _BLOCK_SEPARATOR.split(body):
-        if not block.strip():
+    for block in _blocks(body):
+        offset = _header_offset(block)
+        if offset < 0:
             continue
-        frame = pd.read_csv(io.BytesIO(block), comment="#", skip_blank_lines=True)
-        if "error" in frame.columns:
+        head = bytes(block[offset : offset + 4096])
+        end = head.find(b"\n")
+        if end < 0 or not head[end:].strip():
+            continue  # a header without rows
+        names = head[:end].decode(errors="replace").strip().split(",")
+        if "error" in names:
+            frame = pd.read_csv(io.BytesIO(bytes(block[offset:])))
             message = str(frame["error"].iloc[0]) if len(frame) else "unknown error"
             raise InvalidConfigError(
                 f"{where} refused the Flux query: {influx_error_text(message)}"
             )
-        if "_time" not in frame.columns or frame.empty:
+        columns = [c for c in _FIELDS if c in names]
+        if "_time" not in names or not columns:
             continue
-        columns = [c for c in _FIELDS if c in frame.columns]
-        part = frame[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
-        part.index = pd.DatetimeIndex(
-            pd.to_datetime(frame["_time"], utc=True, format="ISO8601"), name="time"
+        table = csv.read_csv(
+            pa.py_buffer(block[offset:]),
+            convert_options=csv.ConvertOptions(
+                include_columns=["_time", *columns],
+                column_types={"_time": pa.timestamp("ns", tz="UTC")}
+                | {c: pa.float64() for c in columns},
+            ),
         )
+        if table.num_rows == 0:
+            continue
+        part = table.select(columns).to_pandas()
+        part.index = pd.DatetimeIndex(table.column("_time").to_pandas(), name="time")
         frames.append(part)
     if not frames:
         return empty_frame()
@@ -98,6 +144,21 @@ def parse_annotated_csv(body: bytes, *, where: str = "InfluxDB") -> pd.DataFrame
     if constants.FIELD_TEMPERATURE in out.columns and out["temperature"].isna().all():
         out = out.drop(columns=[constants.FIELD_TEMPERATURE])
     return out.sort_index()
+
+
+def error_detail(body: bytes | str | None, reason: str | None) -> str:
+    """What InfluxDB 2 says went wrong: the `message` of its JSON error body.
+
+    influxdb-client hands the body over as bytes, e.g. `{"code": "not found", "message":
+    "failed to initialize execute state: could not find bucket ..."}`; anything that is not
+    such JSON is shown as text. At most 300 characters.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    try:
+        message = json.loads(text).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return (message if isinstance(message, str) and message else text or reason or "")[:300]
 
 
 class FluxSource:
@@ -130,17 +191,20 @@ class FluxSource:
         )
 
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
+        return self.query_frame(*build_query(query, self.bucket))
+
+    def query_frame(self, text: str, params: dict[str, Any]) -> pd.DataFrame:
+        """Run a query of :func:`build_query`'s shape with its parameters; the frame."""
         from influxdb_client.rest import ApiException
         from urllib3.exceptions import HTTPError
 
-        text, params = build_query(query, self.bucket)
         where = f"InfluxDB source {self.name!r}"
         try:
             response = self._client.query_api().query_raw(text, org=self.org, params=params)
             body = response.data if hasattr(response, "data") else response.read()
         except ApiException as error:
             status = int(error.status or 0)
-            detail = f"{self.url}: {(error.body or error.reason or '')[:300]}"
+            detail = f"{self.url}: {error_detail(error.body, error.reason)}"
             if status >= 500 or status == 429:
                 raise SourceUnavailableError(
                     f"{where} failed with HTTP {status}", detail=detail

@@ -45,6 +45,7 @@ from wattcast.crd.constants import TAG_METER_ID
 __all__ = [
     "DEFAULT_BINARY",
     "InfluxError",
+    "InfluxProcess",
     "InfluxServer",
     "Precision",
     "build_line_protocol",
@@ -52,6 +53,7 @@ __all__ = [
     "influx_query",
     "measurement_name",
     "write_meter",
+    "write_meter_v2",
 ]
 
 log = logging.getLogger(__name__)
@@ -191,7 +193,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
-_RUNNING: weakref.WeakSet[InfluxServer] = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[InfluxProcess] = weakref.WeakSet()
 
 
 @atexit.register
@@ -221,44 +223,69 @@ def _quote_string(value: str) -> str:
 # --- the server ----------------------------------------------------------------------------
 
 
-class InfluxServer:
-    """A private ``influxd`` on loopback; use as a context manager or call start/stop.
+class InfluxProcess:
+    """What both flavors share: a private ``influxd`` process on loopback and its directory.
 
-    With ``auth=True`` the HTTP API requires credentials and an admin user
-    (``admin_user`` / ``admin_password``, a random password by default) is created right after
-    start-up; :attr:`auth` is then the ``(user, password)`` pair and :attr:`token` the
-    ``user:password`` string of InfluxDB's v1 token scheme (which 1.6 itself does not accept
-    in an ``Authorization: Token`` header; use basic auth or ``u``/``p`` against it).
-
-    ``die_with_parent`` (Linux) asks the kernel to SIGKILL influxd when the *thread* that
-    started it ends; start servers from the main thread or a long-lived one, or turn it off.
+    A subclass says which ports it needs (:meth:`_pick_ports`), how to start the binary
+    (:meth:`_command`) and what to set up once ``/ping`` answers (:meth:`_after_start`).
+    Without ``workdir`` the server lives in a fresh temporary directory; with one, in
+    ``workdir/server`` (emptied first). Either is deleted on :meth:`stop`. Without ``port``
+    free ports are picked (and picked again if influxd loses the race for one).
     """
+
+    #: What start-up errors call the binary.
+    kind = "influxd"
 
     def __init__(
         self,
         *,
-        binary: str | None = None,
-        auth: bool = False,
-        admin_user: str = "admin",
-        admin_password: str | None = None,
-        startup_timeout: float = 30.0,
-        stop_timeout: float = 10.0,
-        die_with_parent: bool = True,
+        binary: str | None,
+        startup_timeout: float,
+        stop_timeout: float,
+        die_with_parent: bool,
+        workdir: Path | None = None,
+        port: int | None = None,
     ) -> None:
-        self.binary = binary or find_influxd()
-        self.auth_enabled = auth
-        self.admin_user = _check_name("user name", admin_user)
-        self.admin_password = admin_password or secrets.token_urlsafe(16)
         if startup_timeout <= 0 or stop_timeout <= 0:
             raise ValueError("startup_timeout and stop_timeout must be positive seconds")
+        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+            raise ValueError(f"port must be 1..65535, got {port!r}")
+        self.binary = binary
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.die_with_parent = die_with_parent and sys.platform == "linux"
+        self.workdir = Path(workdir).resolve() if workdir is not None else None
+        self.fixed_port = port
         self.port = 0
-        self.rpc_port = 0
         self.root: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._session = requests.Session()
+
+    # -- what a flavor says --
+
+    def _missing_binary_hint(self) -> str:
+        raise NotImplementedError
+
+    def _pick_ports(self) -> None:
+        if self.fixed_port is None:
+            self.port = _free_port()
+            return
+        # A server already there would answer our /ping in place of the new one.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", self.fixed_port))
+            except OSError as error:
+                raise _PortClashError(
+                    f"127.0.0.1:{self.fixed_port}: address already in use ({error})"
+                ) from error
+        self.port = self.fixed_port
+
+    def _command(self, root: Path) -> list[str]:
+        raise NotImplementedError
+
+    def _after_start(self) -> None:
+        """Set-up once the server answers; the server is stopped if this raises."""
 
     # -- properties --
 
@@ -280,69 +307,70 @@ class InfluxServer:
         return self._process is not None and self._process.poll() is None
 
     @property
-    def auth(self) -> tuple[str, str] | None:
-        """``(user, password)`` for HTTP basic auth when auth is enabled, else None."""
-        return (self.admin_user, self.admin_password) if self.auth_enabled else None
-
-    @property
-    def token(self) -> str | None:
-        """``user:password`` when auth is enabled (the InfluxDB v1 token form), else None."""
-        return f"{self.admin_user}:{self.admin_password}" if self.auth_enabled else None
-
-    @property
     def log_path(self) -> Path | None:
         """influxd's combined stdout/stderr (kept until stop)."""
         return self.root / "influxd.log" if self.root is not None else None
 
+    def server_version(self) -> str:
+        """The version the server reports (``X-Influxdb-Version`` of ``/ping``)."""
+        try:
+            response = self._session.get(f"{self.url}/ping", timeout=10)
+        except requests.RequestException as error:
+            raise InfluxError(f"InfluxDB at {self.url} unreachable: {error}") from error
+        return response.headers.get("X-Influxdb-Version", "")
+
     # -- lifecycle --
 
     def start(self) -> Self:
-        """Start influxd and wait until ``/ping`` answers 204; raise InfluxError otherwise."""
+        """Start influxd, wait until ``/ping`` answers 204 and set it up; else InfluxError."""
         if self.running:
             return self
         if self.binary is None or not os.access(self.binary, os.X_OK):
-            raise InfluxError(
-                "influxd not found: install Debian's influxdb package (make setup) "
-                "or point WATTCAST_INFLUXD to the binary"
-            )
+            raise InfluxError(f"{self.kind} not found: {self._missing_binary_hint()}")
         _sweep_stale_dirs()
         last_error = ""
-        for _ in range(_RETRY_PORT_CLASH):
+        for _ in range(1 if self.fixed_port else _RETRY_PORT_CLASH):
             try:
                 self._start_once()
             except _PortClashError as clash:
                 last_error = str(clash)
                 continue
-            if self.auth_enabled:
-                try:
-                    self._create_admin()
-                except InfluxError:
-                    self.stop()
-                    raise
+            try:
+                self._after_start()
+            except BaseException:
+                self.stop()
+                raise
             return self
-        raise InfluxError(f"influxd could not bind free ports: {last_error}")
+        raise InfluxError(f"{self.kind} could not bind its ports: {last_error}")
+
+    def _make_root(self) -> Path:
+        if self.workdir is None:
+            return Path(tempfile.mkdtemp(prefix=_DIR_PREFIX))
+        root = self.workdir / "server"
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        return root
 
     def _start_once(self) -> None:
         self._session = requests.Session()  # a fresh one: stop() closed the previous
-        self.root = Path(tempfile.mkdtemp(prefix=_DIR_PREFIX))
+        self._pick_ports()
+        self.root = self._make_root()
         (self.root / _OWNER_FILE).write_text(str(os.getpid()))
-        self.port, self.rpc_port = _free_port(), _free_port()
-        while self.rpc_port == self.port:
-            self.rpc_port = _free_port()
-        config = self.root / "influxdb.conf"
-        config.write_text(_config(self.root, self.port, self.rpc_port, self.auth_enabled))
-        assert self.binary is not None
+        command = self._command(self.root)
         log_path = self.root / "influxd.log"
         with log_path.open("wb") as log_file:
             self._process = subprocess.Popen(
-                [self.binary, "run", "-config", str(config)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
+                # Its own directory: influxd 2 reads a config file from its working directory.
+                cwd=self.root,
                 # Own process group: a Ctrl-C in the terminal goes to pytest, which then stops
                 # influxd in order instead of both racing.
                 start_new_session=True,
                 preexec_fn=_die_with_parent if self.die_with_parent else None,
+                # Nothing inherited: no INFLUXD_* setting of the caller's reaches the server.
                 env={
                     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                     "HOME": str(self.root),
@@ -358,27 +386,18 @@ class InfluxServer:
                 self._cleanup()
                 if "address already in use" in output:
                     raise _PortClashError(output)
-                raise InfluxError(f"influxd exited with code {code} during start-up:\n{output}")
+                raise InfluxError(f"{self.kind} exited with code {code} during start-up:\n{output}")
             with contextlib.suppress(requests.RequestException):
                 if self._session.get(ping, timeout=1.0).status_code == 204:
-                    log.debug("influxd %s up on port %d", self.pid, self.port)
+                    log.debug("%s %s up on port %d", self.kind, self.pid, self.port)
                     return
             if time.monotonic() > deadline:
                 output = self._log_tail()
                 self.stop()
                 raise InfluxError(
-                    f"influxd did not answer /ping within {self.startup_timeout:g} s:\n{output}"
+                    f"{self.kind} did not answer /ping within {self.startup_timeout:g} s:\n{output}"
                 )
             time.sleep(0.05)
-
-    def _create_admin(self) -> None:
-        # With auth on and no users yet, InfluxDB 1.x accepts exactly this one statement
-        # without credentials.
-        statement = (
-            f"CREATE USER {_quote_ident(self.admin_user)} WITH PASSWORD "
-            f"{_quote_string(self.admin_password)} WITH ALL PRIVILEGES"
-        )
-        self.query(statement, method="POST", auth=None)
 
     def stop(self) -> None:
         """Stop influxd (SIGTERM, SIGKILL after ``stop_timeout``) and delete its directories."""
@@ -388,7 +407,7 @@ class InfluxServer:
             try:
                 process.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
-                log.warning("influxd %d ignored SIGTERM; killing it", process.pid)
+                log.warning("%s %d ignored SIGTERM; killing it", self.kind, process.pid)
                 process.kill()
                 process.wait(timeout=self.stop_timeout)
         self._cleanup()
@@ -419,6 +438,84 @@ class InfluxServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class InfluxServer(InfluxProcess):
+    """A private InfluxDB 1.x ``influxd`` on loopback; use as a context manager or start/stop.
+
+    With ``auth=True`` the HTTP API requires credentials and an admin user
+    (``admin_user`` / ``admin_password``, a random password by default) is created right after
+    start-up; :attr:`auth` is then the ``(user, password)`` pair and :attr:`token` the
+    ``user:password`` string of InfluxDB's v1 token scheme (which 1.6 itself does not accept
+    in an ``Authorization: Token`` header; use basic auth or ``u``/``p`` against it).
+
+    ``die_with_parent`` (Linux) asks the kernel to SIGKILL influxd when the *thread* that
+    started it ends; start servers from the main thread or a long-lived one, or turn it off.
+    """
+
+    def __init__(
+        self,
+        *,
+        binary: str | None = None,
+        auth: bool = False,
+        admin_user: str = "admin",
+        admin_password: str | None = None,
+        startup_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+        die_with_parent: bool = True,
+        workdir: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        super().__init__(
+            binary=binary or find_influxd(),
+            startup_timeout=startup_timeout,
+            stop_timeout=stop_timeout,
+            die_with_parent=die_with_parent,
+            workdir=workdir,
+            port=port,
+        )
+        self.auth_enabled = auth
+        self.admin_user = _check_name("user name", admin_user)
+        self.admin_password = admin_password or secrets.token_urlsafe(16)
+        self.rpc_port = 0
+
+    def _missing_binary_hint(self) -> str:
+        return "install Debian's influxdb package (make setup) or point WATTCAST_INFLUXD to it"
+
+    def _pick_ports(self) -> None:
+        super()._pick_ports()
+        self.rpc_port = _free_port()
+        while self.rpc_port == self.port:
+            self.rpc_port = _free_port()
+
+    def _command(self, root: Path) -> list[str]:
+        config = root / "influxdb.conf"
+        config.write_text(_config(root, self.port, self.rpc_port, self.auth_enabled))
+        assert self.binary is not None
+        return [self.binary, "run", "-config", str(config)]
+
+    def _after_start(self) -> None:
+        if self.auth_enabled:
+            self._create_admin()
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """``(user, password)`` for HTTP basic auth when auth is enabled, else None."""
+        return (self.admin_user, self.admin_password) if self.auth_enabled else None
+
+    @property
+    def token(self) -> str | None:
+        """``user:password`` when auth is enabled (the InfluxDB v1 token form), else None."""
+        return f"{self.admin_user}:{self.admin_password}" if self.auth_enabled else None
+
+    def _create_admin(self) -> None:
+        # With auth on and no users yet, InfluxDB 1.x accepts exactly this one statement
+        # without credentials.
+        statement = (
+            f"CREATE USER {_quote_ident(self.admin_user)} WITH PASSWORD "
+            f"{_quote_string(self.admin_password)} WITH ALL PRIVILEGES"
+        )
+        self.query(statement, method="POST", auth=None)
 
     def __repr__(self) -> str:
         state = f"running on port {self.port}" if self.running else "stopped"
@@ -462,6 +559,20 @@ class InfluxServer:
         results = self.query("SHOW DATABASES")
         series = results[0].get("series", [])
         return [row[0] for s in series for row in s.get("values", [])]
+
+    def create_reader(self, user: str, password: str, database: str) -> str:
+        """Create a user that may only read ``database``; return its ``user:password`` token."""
+        self.query(
+            f"CREATE USER {_quote_ident(_check_name('user name', user))} WITH PASSWORD "
+            f"{_quote_string(password)}",
+            method="POST",
+        )
+        self.query(
+            f"GRANT READ ON {_quote_ident(_check_name('database name', database))} "
+            f"TO {_quote_ident(user)}",
+            method="POST",
+        )
+        return f"{user}:{password}"
 
 
 class _PortClashError(InfluxError):
@@ -633,21 +744,70 @@ def write_meter(
     ``batch_size`` lines over one HTTP connection.
     """
     _check_name("database name", database)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if retention_policy is not None:
         _check_name("retention policy", retention_policy)
     lines, used = build_line_protocol(meter_type, meter_id, frame, precision=precision)
     params: Mapping[str, str] = {"db": database, "precision": used} | (
         {"rp": retention_policy} if retention_policy else {}
     )
-    endpoint = f"{url.rstrip('/')}/write"
+    return _post_lines(
+        url, "/write", params, {}, auth, lines, batch_size=batch_size, timeout=timeout
+    )
+
+
+def write_meter_v2(
+    url: str,
+    org: str,
+    bucket: str,
+    token: str,
+    meter_type: str,
+    meter_id: str,
+    frame: pd.DataFrame,
+    *,
+    batch_size: int = 5000,
+    precision: Precision = "auto",
+    timeout: float = 60.0,
+) -> int:
+    """Write a meter frame to InfluxDB 2 (``/api/v2/write``) in the seed's format; return points.
+
+    The same lines as :func:`write_meter`, into ``bucket`` of ``org`` with a token that may
+    write it.
+    """
+    _check_name("org name", org)
+    _check_name("bucket name", bucket)
+    lines, used = build_line_protocol(meter_type, meter_id, frame, precision=precision)
+    params = {"org": org, "bucket": bucket, "precision": used}
+    headers = {"Authorization": f"Token {token}"}
+    return _post_lines(
+        url, "/api/v2/write", params, headers, None, lines, batch_size=batch_size, timeout=timeout
+    )
+
+
+def _post_lines(
+    url: str,
+    path: str,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    auth: tuple[str, str] | None,
+    lines: list[str],
+    *,
+    batch_size: int,
+    timeout: float,
+) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    endpoint = f"{url.rstrip('/')}{path}"
     with requests.Session() as session:
         for first in range(0, len(lines), batch_size):
             body = "\n".join(lines[first : first + batch_size]).encode()
             try:
                 response = session.post(
-                    endpoint, params=params, data=body, auth=auth, timeout=timeout
+                    endpoint,
+                    params=params,
+                    data=body,
+                    headers=headers,
+                    auth=auth,
+                    timeout=timeout,
                 )
             except requests.RequestException as error:
                 raise InfluxError(f"InfluxDB at {url} unreachable: {error}") from error
