@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import ErrorMetrics
-from wattcast.trainer.preparation import PreparedSeries
+from wattcast.forecasting.preparation import PreparedSeries
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from wattcast.crd import Reason, TerminationMessage, constants
-from wattcast.trainer.errors import InvalidConfigError, TrainerError
+from wattcast.forecasting.errors import InvalidConfigError, TrainerError
 from wattcast.trainer.jobs import (
     StandaloneTrainingJob,
     load_spec_file,

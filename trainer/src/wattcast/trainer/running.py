@@ -28,14 +28,14 @@ from wattcast.crd import (
     TrainingResult,
     constants,
 )
-from wattcast.trainer.errors import TrainerError
-from wattcast.trainer.features import FeatureConfig
+from wattcast.forecasting.errors import TrainerError
+from wattcast.forecasting.features import FeatureConfig
+from wattcast.forecasting.preparation import prepare
+from wattcast.forecasting.sources import DataSource, MeterQuery, check_meter_id, make_source
 from wattcast.trainer.jobs import StandaloneTrainingJob
-from wattcast.trainer.preparation import prepare
 from wattcast.trainer.progress import ProgressReporter
 from wattcast.trainer.runtime import load_keras, third_party_warnings_silenced
 from wattcast.trainer.settings import TrainerSettings
-from wattcast.trainer.sources import DataSource, MeterQuery, check_meter_id, make_source
 from wattcast.trainer.store import ModelStore
 from wattcast.trainer.training import TrainingOutcome, fit, required_days
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.crd import MeterType
-from wattcast.trainer.errors import TrainerError
-from wattcast.trainer.sources import check_meter_id
+from wattcast.forecasting.errors import TrainerError
+from wattcast.forecasting.sources import check_meter_id
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"

@@ -18,7 +18,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import Holdout, Metrics, ModelSpec
-from wattcast.trainer.errors import DataInsufficientError, TrainerError
+from wattcast.forecasting.errors import DataInsufficientError, TrainerError
+from wattcast.forecasting.features import FeatureConfig, FeatureSet, build_features
+from wattcast.forecasting.preparation import PreparedSeries
 from wattcast.trainer.evaluation import (
     as_timestamps,
     error_metrics,
@@ -26,9 +28,7 @@ from wattcast.trainer.evaluation import (
     naive_forecasts,
     scored_mask,
 )
-from wattcast.trainer.features import FeatureConfig, FeatureSet, build_features
 from wattcast.trainer.models import build_model, model_inputs, needs_window
-from wattcast.trainer.preparation import PreparedSeries
 from wattcast.trainer.runtime import load_keras, third_party_warnings_silenced
 
 # At least this many days of training targets after the feature warm-up.

@@ -22,8 +22,8 @@ import pandas as pd
 from pydantic import SecretStr
 
 from wattcast.crd import constants
-from wattcast.trainer.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.trainer.sources import MeterQuery, check_influx_name, empty_frame
+from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
+from wattcast.forecasting.sources import MeterQuery, check_influx_name, empty_frame
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)
 _BLOCK_SEPARATOR = re.compile(rb"\r?\n[ \t]*\r?\n")

@@ -39,7 +39,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import ModelSpec
-from wattcast.trainer.preparation import PreparedSeries
+from wattcast.forecasting.preparation import PreparedSeries
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

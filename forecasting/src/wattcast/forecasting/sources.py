@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from wattcast.crd import InfluxDialect, InfluxSource, MeterType, Resolution
 from wattcast.crd.trainingjob import INFLUX_NAME_PATTERN, METER_ID_PATTERN
-from wattcast.trainer.errors import InvalidConfigError, InvalidMeterIdError
+from wattcast.forecasting.errors import InvalidConfigError, InvalidMeterIdError
 
 _METER_ID = re.compile(METER_ID_PATTERN)
 _INFLUX_NAME = re.compile(INFLUX_NAME_PATTERN)
@@ -97,7 +97,7 @@ def empty_frame() -> pd.DataFrame:
 def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float) -> DataSource:
     """The DataSource for a complete source description."""
     if source.dialect == InfluxDialect.INFLUXQL:
-        from wattcast.trainer.influxql import InfluxQLSource
+        from wattcast.forecasting.influxql import InfluxQLSource
 
         return InfluxQLSource(
             url=source.url,
@@ -105,7 +105,7 @@ def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float
             token=token,
             timeout=timeout,
         )
-    from wattcast.trainer.flux import FluxSource
+    from wattcast.forecasting.flux import FluxSource
 
     if not source.org:
         raise InvalidConfigError("a flux source needs an org (INFLUX_ORG)")
