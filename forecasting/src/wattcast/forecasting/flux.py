@@ -58,6 +58,28 @@ def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), params
 
 
+def build_last_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
+    """The Flux text for the meter's last consumption reading in [start, end)."""
+    check_influx_name("bucket", bucket)
+    lines = [
+        "from(bucket: _bucket)",
+        "  |> range(start: _start, stop: _stop)",
+        f'  |> filter(fn: (r) => r["_measurement"] == "{query.meter_type.measurement}")',
+        f'  |> filter(fn: (r) => r["{constants.TAG_METER_ID}"] == _meter_id)',
+        f'  |> filter(fn: (r) => r["_field"] == "{constants.FIELD_CONSUMPTION}")',
+        "  |> last()",
+        '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+        '  |> keep(columns: ["_time", "consumption"])',
+    ]
+    params = {
+        "_bucket": bucket,
+        "_meter_id": query.meter_id,
+        "_start": query.start,
+        "_stop": query.end,
+    }
+    return "\n".join(lines), params
+
+
 def parse_annotated_csv(body: bytes) -> pd.DataFrame:
     """InfluxDB 2 annotated CSV (one block per table schema) to a frame.
 
@@ -111,11 +133,18 @@ class FluxSource:
             timeout=int(timeout * 1000),
         )
 
+    def last_time(self, query: MeterQuery) -> pd.Timestamp | None:
+        """Time of the meter's last consumption reading in [start, end), or None."""
+        frame = self._query(*build_last_query(query, self.bucket))
+        return None if frame.empty else pd.Timestamp(frame.index.max())
+
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
+        return self._query(*build_query(query, self.bucket))
+
+    def _query(self, text: str, params: dict[str, Any]) -> pd.DataFrame:
         from influxdb_client.rest import ApiException
         from urllib3.exceptions import HTTPError
 
-        text, params = build_query(query, self.bucket)
         try:
             response = self._client.query_api().query_raw(text, org=self.org, params=params)
             body = response.data if hasattr(response, "data") else response.read()

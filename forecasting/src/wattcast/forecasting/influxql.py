@@ -49,6 +49,20 @@ def build_query(query: MeterQuery) -> tuple[str, dict[str, str]]:
     return statement, params
 
 
+def build_last_query(query: MeterQuery) -> tuple[str, dict[str, str]]:
+    """The statement for the meter's last consumption reading in [start, end)."""
+    measurement = query.meter_type.measurement
+    field = constants.FIELD_CONSUMPTION
+    where = f'"{constants.TAG_METER_ID}" = $meter_id AND time >= $start AND time < $end'
+    statement = f'SELECT last("{field}") AS "{field}" FROM "{measurement}" WHERE {where}'  # noqa: S608
+    params = {
+        "meter_id": query.meter_id,
+        "start": rfc3339(query.start),
+        "end": rfc3339(query.end),
+    }
+    return statement, params
+
+
 def parse_csv(body: bytes, unit: str = "ms") -> pd.DataFrame:
     """InfluxDB 1.x CSV (`name,tags,time,<fields>`, epoch times in `unit`) to a frame."""
     if not body.strip():
@@ -103,11 +117,20 @@ class InfluxQLSource:
             "epoch": "ms",
         }
 
+    def last_time(self, query: MeterQuery) -> pd.Timestamp | None:
+        """Time of the meter's last consumption reading in [start, end), or None."""
+        statement, params = build_last_query(query)
+        frame = self._post(
+            {"db": self.database, "q": statement, "params": json.dumps(params), "epoch": "ms"}
+        )
+        return None if frame.empty else pd.Timestamp(frame.index.max())
+
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
+        return self._post(self.request_params(query))
+
+    def _post(self, data: dict[str, str]) -> pd.DataFrame:
         try:
-            response = self._session.post(
-                f"{self.url}/query", data=self.request_params(query), timeout=self.timeout
-            )
+            response = self._session.post(f"{self.url}/query", data=data, timeout=self.timeout)
         except requests.RequestException as error:
             raise SourceUnavailableError(
                 f"InfluxDB at {self.url} is unreachable: {type(error).__name__}"

@@ -9,9 +9,9 @@ For an origin T (on the model's grid) and H hours:
 
 1. **Window.** The consumption of the `features.historySteps` points before T (from the first
    reading in them), aggregated on the server to the model's resolution; nothing at or after T
-   is read, so changing data after the origin changes nothing. A model with temperature features also reads the
-   temperature of the target times (the stand-in for a weather forecast; the last known value
-   carried forward where there is none).
+   is read, so changing data after the origin changes nothing. A model with temperature
+   features also reads the temperature of the target times (the stand-in for a weather
+   forecast; the last known value carried forward where there is none).
 2. **Preparation** exactly as for training (`preparation.prepare`, on the window only), and a
    strict check (off for the trainer's holdout): the data must reach the origin within the
    bridgeable gap (`features.maxGapHours`) and cover the features' warm-up, else an error that
@@ -410,23 +410,33 @@ def _fetch(
     )
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def latest_origin(
     source: DataSource, version: ModelVersion, *, now: datetime | None = None
-) -> tuple[pd.Timestamp, pd.DataFrame]:
-    """The end of the last complete interval in the data (and the points read to find it)."""
+) -> pd.Timestamp:
+    """The end of the last complete interval in the data: the interval of the meter's last
+    reading before the current, incomplete interval."""
     predictor = version.predictor
     freq = predictor.freq
     end = pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC").floor(freq)
-    start = window_start(predictor, end)
-    raw = _fetch(source, version, version.metadata.meter.id, start, end)
-    values = raw["consumption"] if "consumption" in raw.columns else pd.Series(dtype=float)
-    known = values[np.isfinite(pd.to_numeric(values, errors="coerce"))]
-    if known.empty:
-        raise NoDataBeforeOriginError(
-            f"no data for meter {predictor.meter_type.value}/{version.metadata.meter.id} from "
-            f"{rfc3339(start.to_pydatetime())} to {rfc3339(end.to_pydatetime())}"
+    meter_id = version.metadata.meter.id
+    last = source.last_time(
+        MeterQuery(
+            meter_id=meter_id,
+            meter_type=predictor.meter_type,
+            start=EPOCH,
+            end=end.to_pydatetime(),
+            resolution=predictor.resolution,
         )
-    return min(end, pd.Timestamp(known.index.max()) + freq), raw
+    )
+    if last is None:
+        raise NoDataBeforeOriginError(
+            f"no data for meter {predictor.meter_type.value}/{meter_id} before "
+            f"{rfc3339(end.to_pydatetime())}"
+        )
+    return pd.Timestamp(last).tz_convert("UTC").floor(freq) + freq
 
 
 def forecast(
@@ -441,17 +451,11 @@ def forecast(
     predictor = version.predictor
     meter_id = version.metadata.meter.id
     steps = predictor.steps_for(hours)
-    now = now or datetime.now(UTC)
-    raw: pd.DataFrame | None = None
     if origin is None:
-        stamp, raw = latest_origin(source, version, now=now)
-        read_until = pd.Timestamp(now).tz_convert("UTC").floor(predictor.freq)
-        if stamp != read_until:
-            raw = None  # the data ends earlier: read the window before that origin
+        stamp = latest_origin(source, version, now=now)
     else:
         stamp = _on_grid(origin, predictor.freq)
-    if raw is None:
-        raw = _fetch(source, version, meter_id, window_start(predictor, stamp), stamp)
+    raw = _fetch(source, version, meter_id, window_start(predictor, stamp), stamp)
     if predictor.features.temperature_mean is not None:
         ahead = _fetch(source, version, meter_id, stamp, stamp + steps * predictor.freq)
         if "temperature" in ahead.columns:

@@ -86,6 +86,11 @@ class DataSource(Protocol):
         the request (authentication, unknown bucket, bad query)."""
         ...
 
+    def last_time(self, query: MeterQuery) -> pd.Timestamp | None:
+        """Time of the meter's last consumption reading in [start, end) (None: no reading);
+        errors as for `fetch`."""
+        ...
+
 
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame(
