@@ -32,7 +32,7 @@ from wattcast.api.errors import ApiProblem, field_errors, invalid
 from wattcast.api.kube import KubeClient, load_configuration
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from wattcast.api.routes import events, health, jobs, seed
+from wattcast.api.routes import events, forecasts, health, jobs, seed
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ def create_app() -> FastAPI:
             {"name": "seed", "description": "The original API's endpoints, same shapes."},
             {"name": "trainingjobs", "description": "The TrainingJob resource API."},
             {"name": "events", "description": "Server-sent events of status changes."},
+            {"name": "forecasts", "description": "Forecasts from the meters' current models."},
             {"name": "health", "description": "Probes and metrics; no token needed."},
         ],
     )
@@ -141,6 +142,7 @@ def create_app() -> FastAPI:
     app.include_router(seed.router)
     app.include_router(jobs.router)
     app.include_router(events.router)
+    app.include_router(forecasts.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiProblem, _problem_handler(app))

@@ -92,6 +92,12 @@ class SuccessDetails(BaseModel):
         description="The saved model: `models/` + the TrainingJob's status.result.modelPath."
     )
     training_completed: str = Field(description="When training finished (ISO 8601).")
+    promoted: bool | None = Field(
+        default=None, description="Whether the model became the meter's current model."
+    )
+    promotion_reason: str | None = Field(
+        default=None, description="Why it was promoted or not (the promotion gate)."
+    )
 
 
 class FailureDetails(BaseModel):

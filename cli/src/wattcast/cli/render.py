@@ -121,6 +121,8 @@ def job_panel(job: dict[str, Any]) -> Panel:
     result = status.get("result") or {}
     if result.get("modelPath"):
         rows.append(("model", f"models/{result['modelPath']}"))
+    if result.get("promotionReason"):
+        rows.append(("promotion", str(result["promotionReason"])))
     for key, value in rows:
         table.add_row(key, value)
     return Panel(table, title=f"TrainingJob {job.get('name', '')}", expand=False)
@@ -158,6 +160,8 @@ def result_view(job: dict[str, Any]) -> Group:
     summary.add_row("model", f"models/{result.get('modelPath', '')}")
     summary.add_row("data points", str(result.get("dataPoints", "")))
     summary.add_row("completed", str(result.get("trainingCompleted", "")))
+    if result.get("promotionReason"):
+        summary.add_row("promotion", str(result["promotionReason"]))
     metrics = result.get("metrics") or {}
     holdout = metrics.get("holdout") or {}
     if holdout:
