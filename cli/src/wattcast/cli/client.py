@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -153,3 +154,10 @@ class ApiClient:
 
     def delete(self, name: str) -> None:
         self.request("DELETE", f"/v1/trainingjobs/{name}")
+
+    def forecast(self, meter_type: str, meter_id: str, **params: Any) -> Any:
+        return self.request(
+            "GET",
+            f"/v1/forecasts/{quote(meter_type, safe='')}/{quote(meter_id, safe='')}",
+            params=params,
+        )

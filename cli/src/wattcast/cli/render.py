@@ -205,3 +205,26 @@ def bar_fields(job: dict[str, Any]) -> dict[str, Any]:
         "eta": eta_text(job),
         "completed": int(job.get("progress") or 0),
     }
+
+
+def forecast_table(body: dict[str, Any]) -> Table:
+    """A forecast: one row per point, the model version and why it is current in the title."""
+    level = body.get("intervalLevel")
+    band = f"{round(level * 100)} % interval" if isinstance(level, int | float) else "interval"
+    table = Table(
+        title=f"{body.get('meterType', '')}/{body.get('meterId', '')} from {body.get('origin', '')}"
+        f" (model {body.get('modelVersion', '')}, {body.get('resolution', '')})",
+        caption=str(body.get("promotionReason") or ""),
+    )
+    table.add_column("time")
+    table.add_column("forecast", justify="right")
+    table.add_column(f"lower ({band})", justify="right")
+    table.add_column("upper", justify="right")
+    for point in body.get("points") or []:
+        table.add_row(
+            str(point.get("time", "")),
+            f"{point.get('forecast', 0):.4g}",
+            f"{point.get('lower', 0):.4g}",
+            f"{point.get('upper', 0):.4g}",
+        )
+    return table
