@@ -66,7 +66,7 @@ def test_forecast_table_shows_points_and_why_the_model_is_current(api: FakeApi) 
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(404, 3), (422, 3), (502, 4)], ids=["no-model", "invalid", "influx-down"]
+    ("status", "code"), [(404, 3), (422, 3), (503, 4)], ids=["no-model", "invalid", "influx-down"]
 )
 def test_forecast_errors_become_exit_codes(api: FakeApi, status: int, code: int) -> None:
     api.on("GET", "/v1/forecasts/electricity/m9", (status, {"detail": "why it failed"}))

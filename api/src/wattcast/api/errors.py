@@ -67,9 +67,9 @@ _DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than WATTCAST_API_MAX_BODY_BYTES.",
     422: "The request is invalid; `errors` names each field and what is accepted.",
     429: "The Kubernetes API asks to slow down; retry after Retry-After seconds.",
-    503: "The Kubernetes API is unavailable; retry after Retry-After seconds. A submission "
-    "answered 503 may or may not exist: retry with the same Idempotency-Key.",
-    502: "InfluxDB could not be reached or failed (forecasts).",
+    503: "The Kubernetes API (or, for forecasts, InfluxDB) is unavailable; retry after "
+    "Retry-After seconds. A submission answered 503 may or may not exist: retry with the same "
+    "Idempotency-Key.",
 }
 
 # The forecasting path's failures (wattcast.forecasting.errors, by reason) -> HTTP status.
@@ -81,7 +81,7 @@ FORECAST_STATUS: dict[str, int] = {
     "RecentDataMissing": 422,
     "ModelMismatch": 500,
     "InvalidConfig": 500,
-    "InfluxUnavailable": 502,
+    "InfluxUnavailable": 503,
 }
 
 
@@ -166,6 +166,8 @@ def forecast_problem(reason: str, message: str) -> ApiProblem:
         return ApiProblem(422, f"Invalid forecast request: {message}", code="invalid")
     if status == 500:
         return ApiProblem(500, f"The forecast failed on the server side: {message}")
+    if status == 503:
+        return ApiProblem(503, message, headers={"Retry-After": "5"})
     return ApiProblem(status, message)
 
 

@@ -210,7 +210,13 @@ class ModelMetadata(_Model):
 
     @classmethod
     def from_json_text(cls, text: str | bytes) -> ModelMetadata:
-        return cls.model_validate_json(text, by_alias=True)
+        """Validate metadata.json's text: camelCase keys only (one spelling per key)."""
+        return cls.model_validate_json(text, by_alias=True, by_name=False)
+
+    @classmethod
+    def from_json_dict(cls, data: Any) -> ModelMetadata:
+        """Validate metadata.json's decoded object: camelCase keys only."""
+        return cls.model_validate(data, by_alias=True, by_name=False)
 
 
 def metadata_schema() -> dict[str, Any]:

@@ -358,4 +358,5 @@ def _metadata(
             "promotion": promotion,
         },
         by_alias=True,
+        by_name=False,
     )

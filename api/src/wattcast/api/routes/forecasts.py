@@ -128,7 +128,7 @@ def _forecast(
     response_model_by_alias=True,
     summary="A forecast from the meter's current model",
     dependencies=[Depends(require_token)],
-    responses=error_responses(401, 404, 422, 502),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def get_forecast(
     meter_type: Annotated[
