@@ -83,6 +83,17 @@ def run_forecasts(
     return report
 
 
+def day_ahead_report(
+    models_dir: Path, source: DataSource, *, hours: float | None = None, now: datetime | None = None
+) -> str:
+    """A day-ahead forecast of every meter with a current model in the store, as text (what
+    `make demo` prints): from the end of each meter's data, for its model's horizon."""
+    report = run_forecasts(models_dir, list_current(models_dir), source, hours=hours, now=now)
+    parts = [format_text(item) for item in report.forecasts]
+    parts += [f"{meter}: no forecast: {message}" for meter, message in report.failures.items()]
+    return "\n\n".join(parts) if parts else f"no current models in {models_dir}"
+
+
 def format_text(item: Forecast) -> str:
     lines = [
         f"{item.meter_type.value}/{item.meter_id}  model {item.model_version}  origin "
