@@ -73,11 +73,17 @@ def test_a_forecast_has_the_documented_shape(api: httpx.Client, trained: Trained
 
 
 def test_the_default_origin_follows_the_data(api: httpx.Client, trained: TrainedMeter) -> None:
-    response = api.get(f"/v1/forecasts/electricity/{METER_ID}")
+    response = api.get(f"/v1/forecasts/electricity/{METER_ID}", params={"actualsHours": 48})
     assert response.status_code == 200, response.text
+    body = response.json()
     last = trained.observed["consumption"].dropna().index.max()
-    assert pd.Timestamp(response.json()["origin"]) == last + pd.Timedelta(hours=1)
-    assert len(response.json()["points"]) == 24
+    assert pd.Timestamp(body["origin"]) == last + pd.Timedelta(hours=1)
+    assert len(body["points"]) == 24
+    # The recent actuals the dashboard plots beside the forecast: the readings themselves.
+    recent = trained.observed["consumption"].dropna()
+    recent = recent[recent.index >= pd.Timestamp(body["origin"]) - pd.Timedelta(hours=48)]
+    assert [pd.Timestamp(a["time"]) for a in body["actuals"]] == list(recent.index)
+    assert [a["value"] for a in body["actuals"]] == pytest.approx(recent.tolist(), abs=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from wattcast.crd import ModelType
 from wattcast.crd.modelstore import FORECASTER_KERAS, ModelMetadata
+from wattcast.forecasting.errors import ModelMismatchError
 from wattcast.forecasting.features import FeatureSet
 from wattcast.forecasting.inputs import model_inputs
 
@@ -88,9 +89,16 @@ class KerasForecaster:
     @classmethod
     def load(cls, version_dir: Path, metadata: ModelMetadata) -> KerasForecaster:
         keras, _ = keras_for_serving()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            model = keras.models.load_model(version_dir / metadata.forecaster.file, compile=False)
+        path = version_dir / metadata.forecaster.file
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                model = keras.models.load_model(path, compile=False)
+        except Exception as error:  # Keras raises many kinds for a damaged or foreign file
+            raise ModelMismatchError(
+                f"cannot load the model file {path.name} of version {metadata.version}: "
+                f"{type(error).__name__}: {str(error)[:200]}"
+            ) from None
         return cls(model, ModelType(metadata.forecaster.model_type))
 
     def predict(self, features: FeatureSet) -> FloatArray:

@@ -117,6 +117,7 @@ class Forecast:
     forecast: FloatArray
     lower: FloatArray
     upper: FloatArray
+    recent: pd.Series | None = None  # the consumption read before the origin (aggregated)
 
     def points(self) -> list[dict[str, Any]]:
         return [
@@ -461,6 +462,7 @@ def forecast(
         if "temperature" in ahead.columns:
             raw = pd.concat([raw, ahead[["temperature"]]])
     times, point, lower, upper = forecast_frame(predictor, raw, stamp, steps)
+    recent = raw["consumption"] if "consumption" in raw.columns else None
     return Forecast(
         meter_id=meter_id,
         meter_type=predictor.meter_type,
@@ -471,4 +473,5 @@ def forecast(
         forecast=point,
         lower=lower,
         upper=upper,
+        recent=None if recent is None else recent.loc[recent.index < stamp].dropna(),
     )

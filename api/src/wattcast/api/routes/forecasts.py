@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import anyio
+import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -56,6 +57,11 @@ class ForecastPointPublic(_Camel):
     upper: float = Field(description="Upper bound of the prediction interval.")
 
 
+class ActualPublic(_Camel):
+    time: AwareDatetime = Field(description="Start of the interval (UTC).")
+    value: float = Field(description="The meter's mean over the interval.")
+
+
 class ForecastPublic(_Camel):
     """A forecast issued at `origin` by the meter's current model."""
 
@@ -71,6 +77,10 @@ class ForecastPublic(_Camel):
         default=None, description="Why this version is current (the promotion gate)."
     )
     points: list[ForecastPointPublic] = Field(description="One per step after the origin.")
+    actuals: list[ActualPublic] | None = Field(
+        default=None,
+        description="With actualsHours: the readings of those hours before the origin.",
+    )
 
 
 class _ModelCache:
@@ -111,6 +121,7 @@ def _forecast(
     meter_id: str,
     origin: datetime | None,
     hours: float | None,
+    actual_hours: int = 0,
 ) -> ForecastPublic:
     directory = current_version_dir(models_dir, meter_type, meter_id)
     version = _models.get(directory, meter_type, meter_id)
@@ -119,6 +130,12 @@ def _forecast(
     interval = version.metadata.interval
     body["intervalLevel"] = interval.level if interval is not None else None
     body["promotionReason"] = version.metadata.promotion.reason
+    if actual_hours and made.recent is not None:
+        since = made.origin - pd.Timedelta(hours=actual_hours)
+        recent = made.recent.loc[made.recent.index >= since]
+        body["actuals"] = [
+            {"time": t.to_pydatetime(), "value": float(v)} for t, v in recent.items()
+        ]
     return ForecastPublic.model_validate(body)
 
 
@@ -154,6 +171,15 @@ async def get_forecast(
             gt=0, le=MAX_HOURS, description="Hours ahead; default and most: the model's horizon."
         ),
     ] = None,
+    actuals_hours: Annotated[
+        int,
+        Query(
+            alias="actualsHours",
+            ge=0,
+            le=MAX_HOURS,
+            description="Also answer the readings of this many hours before the origin.",
+        ),
+    ] = 0,
 ) -> ForecastPublic:
     """The next `hours` at the model's resolution with a prediction interval (the empirical
     holdout residual quantiles per horizon step): 404 when the meter has no current model,
@@ -165,7 +191,9 @@ async def get_forecast(
         )
     try:
         return await anyio.to_thread.run_sync(
-            partial(_forecast, settings.models_dir, meter_type, meter_id, origin, hours)
+            partial(
+                _forecast, settings.models_dir, meter_type, meter_id, origin, hours, actuals_hours
+            )
         )
     except TrainerError as error:
         raise forecast_problem(error.reason, error.message) from None
