@@ -78,7 +78,7 @@ def forecast_cli(
     """`wattcast-forecast` as its own process (so Keras runs on the numpy backend)."""
     command = [str(Path(sys.executable).parent / "wattcast-forecast"), *args]
     return subprocess.run(
-        command, capture_output=True, text=True, env=env or meter.env(), timeout=240, check=False
+        command, capture_output=True, text=True, env=env or meter.env(), timeout=600, check=False
     )
 
 

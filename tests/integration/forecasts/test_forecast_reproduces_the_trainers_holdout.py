@@ -21,7 +21,8 @@ from wattcast.devtools.testbed.influx import write_meter
 from wattcast.forecasting.influxql import InfluxQLSource
 from wattcast.forecasting.predicting import forecast, open_current
 
-pytestmark = pytest.mark.slow
+# Training the shared model (the module fixture) counts against the first test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _holdout_origin(meter: TrainedMeter) -> pd.Timestamp:

@@ -18,7 +18,8 @@ from wattcast.api.routes.forecasts import get_forecast_source
 from wattcast.devtools.serving import ServedApp
 from wattcast.forecasting.settings import get_influx_env
 
-pytestmark = pytest.mark.slow
+# Training the shared model (the module fixture) counts against the first test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 TOKEN = "forecast-token-5d1e"
 
 

@@ -18,7 +18,8 @@ from wattcast.forecasting.main import app
 from wattcast.forecasting.predicting import forecast, open_current
 from wattcast.forecasting.settings import get_forecast_settings, get_influx_env
 
-pytestmark = pytest.mark.slow
+# Training the shared model (the module fixture) counts against the first test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _run(meter: TrainedMeter, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
