@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from forecast_support import DAYS, METER_ID, START, TrainedMeter
+from trainer_support import run_trainer
 from typer.testing import CliRunner
 
 from wattcast.crd import MeterType
@@ -123,3 +124,23 @@ def test_each_bad_input_gets_its_error(
     code, output = _run(trained, monkeypatch, *args)
     assert code == 2, output
     assert message in output
+
+
+def test_a_retraining_is_compared_with_the_current_version_on_the_same_holdout(
+    trained: TrainedMeter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("INFLUX_URL", "INFLUX_DIALECT", "INFLUX_DATABASE"):
+        monkeypatch.delenv(key, raising=False)
+    store = tmp_path / "store"
+    shutil.copytree(trained.models, store, symlinks=True)
+    spec = trained.models.parent / "tj.yaml"
+    run = run_trainer(["--spec", str(spec), "--models-dir", str(store)], tmp_path / "term")
+    assert run.exit_code == 0, run.output
+    assert run.termination is not None
+    result = run.termination["result"]
+    reason = result["promotionReason"]
+    # The same data and seed: the same model, so not worse than the current one, and promoted.
+    assert f"current version {trained.metadata.version} on the same holdout" in reason
+    assert result["promoted"] is True and reason.startswith("promoted: ")
+    current = (store / "electricity" / METER_ID / "current").resolve().name
+    assert current != trained.metadata.version and current in result["modelPath"]
