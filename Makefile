@@ -1,4 +1,4 @@
-# The project's entry points (DESIGN.md §8). `make test` and `make demo` run `make setup` first.
+# The project's entry points (docs/design.md §8). `make test` and `make demo` run `make setup` first.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv

@@ -29,7 +29,6 @@ from wattcast.devtools.localrun.stack import LocalStack, StackOptions
 from wattcast.devtools.testbed.synthetic import generate_meter
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
-FINAL = {"SUCCESS", "FAILURE", "REVOKED"}
 
 
 def main() -> int:
@@ -95,7 +94,7 @@ def main() -> int:
                 now = time.monotonic() - started
                 for item in listing.get("items") or []:
                     word = item["taskStatus"]
-                    if item["name"] in names and word in FINAL and item["name"] not in ended:
+                    if item["name"] in names and item["finished"] and item["name"] not in ended:
                         ended[item["name"]] = (now, word)
                 time.sleep(0.5)
             stop.set()

@@ -5,8 +5,8 @@ stores 1,000 TrainingJobs, then serves a steady mix of requests over one keep-al
 connection (GET one object, merge-patch its status, list with a field selector that pins one
 name; through http.client, so the figures are mostly the server's) and prints the median
 latency of the 100 requests before each checkpoint. Flat figures from 100 to 5,000 requests
-served are the claim (kmock 0.8 went from ~24 ms to ~200 ms after 1,600 requests, DESIGN.md
-§7).
+served are the claim (kmock 0.8 went from ~24 ms to ~200 ms after 1,600 requests,
+docs/emulator.md).
 
     .venv/bin/python benchmarks/bench_emulator.py [--objects 1000] [--requests 5000]
 """

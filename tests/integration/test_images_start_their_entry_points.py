@@ -44,7 +44,7 @@ IMAGES = {
     "operator": ROOT / "Dockerfile.operator",
     "trainer": ROOT / "Dockerfile.trainer",
 }
-# The commands each image must provide (the chart's and the operator's, DESIGN.md §8).
+# The commands each image must provide (the chart's and the operator's, docs/design.md §8).
 ENTRY_POINTS = {
     "operator": ["wattcast-operator", "wattcast-api"],
     "trainer": ["wattcast-trainer"],

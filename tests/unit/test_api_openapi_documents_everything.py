@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from wattcast.api.main import create_app
+from wattcast.crd import constants
+from wattcast.crd.names import DNS_LABEL_PATTERN
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -82,3 +84,23 @@ def test_the_seed_request_carries_the_contracts_meter_id_rule(openapi: dict[str,
     meter_id = openapi["components"]["schemas"]["TrainModelCreate"]["properties"]["meter_id"]
     assert meter_id["maxLength"] == 128
     assert meter_id["pattern"].startswith("^[A-Za-z0-9]")
+
+
+def test_every_trainingjob_name_in_a_path_follows_the_one_rule(openapi: dict[str, Any]) -> None:
+    """`NamePath` (wattcast.api.deps) is the one declaration: the seed's task_id, the /v1
+    routes, their event stream and the dashboard's model endpoint all take the same names."""
+    schemas = {
+        (method, path): param["schema"]
+        for path, method, op in _operations(openapi)
+        for param in op.get("parameters", [])
+        if param["in"] == "path"
+    }
+    assert len(schemas) >= 7
+    expected = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": constants.MAX_NAME_LENGTH,
+        "pattern": DNS_LABEL_PATTERN,
+    }
+    for where, schema in schemas.items():
+        assert {k: schema.get(k) for k in expected} == expected, where

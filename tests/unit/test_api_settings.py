@@ -1,4 +1,4 @@
-"""The API's settings come from WATTCAST_ environment variables (shared names)."""
+"""The API's settings come from WATTCAST_ environment variables (README.md, Configuration)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from wattcast.api.core.config import Settings
+from wattcast.operator.settings import OperatorSettings
+from wattcast.operator.sources import configured_sources
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,4 +74,25 @@ def test_a_broken_sources_file_is_an_error(tmp_path: Path, content: str) -> None
     path = tmp_path / "sources.yaml"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match="WATTCAST_INFLUX_SOURCES_FILE"):
+        Settings(influx_sources_file=path).source_names()
+
+
+def test_the_api_and_the_operator_agree_on_the_source_names(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "- {name: archive, url: 'http://a:8086', dialect: influxql, database: energy}\n"
+        "- {name: live, url: 'http://b:8086', org: o, bucket: energy_data}\n",
+        encoding="utf-8",
+    )
+    operator = OperatorSettings(
+        influx_url="http://influx:8086", influx_bucket="energy", influx_sources_file=path
+    )
+    api = Settings(influx_url="http://influx:8086", influx_sources_file=path)
+    assert api.source_names() == frozenset(configured_sources(operator))
+
+
+def test_a_sources_file_the_operator_refuses_is_refused_by_the_api_too(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("- {name: a, url: 'http://a'}\n", encoding="utf-8")  # flux, no bucket
+    with pytest.raises(ValueError, match=r"WATTCAST_INFLUX_SOURCES_FILE.*needs a bucket"):
         Settings(influx_sources_file=path).source_names()

@@ -1,4 +1,4 @@
-"""TrainingJob objects map to the seed's status words and result shapes (DESIGN.md §2)."""
+"""TrainingJob objects map to the seed's status words and result shapes (docs/design.md §2.1)."""
 
 from __future__ import annotations
 

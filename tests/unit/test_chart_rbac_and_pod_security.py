@@ -2,7 +2,7 @@
 
 RBAC: the rendered Roles, ClusterRoles and bindings are resolved into the set of
 (scope, apiGroup, resource, verb) each ServiceAccount holds, and compared with the exact set
-DESIGN.md §3 allows: the trainer only reads TrainingJobs and gets/patches their status, in its
+docs/design.md §3 allows: the trainer only reads TrainingJobs and gets/patches their status, in its
 own namespace. Every rule in the RBAC templates carries a comment.
 
 Pod security: every pod template satisfies the restricted Pod Security Standard (non-root with a

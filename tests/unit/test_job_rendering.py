@@ -1,4 +1,4 @@
-"""The Job the operator renders for a TrainingJob (DESIGN.md §3, §3.1): a pure function."""
+"""The Job the operator renders for a TrainingJob (docs/design.md §3, §3.1): a pure function."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ import kubernetes_validate
 import pytest
 
 from wattcast.crd import InfluxSource, TrainingJob, constants
-from wattcast.operator.rendering import (
-    is_label_value,
-    is_owned_by,
-    missing_labels,
-    render_job,
-)
+from wattcast.operator.rendering import is_owned_by, missing_labels, render_job
 from wattcast.operator.settings import OperatorSettings
 
 FLUX = InfluxSource.model_validate(
@@ -216,22 +211,13 @@ def test_job_and_pods_carry_the_standard_labels(settings: OperatorSettings) -> N
         assert labels["wattcast.dev/meter-id"] == "meter1"
 
 
-@pytest.mark.parametrize(
-    ("meter_id", "labelled"),
-    [("meter1", True), ("W-0042.north_3", True), ("W-0042:north", False), ("a" * 64, False)],
-    ids=["plain", "dots-dashes", "colon", "too-long"],
-)
-def test_meter_id_label_only_where_it_is_a_valid_label_value(meter_id: str, labelled: bool) -> None:
-    tj = make_tj(meterId=meter_id)
-    assert is_label_value(meter_id) is labelled
-    assert ("wattcast.dev/meter-id" in missing_labels(tj)) is labelled
-    assert missing_labels(tj)["wattcast.dev/meter-type"] == "electricity"
-
-
 def test_existing_labels_are_never_overwritten() -> None:
     tj = make_tj()
     tj.metadata.labels = {"wattcast.dev/meter-type": "electricity", "team": "x"}
-    assert missing_labels(tj) == {"wattcast.dev/meter-id": "meter1"}
+    assert missing_labels(tj) == {
+        "wattcast.dev/meter-id": "meter1",
+        "app.kubernetes.io/part-of": "wattcast",
+    }
 
 
 def test_a_trainingjob_without_uid_cannot_own_a_job(settings: OperatorSettings) -> None:

@@ -1,4 +1,5 @@
-"""Job status → TrainingJob status (DESIGN.md §2): the pure mapping, transition by transition."""
+"""Job status → TrainingJob status (docs/design.md §2): the pure mapping, one transition at a
+time."""
 
 from __future__ import annotations
 

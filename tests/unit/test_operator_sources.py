@@ -7,13 +7,9 @@ from pathlib import Path
 import pytest
 
 from wattcast.crd import Reason, SourceRef
+from wattcast.crd.influx_sources import SourcesConfigError
 from wattcast.operator.settings import OperatorSettings
-from wattcast.operator.sources import (
-    SourceRefused,
-    SourcesConfigError,
-    configured_sources,
-    resolve_source,
-)
+from wattcast.operator.sources import SourceRefused, configured_sources, resolve_source
 
 SOURCES_YAML = """
 - name: legacy

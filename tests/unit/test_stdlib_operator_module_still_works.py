@@ -1,4 +1,4 @@
-"""Nothing of ours is importable as `operator` (DESIGN.md §1): the standard library's module
+"""Nothing of ours is importable as `operator` (docs/design.md §1): the standard library's module
 must keep working from the repository root and under pytest, where `operator/` is a folder."""
 
 import operator

@@ -1,4 +1,4 @@
-"""Features never see past the forecast origin: the day-ahead contract of DESIGN.md §2."""
+"""Features never see past the forecast origin: the day-ahead rule of docs/design.md §6."""
 
 from __future__ import annotations
 

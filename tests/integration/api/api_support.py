@@ -21,12 +21,23 @@ SEED_BODY: dict[str, Any] = {
 
 
 class ServedApp(serving.ServedApp):
-    """The API app (with `settings` overriding the cached ones) served on a loopback port."""
+    """The API app (with `settings` overriding the cached ones) served on a loopback port.
+
+    `requests` lists the (method, path) of every HTTP request it got, in order: what a client
+    such as the CLI asked for.
+    """
 
     def __init__(self, settings: Settings) -> None:
         app = create_app()
         app.dependency_overrides[get_settings] = lambda: settings
-        super().__init__(app)
+        self.requests: list[tuple[str, str]] = []
+
+        async def recording(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                self.requests.append((scope["method"], scope["path"]))
+            await app(scope, receive, send)
+
+        super().__init__(recording)
 
 
 class Cluster:

@@ -3,7 +3,8 @@ using its real Kubernetes client against the emulated API server.
 
 - ``api_settings``: the app's settings for one test (its own namespace, a token, a sources
   file naming the source ``archive``), given to the app through ``dependency_overrides``.
-- ``api_url``: the base URL of the app running in a background thread.
+- ``served_api``: the app running in a background thread (``.url``, ``.requests``);
+  ``api_url``: its base URL.
 - ``api``: an ``httpx.Client`` for it with the token; ``anon``: one without.
 - ``kube_objects``: a kubernetes ``CustomObjectsApi`` on the emulator, for what the operator
   and the trainer would do (status patches) and to look at what exists.
@@ -43,12 +44,17 @@ def api_settings(kubeconfig: Path, namespace: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def api_url(api_settings: Settings) -> Iterator[str]:
+def served_api(api_settings: Settings) -> Iterator[ServedApp]:
     served = ServedApp(api_settings).start()
     try:
-        yield served.url
+        yield served
     finally:
         served.stop()
+
+
+@pytest.fixture
+def api_url(served_api: ServedApp) -> str:
+    return served_api.url
 
 
 @pytest.fixture
@@ -83,5 +89,5 @@ def cluster(kube_objects: client.CustomObjectsApi, namespace: str) -> Cluster:
 
 @pytest.fixture
 def seed_body() -> dict[str, Any]:
-    """The seed's curl example body (SEED.md), a fresh copy per test."""
+    """The seed's curl example body (docs/seed.md), a fresh copy per test."""
     return dict(SEED_BODY)

@@ -1,4 +1,4 @@
-"""The seed's endpoints, same shapes (SEED.md), against the emulated API server."""
+"""The seed's endpoints, same shapes (docs/seed.md), against the emulated API server."""
 
 from __future__ import annotations
 

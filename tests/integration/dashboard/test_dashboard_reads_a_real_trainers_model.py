@@ -86,7 +86,7 @@ def test_the_trainers_metadata_has_all_the_job_page_plots(
     holdout = report.holdout
     assert holdout is not None
     n = len(holdout.timestamps)
-    assert 24 <= n <= 336  # a week of hourly holdout, kept small (shared names: <= 2 weeks)
+    assert 24 <= n <= 336  # a week of hourly holdout, kept small (docs/design.md §6: <= 2 weeks)
     assert len(holdout.actual) == len(holdout.forecast) == n
     assert holdout.naive_daily is not None and len(holdout.naive_daily) == n
     assert holdout.naive_weekly is not None and len(holdout.naive_weekly) == n

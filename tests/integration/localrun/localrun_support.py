@@ -59,7 +59,7 @@ def job_body(
     backoff_limit: int = 0,
     **spec: Any,
 ) -> dict[str, Any]:
-    """A Job shaped like the operator's (DESIGN.md §3.1) whose container runs `code`."""
+    """A Job shaped like the operator's (docs/design.md §3.1) whose container runs `code`."""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -33,7 +33,10 @@ def test_trainingjob_gets_one_owned_hardened_job(
     labels = wait_for(
         lambda: (k8s.tj(namespace, "tj-basic") or {})["metadata"].get("labels"), what="labels"
     )
-    assert labels == {"wattcast.dev/meter-type": "electricity"}
+    assert labels == {
+        "app.kubernetes.io/part-of": "wattcast",
+        "wattcast.dev/meter-type": "electricity",
+    }
 
     # Kopf's bookkeeping lives in annotations, not in the pruned status.
     annotations = (k8s.tj(namespace, "tj-basic") or {})["metadata"]["annotations"]

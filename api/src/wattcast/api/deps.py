@@ -1,5 +1,5 @@
-"""FastAPI dependencies: settings, the Kubernetes client, the namespace of a request, and
-the Idempotency-Key header.
+"""FastAPI dependencies: settings, the Kubernetes client, the namespace of a request, the
+Idempotency-Key header, and the TrainingJob name of a path (`NamePath`, declared once here).
 
 They are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
 thread pool, and under a burst of submissions those hops queue behind each other.
@@ -10,15 +10,27 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.errors import ApiProblem, invalid_field
 from wattcast.api.kube import KubeClient
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.models import IDEMPOTENCY_KEY_PATTERN
+from wattcast.crd.constants import MAX_NAME_LENGTH
+from wattcast.crd.names import DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# A TrainingJob's name in a path: a DNS-1123 label, so that its Job (same name) is valid too.
+NamePath = Annotated[
+    str,
+    Path(
+        description="Name of the TrainingJob (the seed's task_id; a UUID when the API chose it).",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=DNS_LABEL_PATTERN,
+    ),
+]
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
@@ -49,7 +61,7 @@ async def get_namespace(
         Query(
             description="Namespace of the TrainingJobs; the API's default namespace if unset. "
             "Only namespaces in WATTCAST_API_NAMESPACES are served.",
-            max_length=63,
+            max_length=DNS_LABEL_MAX_LENGTH,
         ),
     ] = None,
 ) -> str:

@@ -1,5 +1,5 @@
 """TrainingJob objects -> what the REST API shows: the seed's status words and result shapes
-(DESIGN.md §2), and the /v1 resource view. Pure functions of the object's JSON.
+(docs/design.md §2.1), and the /v1 resource view. Pure functions of the object's JSON.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from wattcast.api.models import (
     FailureDetails,
+    Stage,
     SuccessDetails,
     TaskPublic,
     TaskResultPublic,
@@ -40,6 +41,19 @@ PHASE_TO_STATUS: dict[Phase, TaskStatus] = {
     Phase.SUCCEEDED: TaskStatus.SUCCESS,
     Phase.FAILED: TaskStatus.FAILURE,
 }
+STATUS_TO_STAGE: dict[TaskStatus, Stage] = {
+    TaskStatus.PENDING: Stage.PENDING,
+    TaskStatus.QUEUED: Stage.QUEUED,
+    TaskStatus.SUSPENDED: Stage.SUSPENDED,
+    TaskStatus.PROCESSING_DATA: Stage.PROCESSING_DATA,
+    TaskStatus.TRAINING: Stage.TRAINING,
+    TaskStatus.SAVING_MODEL: Stage.SAVING_MODEL,
+    TaskStatus.SUCCESS: Stage.SUCCEEDED,
+    TaskStatus.FAILURE: Stage.FAILED,
+    TaskStatus.REVOKED: Stage.CANCELLED,
+}
+# Nothing changes any more: a cancelled job is never resumed.
+FINISHED_STATUSES = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.REVOKED})
 # Where a person finds the saved model, in the seed's words ("models/electricity/meter1.h5").
 MODEL_PATH_PREFIX = "models/"
 UNKNOWN_REASON = "Unknown"
@@ -64,7 +78,7 @@ def phase_of(obj: dict[str, Any]) -> Phase | None:
 
 
 def is_cancelled(obj: dict[str, Any]) -> bool:
-    """Cancelled = the annotation (with spec.suspend true); see shared names."""
+    """Cancelled = the annotation (with spec.suspend true): constants.ANNOTATION_CANCELLED."""
     annotations = _metadata(obj).get("annotations") or {}
     return str(annotations.get(constants.ANNOTATION_CANCELLED, "")).lower() == "true"
 
@@ -188,16 +202,22 @@ def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
     """A TrainingJob object as the /v1 API shows it."""
     metadata = _metadata(obj)
     annotations = metadata.get("annotations") or {}
+    status = task_status(obj)
+    reason, failure = failure_reason(obj) if status is TaskStatus.FAILURE else (None, None)
     return TrainingJobPublic(
         name=str(metadata.get("name", "")),
         namespace=str(metadata.get("namespace", "")),
         uid=metadata.get("uid"),
         resource_version=metadata.get("resourceVersion"),
         created_at=metadata.get("creationTimestamp"),
-        task_status=task_status(obj),
+        task_status=status,
+        stage=STATUS_TO_STAGE[status],
+        finished=status in FINISHED_STATUSES,
         phase=phase_of(obj),
         progress=progress_of(obj),
         message=_status(obj).get("message"),
+        failure_reason=reason,
+        failure_message=failure,
         cancelled=is_cancelled(obj),
         idempotency_key=annotations.get(constants.ANNOTATION_IDEMPOTENCY_KEY),
         spec=parse_spec(obj),

@@ -1,6 +1,6 @@
 """Request and response schemas of the REST API (`XCreate` / `XPublic` / `XsPublic`).
 
-The seed's endpoints keep the seed's snake_case JSON exactly (SEED.md); the /v1 resource API
+The seed's endpoints keep the seed's snake_case JSON exactly (docs/seed.md); the /v1 resource API
 speaks the contract's camelCase. Every field has a description: this module is what the
 OpenAPI document shows. Request bodies are checked by the contract's own models
 (wattcast.crd), so the API accepts exactly what the CRD accepts.
@@ -16,18 +16,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from wattcast.crd import MeterType, Phase, TrainingJobSpec, TrainingJobStatus
-from wattcast.crd.trainingjob import DNS_LABEL_PATTERN, METER_ID_PATTERN
+from wattcast.crd.constants import MAX_NAME_LENGTH
+from wattcast.crd.names import DNS_LABEL_PATTERN
+from wattcast.crd.trainingjob import METER_ID_PATTERN
 
-# Names the API gives or accepts: a DNS-1123 label, so that the Job (same name) and its pods
-# are valid too. A UUID (the API's own choice) is one.
-NAME_PATTERN = DNS_LABEL_PATTERN
-NAME_MAX_LENGTH = 63
 # Idempotency keys: printable ASCII without spaces, as most clients generate (UUIDs, ULIDs).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
 class TaskStatus(StrEnum):
-    """The seed's (Celery's) status words, mapped from the TrainingJob's phase (DESIGN.md §2)."""
+    """The seed's (Celery's) status words, mapped from its phase (docs/design.md §2.1)."""
 
     PENDING = "PENDING"
     QUEUED = "QUEUED"
@@ -40,7 +38,24 @@ class TaskStatus(StrEnum):
     REVOKED = "REVOKED"
 
 
-# --- the seed's endpoints (snake_case, SEED.md) -------------------------------------------
+class Stage(StrEnum):
+    """Where a TrainingJob is, in a person's words: its phase, or Cancelled (REVOKED).
+
+    What every client shows (dashboard, CLI), decided here once.
+    """
+
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    SUSPENDED = "Suspended"
+    PROCESSING_DATA = "Processing data"
+    TRAINING = "Training"
+    SAVING_MODEL = "Saving model"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+# --- the seed's endpoints (snake_case, docs/seed.md) --------------------------------------
 
 
 class TrainModelCreate(BaseModel):
@@ -101,7 +116,7 @@ class SuccessDetails(BaseModel):
 
 
 class FailureDetails(BaseModel):
-    """`result.details` of a failed task (DESIGN.md §2)."""
+    """`result.details` of a failed task (docs/design.md §2.1)."""
 
     reason: str = Field(
         description="CamelCase reason, such as DataInsufficient or BackoffLimitExceeded."
@@ -136,7 +151,7 @@ class TaskPublic(BaseModel):
     )
 
     task_id: str = Field(description="The TrainingJob's name (a UUID when the API chose it).")
-    status: TaskStatus = Field(description="Status word (DESIGN.md §2).")
+    status: TaskStatus = Field(description="Status word (docs/design.md §2.1).")
     progress: int = Field(ge=0, le=100, description="Percent done.")
     result: TaskResultPublic | None = Field(
         default=None, description="Present once the task succeeded or failed."
@@ -162,8 +177,8 @@ class TrainingJobCreate(TrainingJobSpec):
         description="Name of the TrainingJob (a DNS-1123 label); the API picks a UUID if unset. "
         "Creating an existing name with the same spec returns that TrainingJob.",
         min_length=1,
-        max_length=NAME_MAX_LENGTH,
-        pattern=NAME_PATTERN,
+        max_length=MAX_NAME_LENGTH,
+        pattern=DNS_LABEL_PATTERN,
     )
 
     def spec(self) -> TrainingJobSpec:
@@ -180,11 +195,22 @@ class TrainingJobPublic(_CamelModel):
     resource_version: str | None = Field(default=None, description="Kubernetes resourceVersion.")
     created_at: datetime | None = Field(default=None, description="creationTimestamp.")
     task_status: TaskStatus = Field(description="The seed's status word for this TrainingJob.")
+    stage: Stage = Field(description="Where it is, for a person: its phase, or Cancelled.")
+    finished: bool = Field(
+        description="It will not change any more: SUCCESS, FAILURE or REVOKED (cancelled)."
+    )
     phase: Phase | None = Field(
         default=None, description="status.phase; none before the operator saw the TrainingJob."
     )
     progress: int = Field(ge=0, le=100, description="Percent done.")
     message: str | None = Field(default=None, description="The latest word, for a person.")
+    failure_reason: str | None = Field(
+        default=None,
+        description="Why it failed, a CamelCase reason such as DataInsufficient (FAILURE only).",
+    )
+    failure_message: str | None = Field(
+        default=None, description="What went wrong, for a person (FAILURE only)."
+    )
     cancelled: bool = Field(description="Cancelled for good (reported as REVOKED).")
     idempotency_key: str | None = Field(
         default=None, description="The Idempotency-Key it was created with, if any."

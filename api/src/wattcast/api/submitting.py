@@ -18,14 +18,13 @@ from wattcast.api.errors import ApiProblem
 from wattcast.api.kube import KubeApiError, KubeClient
 from wattcast.api.mapping import comparable_spec
 from wattcast.crd import TrainingJobSpec, constants
+from wattcast.crd.labels import trainingjob_labels
 
 logger = logging.getLogger(__name__)
 
 # uuid5 namespace of names derived from Idempotency-Keys. Never change it: names made by one
 # version of the API must be found again by the next.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c4e-4a57-5b8e-9d3a-77e2f0c1a9d4")
-_LABEL_VALUE_MAX = 63
-_LABEL_VALUE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
 @dataclass(frozen=True)
@@ -45,27 +44,15 @@ def job_name(*, namespace: str, name: str | None, idempotency_key: str | None) -
     return str(uuid.uuid4())
 
 
-def _is_label_value(value: str) -> bool:
-    return (
-        0 < len(value) <= _LABEL_VALUE_MAX
-        and set(value) <= _LABEL_VALUE_CHARS
-        and value[0].isalnum()
-        and value[-1].isalnum()
-    )
-
-
 def manifest(
     *, name: str, namespace: str, spec: TrainingJobSpec, idempotency_key: str | None
 ) -> dict[str, Any]:
     """The TrainingJob object to create."""
-    labels = {
-        constants.LABEL_APP_PART_OF: constants.APP_NAME,
-        constants.LABEL_METER_TYPE: spec.meter_type.value,
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": trainingjob_labels(spec),
     }
-    # A meter id such as "site:7" is not a label value; the field selector still finds it.
-    if _is_label_value(spec.meter_id):
-        labels[constants.LABEL_METER_ID] = spec.meter_id
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
     if idempotency_key:
         metadata["annotations"] = {constants.ANNOTATION_IDEMPOTENCY_KEY: idempotency_key}
     return {

@@ -7,11 +7,13 @@ the message a person can act on and the exit code the CLI ends with (see `ExitCo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import IntEnum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from httpx_sse import SSEError, connect_sse
 
 
 class ExitCode(IntEnum):
@@ -107,27 +109,11 @@ class ApiClient:
             response = self._http.request(
                 method, path, json=json, params=self._params(params), headers=headers
             )
-        except httpx.TimeoutException:
-            raise CliError(
-                f"the API at {self.base_url} did not answer in time", ExitCode.UNAVAILABLE
-            ) from None
         except httpx.HTTPError as error:
-            raise CliError(
-                f"cannot reach the API at {self.base_url}: {error}. Is it running? "
-                "Set --api-url or WATTCAST_API_URL.",
-                ExitCode.UNAVAILABLE,
-            ) from None
+            raise self._unreachable(error) from None
         if response.status_code == 204:
             return None
-        if response.status_code >= 400:
-            detail, body = _detail(response)
-            hint = ""
-            if response.status_code == 401:
-                hint = " (set --token or WATTCAST_API_TOKEN)"
-            code = ExitCode.UNAVAILABLE if response.status_code >= 500 else ExitCode.REFUSED
-            if response.status_code == 429:
-                code = ExitCode.UNAVAILABLE
-            raise CliError(f"{response.status_code}: {detail}{hint}", code, body=body)
+        self._raise_for_status(response)
         try:
             return response.json()
         except ValueError:
@@ -137,6 +123,29 @@ class ApiClient:
                 ExitCode.UNAVAILABLE,
             ) from None
 
+    def _unreachable(self, error: httpx.HTTPError) -> CliError:
+        if isinstance(error, httpx.TimeoutException):
+            return CliError(
+                f"the API at {self.base_url} did not answer in time", ExitCode.UNAVAILABLE
+            )
+        return CliError(
+            f"cannot reach the API at {self.base_url}: {error}. Is it running? "
+            "Set --api-url or WATTCAST_API_URL.",
+            ExitCode.UNAVAILABLE,
+        )
+
+    def _raise_for_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        detail, body = _detail(response)
+        hint = ""
+        if response.status_code == 401:
+            hint = " (set --token or WATTCAST_API_TOKEN)"
+        code = ExitCode.UNAVAILABLE if response.status_code >= 500 else ExitCode.REFUSED
+        if response.status_code == 429:
+            code = ExitCode.UNAVAILABLE
+        raise CliError(f"{response.status_code}: {detail}{hint}", code, body=body)
+
     # --- the resource API -------------------------------------------------------------------
 
     def create(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> Any:
@@ -145,6 +154,36 @@ class ApiClient:
 
     def get(self, name: str) -> Any:
         return self.request("GET", f"/v1/trainingjobs/{name}")
+
+    def events(self, name: str) -> Iterator[tuple[str, Any]]:
+        """The server-sent events of one TrainingJob as (event, decoded data), until the API
+        ends the stream (the job finished, was cancelled or deleted). Raises CliError.
+
+        A stream quiet for longer than the request timeout counts as lost (the API sends a
+        keep-alive comment every WATTCAST_API_SSE_PING_SECONDS, 15 by default).
+        """
+        try:
+            with connect_sse(
+                self._http, "GET", f"/v1/trainingjobs/{name}/events", params=self._params()
+            ) as source:
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    self._raise_for_status(source.response)
+                for event in source.iter_sse():
+                    yield event.event, event.json()
+        except SSEError:
+            raise CliError(
+                f"the API at {self.base_url} answered the event stream of {name} with "
+                "something else: is --api-url the wattcast API?",
+                ExitCode.UNAVAILABLE,
+            ) from None
+        except ValueError:
+            raise CliError(
+                f"the event stream of {name} carried data that is not JSON",
+                ExitCode.UNAVAILABLE,
+            ) from None
+        except httpx.HTTPError as error:
+            raise self._unreachable(error) from None
 
     def list(self, **filters: Any) -> Any:
         return self.request("GET", "/v1/trainingjobs", params=filters)

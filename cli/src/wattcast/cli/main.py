@@ -27,9 +27,9 @@ from rich.console import Console
 
 from wattcast.cli.client import ApiClient, CliError, ExitCode
 from wattcast.cli.render import (
-    FINAL_STATUSES,
     coloured,
     forecast_table,
+    is_finished,
     job_panel,
     jobs_table,
     result_view,
@@ -39,6 +39,7 @@ from wattcast.cli.watching import wait_for_job
 
 # The contract's enums: the CLI offers exactly the values the TrainingJob schema accepts.
 from wattcast.crd import MeterType, ModelType, Phase
+from wattcast.crd.times import rfc3339
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -131,12 +132,9 @@ def _show(state: State, job: dict[str, Any]) -> None:
 
 
 def _finish_code(job: dict[str, Any]) -> ExitCode:
-    word = status_word(job)
-    if word == "SUCCESS":
-        return ExitCode.OK
-    if word in FINAL_STATUSES:
-        return ExitCode.JOB_FAILED
-    return ExitCode.NOT_FINISHED
+    if not is_finished(job):
+        return ExitCode.NOT_FINISHED
+    return ExitCode.OK if status_word(job) == "SUCCESS" else ExitCode.JOB_FAILED
 
 
 def _wait(state: State, client: ApiClient, name: str, interval: float, limit: float | None) -> int:
@@ -195,7 +193,10 @@ def train(
     wait_timeout: Annotated[
         float | None, typer.Option(min=1, help="With --wait: give up after this many seconds.")
     ] = None,
-    interval: Annotated[float, typer.Option(min=0.1, help="With --wait: poll interval.")] = 1.0,
+    interval: Annotated[
+        float,
+        typer.Option(min=0.1, help="With --wait: seconds between reads without a stream."),
+    ] = 1.0,
 ) -> None:
     """Submit a training job for one meter and range; --wait follows it to the end."""
     state = _state(ctx)
@@ -256,7 +257,7 @@ def _rfc3339(value: datetime, option: str) -> str:
                 ExitCode.USAGE,
             )
         )
-    return value.isoformat().replace("+00:00", "Z")
+    return rfc3339(value)
 
 
 @app.command()
@@ -269,7 +270,10 @@ def status(
     wait_timeout: Annotated[
         float | None, typer.Option(min=1, help="With --watch: give up after this many seconds.")
     ] = None,
-    interval: Annotated[float, typer.Option(min=0.1, help="With --watch: poll interval.")] = 1.0,
+    interval: Annotated[
+        float,
+        typer.Option(min=0.1, help="With --watch: seconds between reads without a stream."),
+    ] = 1.0,
 ) -> None:
     """Show one TrainingJob: status, progress, epoch, message."""
     state = _state(ctx)

@@ -2,7 +2,9 @@
 progress bar of `train --wait` / `status --watch`.
 
 Everything here reads the API's JSON (TrainingJobPublic, camelCase) as plain dicts: the CLI
-depends on the API's wire format only.
+depends on the API's wire format only. What to show (the stage, whether a job has finished,
+why it failed) is the API's decision (`stage`, `finished`, `failureReason`, `failureMessage`);
+this module only lays it out.
 """
 
 from __future__ import annotations
@@ -20,18 +22,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-FINAL_STATUSES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
-STAGES = {
-    "PENDING": "pending",
-    "QUEUED": "queued",
-    "SUSPENDED": "suspended",
-    "PROCESSING_DATA": "processing data",
-    "TRAINING": "training",
-    "SAVING_MODEL": "saving model",
-    "SUCCESS": "done",
-    "FAILURE": "failed",
-    "REVOKED": "cancelled",
-}
 COLOURS = {"SUCCESS": "green", "FAILURE": "red", "REVOKED": "yellow", "SUSPENDED": "yellow"}
 
 
@@ -54,12 +44,9 @@ def coloured(word: str) -> str:
     return f"[{colour}]{word}[/{colour}]" if colour else word
 
 
-def failure_reason(job: dict[str, Any]) -> str | None:
-    """The Failed condition's reason (DataInsufficient, BackoffLimitExceeded, ...)."""
-    for condition in _status(job).get("conditions") or []:
-        if condition.get("type") == "Failed" and condition.get("status") == "True":
-            return str(condition.get("reason") or "")
-    return None
+def is_finished(job: dict[str, Any]) -> bool:
+    """The API's word: SUCCESS, FAILURE or REVOKED, nothing will change any more."""
+    return job.get("finished") is True
 
 
 def epoch_text(job: dict[str, Any]) -> str:
@@ -106,7 +93,7 @@ def job_panel(job: dict[str, Any]) -> Panel:
     word = status_word(job)
     rows: list[tuple[str, str]] = [
         ("status", coloured(word)),
-        ("phase", str(job.get("phase") or "-")),
+        ("stage", str(job.get("stage") or "-")),
         ("progress", f"{job.get('progress', 0)}%  {epoch_text(job)}  {eta_text(job)}".rstrip()),
         ("meter", f"{spec.get('meterId', '')} ({spec.get('meterType', '')})"),
         ("range", f"{spec.get('start', '')} .. {spec.get('end', '')}"),
@@ -115,7 +102,7 @@ def job_panel(job: dict[str, Any]) -> Panel:
         ("namespace", str(job.get("namespace", ""))),
         ("created", str(job.get("createdAt") or "")),
     ]
-    reason = failure_reason(job)
+    reason = job.get("failureReason")
     if reason:
         rows.insert(2, ("reason", f"[red]{reason}[/red]"))
     result = status.get("result") or {}
@@ -143,10 +130,11 @@ def result_view(job: dict[str, Any]) -> Group:
     word = status_word(job)
     parts: list[Any] = []
     if word != "SUCCESS":
-        reason = failure_reason(job) or ("Cancelled" if word == "REVOKED" else "")
+        reason = job.get("failureReason") or job.get("stage") or ""
+        message = job.get("failureMessage") or job.get("message") or ""
         parts.append(
             Panel(
-                f"{coloured(word)} [bold]{reason}[/bold]\n{job.get('message') or ''}",
+                f"{coloured(word)} [bold]{reason}[/bold]\n{message}",
                 title=f"TrainingJob {job.get('name', '')}",
                 expand=False,
             )
@@ -198,9 +186,8 @@ def progress_bar(console: Console) -> Progress:
 
 
 def bar_fields(job: dict[str, Any]) -> dict[str, Any]:
-    word = status_word(job)
     return {
-        "stage": STAGES.get(word, word.lower()),
+        "stage": str(job.get("stage") or ""),
         "epoch": epoch_text(job),
         "eta": eta_text(job),
         "completed": int(job.get("progress") or 0),

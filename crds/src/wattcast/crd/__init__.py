@@ -1,4 +1,4 @@
-"""The TrainingJob contract shared by the operator, trainer and API (DESIGN.md §2).
+"""The TrainingJob contract shared by the operator, trainer and API (docs/design.md §2).
 
 It imports nothing else of ours; every other component imports it and nothing of each other.
 """

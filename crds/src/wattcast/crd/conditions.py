@@ -8,9 +8,10 @@ Condition types name states; reasons are CamelCase constants (kubeflow/trainer's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
+from wattcast.crd.times import now_utc, parse_rfc3339
 from wattcast.crd.trainingjob import Condition, ConditionStatus
 
 
@@ -57,10 +58,6 @@ class Reason:
     TRAINING_ERROR: Final = "TrainingError"
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def set_condition(
     conditions: Sequence[dict[str, Any]] | None,
     *,
@@ -82,7 +79,7 @@ def set_condition(
     previous = existing.get(type)
     transition = now or now_utc()
     if previous is not None and previous.get("status") == status.value:
-        transition = datetime.fromisoformat(previous["lastTransitionTime"])
+        transition = parse_rfc3339(previous.get("lastTransitionTime")) or transition
     updated = Condition(
         type=type,
         status=status,

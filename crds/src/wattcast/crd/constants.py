@@ -6,6 +6,8 @@ chart can never drift apart.
 
 from typing import Final
 
+from wattcast.crd.names import DNS_LABEL_MAX_LENGTH
+
 GROUP: Final = "wattcast.dev"
 VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
@@ -16,8 +18,13 @@ SHORT_NAMES: Final = ("tj",)
 CATEGORIES: Final = ("wattcast",)
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
-# Kubernetes names: a Job takes the TrainingJob's name and a Job's name must fit a label value.
-MAX_NAME_LENGTH: Final = 63
+# Kubernetes names: a Job takes the TrainingJob's name and a Job's name must fit a label value
+# (wattcast.crd.names has the rules).
+MAX_NAME_LENGTH: Final = DNS_LABEL_MAX_LENGTH
+
+# The InfluxDB source a TrainingJob reads when `spec.source.name` is unset: the one the
+# operator's WATTCAST_INFLUX_* settings describe (wattcast.crd.influx_sources).
+DEFAULT_SOURCE_NAME: Final = "default"
 
 # Labels on TrainingJobs (set by the API, or by the operator for `kubectl apply`) and on Jobs.
 LABEL_TRAININGJOB: Final = f"{GROUP}/trainingjob"
@@ -30,7 +37,7 @@ LABEL_APP_PART_OF: Final = "app.kubernetes.io/part-of"
 LABEL_APP_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 APP_NAME: Final = "wattcast"
 
-# Kueue (DESIGN.md §3): the queue label makes Kueue manage the Job; the Job starts suspended.
+# Kueue (docs/design.md §3): the queue label makes Kueue manage the Job; the Job starts suspended.
 LABEL_KUEUE_QUEUE: Final = "kueue.x-k8s.io/queue-name"
 LABEL_KUEUE_PRIORITY: Final = "kueue.x-k8s.io/priority-class"
 
@@ -40,12 +47,12 @@ ANNOTATION_CANCELLED: Final = f"{GROUP}/cancelled"
 # The API's Idempotency-Key, kept on the TrainingJob it created.
 ANNOTATION_IDEMPOTENCY_KEY: Final = f"{GROUP}/idempotency-key"
 
-# Trainer exit codes (DESIGN.md §4): 2 is permanent (the Job fails at once through its
+# Trainer exit codes (docs/design.md §4): 2 is permanent (the Job fails at once through its
 # podFailurePolicy); any other non-zero code is retried up to backoffLimit.
 EXIT_OK: Final = 0
 EXIT_PERMANENT: Final = 2
 
-# The trainer pod (DESIGN.md §3.1).
+# The trainer pod (docs/design.md §3.1).
 TRAINER_CONTAINER: Final = "trainer"
 TRAINER_COMMAND: Final = "wattcast-trainer"
 MODELS_MOUNT_PATH: Final = "/models"
@@ -63,7 +70,7 @@ ENV_INFLUX_DATABASE: Final = "INFLUX_DATABASE"
 ENV_INFLUX_DIALECT: Final = "INFLUX_DIALECT"
 ENV_INFLUX_TOKEN: Final = "INFLUX_TOKEN"  # noqa: S105 (a variable name, not a secret)
 
-# InfluxDB data format of the seed (SEED.md): measurement `<meterType>_consumption`.
+# InfluxDB data format of the seed (docs/seed.md): measurement `<meterType>_consumption`.
 MEASUREMENT_SUFFIX: Final = "_consumption"
 TAG_METER_ID: Final = "meter_id"
 FIELD_CONSUMPTION: Final = "consumption"

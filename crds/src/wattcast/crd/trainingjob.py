@@ -1,4 +1,4 @@
-"""The TrainingJob contract: spec and status as pydantic models (DESIGN.md §2).
+"""The TrainingJob contract: spec and status as pydantic models (docs/design.md §2).
 
 These models are the one source of truth. `wattcast-crds` (wattcast.crd.generate) turns them
 into crds/trainingjob.yaml; the API uses the spec model as its request body; the operator and
@@ -29,12 +29,11 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from wattcast.crd import constants
+from wattcast.crd.names import DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN
 
 METER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 # Bucket and database names reach InfluxDB queries; only this conservative alphabet is allowed.
 INFLUX_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-# A Kubernetes DNS-1123 label (names of configured sources, queues, priority classes).
-DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # metav1.Condition's reason and a CamelCase type.
 CAMEL_CASE_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 # Kubernetes resource.Quantity, as the API server's own OpenAPI spells it.
@@ -93,7 +92,7 @@ class InfluxDialect(StrEnum):
 
 
 class Phase(StrEnum):
-    """Where a TrainingJob is in its life (DESIGN.md §2)."""
+    """Where a TrainingJob is in its life (docs/design.md §2)."""
 
     PENDING = "Pending"
     QUEUED = "Queued"
@@ -164,7 +163,7 @@ class SourceRef(_Model):
     name: str | None = Field(
         default=None,
         description="Name of a source configured for the operator; the default source if unset.",
-        max_length=63,
+        max_length=DNS_LABEL_MAX_LENGTH,
         pattern=DNS_LABEL_PATTERN,
     )
     bucket: str | None = Field(
@@ -188,9 +187,9 @@ class InfluxSource(_Model):
     """
 
     name: str = Field(
-        default="default",
+        default=constants.DEFAULT_SOURCE_NAME,
         description="Name TrainingJobs use to pick this source.",
-        max_length=63,
+        max_length=DNS_LABEL_MAX_LENGTH,
         pattern=DNS_LABEL_PATTERN,
     )
     url: str = Field(
@@ -348,13 +347,13 @@ class TrainingJobSpec(_Model):
     queue_name: str | None = Field(
         default=None,
         description="Kueue LocalQueue; the Job is created suspended until Kueue admits it.",
-        max_length=63,
+        max_length=DNS_LABEL_MAX_LENGTH,
         pattern=DNS_LABEL_PATTERN,
     )
     priority_class: str | None = Field(
         default=None,
         description="Kueue WorkloadPriorityClass (with queueName).",
-        max_length=63,
+        max_length=DNS_LABEL_MAX_LENGTH,
         pattern=DNS_LABEL_PATTERN,
     )
     suspend: bool = Field(
@@ -439,7 +438,7 @@ class Holdout(_Model):
 
 
 class Metrics(_Model):
-    """Holdout errors of the model next to seasonal-naive baselines (DESIGN.md §2)."""
+    """Holdout errors of the model next to seasonal-naive baselines (docs/design.md §2)."""
 
     holdout: Holdout = Field(description="Where the errors were measured.")
     model: ErrorMetrics = Field(description="Error of the trained model.")
@@ -513,7 +512,9 @@ class TrainingJobStatus(_Model):
         default=None, description="The latest word, for a person.", max_length=4096
     )
     job_name: str | None = Field(
-        default=None, description="The Job that runs the trainer.", max_length=63
+        default=None,
+        description="The Job that runs the trainer.",
+        max_length=constants.MAX_NAME_LENGTH,
     )
     start_time: Timestamp | None = Field(default=None, description="When the Job started.")
     completion_time: Timestamp | None = Field(default=None, description="When it finished.")
@@ -542,7 +543,7 @@ class ObjectMeta(_Model):
     model_config = ConfigDict(extra="allow")
 
     name: str | None = Field(default=None, max_length=constants.MAX_NAME_LENGTH)
-    namespace: str | None = Field(default=None, max_length=63)
+    namespace: str | None = Field(default=None, max_length=DNS_LABEL_MAX_LENGTH)
     uid: str | None = None
     generation: int | None = None
     resource_version: str | None = None
@@ -564,7 +565,7 @@ class TrainingJob(_Model):
 
 
 class TerminationMessage(_Model):
-    """What the trainer writes to its termination log (at most 4096 bytes, DESIGN.md §4).
+    """What the trainer writes to its termination log (at most 4096 bytes, docs/design.md §4).
 
     The operator copies it into the status when the trainer could not reach the API.
     """

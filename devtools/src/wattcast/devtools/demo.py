@@ -37,7 +37,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from wattcast.cli.client import ApiClient, CliError
-from wattcast.cli.render import FINAL_STATUSES, bar_fields, progress_bar, status_word
+from wattcast.cli.render import bar_fields, is_finished, progress_bar
 from wattcast.devtools.localrun.stack import LocalStack, StackError, StackOptions, repo_root
 from wattcast.devtools.testbed.influx import InfluxError
 from wattcast.devtools.testbed.synthetic import generate_meter
@@ -196,7 +196,7 @@ class Demo:
                     if name not in ids:
                         ids[name] = progress.add_task("", total=100, name=meter, **fields)
                     progress.update(ids[name], completed=completed, **fields)
-                    if status_word(job) in FINAL_STATUSES:
+                    if is_finished(job):
                         finished[name] = job
                 time.sleep(0.5)
         return finished

@@ -1,4 +1,4 @@
-"""The trainer's failures, each with its condition reason and exit code (DESIGN.md §4).
+"""The trainer's failures, each with its condition reason and exit code (docs/design.md §4).
 
 A permanent error (exit 2) fails the Job at once through its podFailurePolicy: retrying cannot
 help (no data, too little data, a hostile meter id, a bad configuration). Anything else exits 1

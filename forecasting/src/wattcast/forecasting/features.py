@@ -1,6 +1,6 @@
 """Features of the seasonal-residual model: seasonal anchors, recent level, calendar, weather.
 
-Day-ahead forecasting (DESIGN.md §2): forecasts are issued at *origins* every `horizon` steps,
+Day-ahead forecasting (docs/design.md §6): forecasts are issued at *origins* every `horizon` steps,
 aligned to midnight UTC; a target `k` steps after the last known point (k = 1..horizon) may use
 only points up to that last one. Every feature below respects that, so the training samples,
 the holdout forecasts and the naive baselines see exactly the same information.

@@ -19,8 +19,9 @@ import requests
 from pydantic import SecretStr
 
 from wattcast.crd import constants
+from wattcast.crd.times import rfc3339
 from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.forecasting.sources import MeterQuery, check_influx_name, empty_frame, rfc3339
+from wattcast.forecasting.sources import MeterQuery, check_influx_name, empty_frame
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)
 

@@ -50,6 +50,7 @@ from wattcast.crd.modelstore import (
     is_version,
     meter_dir,
 )
+from wattcast.crd.times import rfc3339
 from wattcast.forecasting.errors import (
     InvalidForecastRequestError,
     ModelMismatchError,
@@ -61,7 +62,7 @@ from wattcast.forecasting.errors import (
 from wattcast.forecasting.features import FeatureConfig, Scaling, build_features
 from wattcast.forecasting.forecasters import Forecaster, load_forecaster
 from wattcast.forecasting.preparation import PreparedSeries, prepare
-from wattcast.forecasting.sources import DataSource, MeterQuery, check_meter_id, rfc3339
+from wattcast.forecasting.sources import DataSource, MeterQuery, check_meter_id
 
 FloatArray = npt.NDArray[np.float64]
 MAX_METADATA_BYTES = 4 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""From the server's aggregated points to a regular, cleaned series (DESIGN.md §5).
+"""From the server's aggregated points to a regular, cleaned series (docs/design.md §5).
 
 The rules, in order (docs/trainer.md repeats them for users):
 

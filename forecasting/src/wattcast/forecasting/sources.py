@@ -1,4 +1,4 @@
-"""Data access: one interface, two InfluxDB dialects (DESIGN.md §5).
+"""Data access: one interface, two InfluxDB dialects (docs/design.md §5).
 
 A :class:`DataSource` returns one meter's series for a half-open time range as a frame indexed
 by UTC timestamps with a float ``consumption`` column and, when the meter has it, a float
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import pandas as pd
 from pydantic import SecretStr
 
 from wattcast.crd import InfluxDialect, InfluxSource, MeterType, Resolution
+from wattcast.crd.times import rfc3339
 from wattcast.crd.trainingjob import INFLUX_NAME_PATTERN, METER_ID_PATTERN
 from wattcast.forecasting.errors import InvalidConfigError, InvalidMeterIdError
 
@@ -50,11 +51,6 @@ def check_influx_name(kind: str, value: str | None) -> str:
             f"InfluxDB {kind} {value!r} is missing or invalid (pattern {INFLUX_NAME_PATTERN})"
         )
     return value
-
-
-def rfc3339(value: datetime) -> str:
-    """UTC RFC 3339 with a Z, as both dialects take it."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

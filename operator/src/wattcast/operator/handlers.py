@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import kopf
@@ -37,6 +36,7 @@ from wattcast.crd import (
     TrainingJob,
     constants,
 )
+from wattcast.crd.times import now_utc, parse_rfc3339
 from wattcast.operator import status as mapping
 from wattcast.operator.kubeclient import KubeApiError, KubeClient, load_api_client
 from wattcast.operator.metrics import (
@@ -181,10 +181,6 @@ def counted(fn: F) -> F:
 
 def runtime(memo: Any) -> Runtime:
     return cast("Runtime", memo.runtime)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 # --- Start-up ----------------------------------------------------------------------------
@@ -353,7 +349,7 @@ async def create_job(
         JOBS_CREATED.labels(action="refused").inc()
 
         async def compute(current: Snapshot) -> mapping.StatusChange:
-            return mapping.failed(current.status, reason=reason, message=message, now=_now())
+            return mapping.failed(current.status, reason=reason, message=message, now=now_utc())
 
         async with rt.lock(key):
             if not await write_fresh(rt, rt.current(tj), compute, logger):
@@ -412,7 +408,7 @@ async def create_job(
             queued=model.spec.queue_name is not None,
             suspended=model.spec.suspend,
             generation=body.metadata.get("generation"),
-            now=_now(),
+            now=now_utc(),
         )
 
     async with rt.lock(key):
@@ -465,7 +461,7 @@ async def reconcile(
                 suspend=current.suspend,
                 cancelled=current.cancelled,
                 termination=termination,
-                now=_now(),
+                now=now_utc(),
             )
 
         # Cheap check first: most events change nothing and need no pods read.
@@ -475,7 +471,7 @@ async def reconcile(
             suspend=tj.suspend,
             cancelled=tj.cancelled,
             termination=None,
-            now=_now(),
+            now=now_utc(),
         )
         if quick.patch:
             await write_fresh(rt, tj, compute, logger)
@@ -494,7 +490,9 @@ async def check_lost(rt: Runtime, tj: Snapshot, job_name: str, logger: kopf.Logg
     )
 
     async def compute(current: Snapshot) -> mapping.StatusChange:
-        return mapping.failed(current.status, reason=Reason.JOB_LOST, message=message, now=_now())
+        return mapping.failed(
+            current.status, reason=Reason.JOB_LOST, message=message, now=now_utc()
+        )
 
     await write_fresh(rt, tj, compute, logger)
 
@@ -559,7 +557,7 @@ async def carry_suspend(
 
     Level-based (not on a diff), so a change made while the operator was down is carried over
     after a restart. A Kueue-managed Job is never unsuspended by us: resuming it is Kueue's
-    decision (DESIGN.md §3).
+    decision (docs/design.md §3).
     """
     job_suspended = bool((job.get("spec") or {}).get("suspend"))
     queued = constants.LABEL_KUEUE_QUEUE in ((job.get("metadata") or {}).get("labels") or {})
@@ -585,8 +583,8 @@ def schedule_retention(rt: Runtime, tj: Snapshot, logger: kopf.Logger) -> None:
     key = (tj.namespace, tj.name)
     if retention <= 0 or key in rt.retention:
         return
-    finished = _parse_time(tj.status.get("completionTime")) or _now()
-    delay = max(0.0, finished.timestamp() + retention - _now().timestamp())
+    finished = parse_rfc3339(tj.status.get("completionTime")) or now_utc()
+    delay = max(0.0, finished.timestamp() + retention - now_utc().timestamp())
     loop = asyncio.get_running_loop()
 
     def fire() -> None:
@@ -607,15 +605,6 @@ async def _expire(rt: Runtime, tj: Snapshot, logger: kopf.Logger) -> None:
     except KubeApiError as error:
         HANDLER_ERRORS.labels(handler="retention").inc()
         logger.error(f"retention: deleting {tj.namespace}/{tj.name} failed: {error.status}")
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 __all__ = ["JOBS", "TJ", "Phase", "Runtime", "Snapshot"]

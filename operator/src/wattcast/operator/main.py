@@ -17,9 +17,9 @@ import kopf
 from kubernetes.config.config_exception import ConfigException
 from pydantic import ValidationError
 
+from wattcast.crd.influx_sources import SourcesConfigError
 from wattcast.operator import metrics
 from wattcast.operator.settings import get_settings
-from wattcast.operator.sources import SourcesConfigError
 
 logger = logging.getLogger("wattcast.operator")
 

@@ -1,4 +1,4 @@
-"""The Job that runs a TrainingJob's trainer (DESIGN.md §3, §3.1): a pure function.
+"""The Job that runs a TrainingJob's trainer (docs/design.md §3, §3.1): a pure function.
 
 `render_job` builds the whole batch/v1 Job as a JSON-ready dict from the TrainingJob, the
 resolved InfluxDB source and the settings; it does no I/O, so every field is unit-tested.
@@ -6,37 +6,22 @@ resolved InfluxDB source and the settings; it does no I/O, so every field is uni
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from wattcast.crd import InfluxSource, TrainingJob, constants
+from wattcast.crd.labels import trainingjob_labels
 from wattcast.operator.settings import OperatorSettings
 
-# A Kubernetes label value: at most 63 characters, alphanumeric at both ends.
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 MANAGED_BY = "wattcast-operator"
 TRAINER_COMPONENT = "trainer"
 TMP_VOLUME = "tmp"
 MODELS_VOLUME = "models"
 
 
-def is_label_value(value: str) -> bool:
-    """Whether `value` may be a Kubernetes label value."""
-    return len(value) <= 63 and _LABEL_VALUE.match(value) is not None
-
-
-def trainingjob_labels(tj: TrainingJob) -> dict[str, str]:
-    """The labels a TrainingJob should carry: meter type, and the meter id where it fits."""
-    labels = {constants.LABEL_METER_TYPE: tj.spec.meter_type.value}
-    if is_label_value(tj.spec.meter_id):
-        labels[constants.LABEL_METER_ID] = tj.spec.meter_id
-    return labels
-
-
 def missing_labels(tj: TrainingJob) -> dict[str, str]:
-    """The wanted labels the TrainingJob lacks (existing values are never overwritten)."""
+    """The contract's TrainingJob labels it lacks (existing values are never overwritten)."""
     present = tj.metadata.labels or {}
-    return {k: v for k, v in trainingjob_labels(tj).items() if k not in present}
+    return {k: v for k, v in trainingjob_labels(tj.spec).items() if k not in present}
 
 
 def job_labels(tj: TrainingJob) -> dict[str, str]:
@@ -49,7 +34,7 @@ def job_labels(tj: TrainingJob) -> dict[str, str]:
         constants.LABEL_APP_PART_OF: constants.APP_NAME,
         constants.LABEL_APP_MANAGED_BY: MANAGED_BY,
         constants.LABEL_TRAININGJOB: name,
-        **trainingjob_labels(tj),
+        **trainingjob_labels(tj.spec),
     }
 
 

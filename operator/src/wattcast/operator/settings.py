@@ -20,7 +20,7 @@ DEFAULT_TRAINER_IMAGE = "ghcr.io/wattcast/wattcast-trainer:0.1.0"
 
 
 class OperatorSettings(BaseSettings):
-    """Everything the operator reads from its environment (DESIGN.md §8)."""
+    """Everything the operator reads from its environment (docs/design.md §8)."""
 
     model_config = SettingsConfigDict(env_prefix="WATTCAST_", extra="ignore", frozen=True)
 

@@ -2,27 +2,19 @@
 
 A TrainingJob names a configured source (or none, for the default) and may narrow it with a
 bucket (Flux) or database (InfluxQL) override; it can never name a URL or a Secret
-(DESIGN.md §2). Anything else is refused with a reason before any Job exists.
+(docs/design.md §2). Anything else is refused with a reason before any Job exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
-import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from wattcast.crd import InfluxDialect, InfluxSource, Reason, SourceRef
+from wattcast.crd.constants import DEFAULT_SOURCE_NAME
+from wattcast.crd.influx_sources import SourcesConfigError, check_queryable, load_sources_file
 from wattcast.operator.settings import OperatorSettings
-
-DEFAULT_SOURCE_NAME = "default"
-
-_SOURCE_LIST = TypeAdapter(list[InfluxSource])
-
-
-class SourcesConfigError(ValueError):
-    """The operator's own source configuration is wrong; the operator refuses to start."""
 
 
 class SourceRefused(Exception):
@@ -58,45 +50,19 @@ def default_source(settings: OperatorSettings) -> InfluxSource | None:
         raise SourcesConfigError(f"WATTCAST_INFLUX_* describe no valid source: {error}") from error
 
 
-def load_sources_file(path: Path) -> list[InfluxSource]:
-    """Read a YAML list of sources (camelCase InfluxSource objects)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SourcesConfigError(f"cannot read sources file {path}: {error}") from error
-    except yaml.YAMLError as error:
-        raise SourcesConfigError(f"sources file {path} is not valid YAML: {error}") from error
-    if raw is None:
-        return []
-    try:
-        return _SOURCE_LIST.validate_python(raw)
-    except ValidationError as error:
-        raise SourcesConfigError(f"sources file {path}: {error}") from error
-
-
 def configured_sources(settings: OperatorSettings) -> dict[str, InfluxSource]:
     """All configured sources by name: the default one and those of the sources file."""
     sources: dict[str, InfluxSource] = {}
     default = default_source(settings)
     if default is not None:
+        check_queryable(default)
         sources[default.name] = default
     if settings.influx_sources_file is not None:
         for source in load_sources_file(settings.influx_sources_file):
             if source.name in sources:
                 raise SourcesConfigError(f"source {source.name!r} is configured twice")
             sources[source.name] = source
-    for source in sources.values():
-        _check_complete(source)
     return sources
-
-
-def _check_complete(source: InfluxSource) -> None:
-    # A source the trainer could not query is an administrator's mistake: refuse to start
-    # rather than fail every TrainingJob that uses it.
-    if source.dialect is InfluxDialect.FLUX and not source.bucket:
-        raise SourcesConfigError(f"source {source.name!r}: a flux source needs a bucket")
-    if source.dialect is InfluxDialect.INFLUXQL and not source.database:
-        raise SourcesConfigError(f"source {source.name!r}: an influxql source needs a database")
 
 
 def resolve_source(ref: SourceRef | None, sources: Mapping[str, InfluxSource]) -> InfluxSource:
@@ -132,11 +98,8 @@ def resolve_source(ref: SourceRef | None, sources: Mapping[str, InfluxSource]) -
 
 
 __all__ = [
-    "DEFAULT_SOURCE_NAME",
     "SourceRefused",
-    "SourcesConfigError",
     "configured_sources",
     "default_source",
-    "load_sources_file",
     "resolve_source",
 ]

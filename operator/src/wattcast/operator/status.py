@@ -1,4 +1,4 @@
-"""Job status → TrainingJob status (DESIGN.md §2): pure functions, no I/O.
+"""Job status → TrainingJob status (docs/design.md §2): pure functions, no I/O.
 
 The operator owns `Pending`, `Queued`, `Suspended`, the terminal phases, `jobName`,
 `attempts`, `startTime`, `completionTime` and the conditions; the trainer owns its running
@@ -30,6 +30,7 @@ from wattcast.crd import (
     find_condition,
     set_condition,
 )
+from wattcast.crd.times import rfc3339
 
 
 class JobState(StrEnum):
@@ -235,7 +236,7 @@ def failed(current: Mapping[str, Any], *, reason: str, message: str, now: dateti
         return b.done(reason, message)
     b.set("phase", Phase.FAILED.value)
     b.set("message", message)
-    b.set("completionTime", _timestamp(now))
+    b.set("completionTime", rfc3339(now))
     b.condition(ConditionType.FAILED, True, reason, message)
     b.clear(ConditionType.RUNNING, reason, message)
     return b.done(reason, message)
@@ -279,7 +280,7 @@ def from_job(
         b.set("phase", Phase.SUCCEEDED.value)
         b.set("progress", 100)
         b.set("message", message)
-        b.set("completionTime", job.completion_time or _timestamp(now))
+        b.set("completionTime", job.completion_time or rfc3339(now))
         b.condition(ConditionType.COMPLETE, True, Reason.TRAINING_SUCCEEDED, message)
         b.clear(ConditionType.RUNNING, Reason.TRAINING_SUCCEEDED, message)
         return b.done(Reason.TRAINING_SUCCEEDED, message)
@@ -291,7 +292,7 @@ def from_job(
             message = job.message or f"the Job failed ({job.reason})"
         b.set("phase", Phase.FAILED.value)
         b.set("message", message)
-        b.set("completionTime", job.completion_time or _timestamp(now))
+        b.set("completionTime", job.completion_time or rfc3339(now))
         b.condition(ConditionType.FAILED, True, job.reason, message)
         b.clear(ConditionType.RUNNING, job.reason, message)
         return b.done(job.reason, message)
@@ -327,7 +328,3 @@ def from_job(
         b.condition(ConditionType.RUNNING, True, Reason.POD_RUNNING, "a trainer pod is running")
         return b.done(Reason.POD_RUNNING, "a trainer pod is running")
     return b.done(Reason.ADMITTED if phase == Phase.QUEUED else Reason.RESUMED, "waiting for a pod")
-
-
-def _timestamp(now: datetime) -> str:
-    return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,4 +1,4 @@
-"""Holdout error of the model next to the seasonal-naive baselines (DESIGN.md §2).
+"""Holdout error of the model next to the seasonal-naive baselines (docs/design.md §6).
 
 One fit, one holdout: the last `holdoutDays` of the range (from the first forecast origin
 in them) are never trained on. Every forecast there is day-ahead (features end at the
@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import ErrorMetrics
+from wattcast.crd.times import rfc3339
 from wattcast.forecasting.preparation import PreparedSeries
 
 FloatArray = npt.NDArray[np.float64]
@@ -74,4 +75,4 @@ def scored_mask(
 
 
 def as_timestamps(index: pd.DatetimeIndex) -> list[str]:
-    return [t.isoformat().replace("+00:00", "Z") for t in index]
+    return [rfc3339(t) for t in index]

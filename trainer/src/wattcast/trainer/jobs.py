@@ -1,6 +1,6 @@
 """Where the TrainingJob and its InfluxDB source come from: the API in a pod, a file standalone.
 
-In a pod (DESIGN.md §3.1) the trainer reads its TrainingJob by name and namespace from the
+In a pod (docs/design.md §3.1) the trainer reads its TrainingJob by name and namespace from the
 Kubernetes API and the resolved source from the `INFLUX_*` variables. Standalone, it reads the
 YAML a user would `kubectl apply`; there `spec.source` may be a complete
 :class:`wattcast.crd.InfluxSource` (with a URL), since the user runs the trainer on their own

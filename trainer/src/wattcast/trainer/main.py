@@ -1,4 +1,5 @@
-"""`wattcast-trainer`: the trainer pod's command, and a standalone trainer (DESIGN.md §3.1, §8).
+"""`wattcast-trainer`: the trainer pod's command, and a standalone trainer (docs/design.md §3.1,
+§8).
 
 In a pod: reads the TrainingJob named by WATTCAST_TRAININGJOB_NAME/_NAMESPACE through the
 Kubernetes API (in-cluster config, else KUBECONFIG), the source from INFLUX_*, reports progress

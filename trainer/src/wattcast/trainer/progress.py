@@ -1,4 +1,5 @@
-"""The progress protocol (DESIGN.md §4): stage bands, status patches, termination log, terminal.
+"""The progress protocol (docs/design.md §4): stage bands, status patches, termination log,
+terminal.
 
 Stages and bands: ProcessingData 0-30, Training 30-90 (per epoch), Saving 90-99, 100 with the
 result. Progress never decreases. Every update goes to each sink:

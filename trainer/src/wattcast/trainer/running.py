@@ -11,7 +11,7 @@ import logging
 import platform
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from wattcast.crd.modelstore import (
     ModelMetadata,
     Promotion,
 )
+from wattcast.crd.times import now_utc
 from wattcast.forecasting.errors import TrainerError
 from wattcast.forecasting.features import FeatureConfig
 from wattcast.forecasting.predicting import ModelVersion, open_version
@@ -195,7 +196,7 @@ def _run(
     )
 
     reporter.stage(Phase.SAVING, "Saving the model")
-    completed = datetime.now(UTC).replace(microsecond=0)
+    completed = now_utc()
     store = ModelStore(models_dir)
     with third_party_warnings_silenced():
         promotion = _promotion(store, spec, model_spec, raw, series, outcome)

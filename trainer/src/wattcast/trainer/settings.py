@@ -1,4 +1,4 @@
-"""The trainer's settings, from the environment (DESIGN.md §3.1, §8).
+"""The trainer's settings, from the environment (docs/design.md §3.1, §8).
 
 Two groups: `WATTCAST_*` (which TrainingJob, where models go, data rules) and the seed's
 `INFLUX_*` variables (the source the operator resolved for this pod). Read through the cached
@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattcast.crd import InfluxDialect, constants
+from wattcast.crd.names import DNS_LABEL_MAX_LENGTH
 
 
 class TrainerSettings(BaseSettings):
@@ -29,7 +30,9 @@ class TrainerSettings(BaseSettings):
         description="The TrainingJob this pod runs (set by the operator).",
     )
     trainingjob_namespace: str | None = Field(
-        default=None, max_length=63, description="Its namespace (set by the operator)."
+        default=None,
+        max_length=DNS_LABEL_MAX_LENGTH,
+        description="Its namespace (set by the operator).",
     )
     models_dir: Path = Field(
         default=Path(constants.MODELS_MOUNT_PATH), description="Root of the model store."

@@ -1,4 +1,4 @@
-"""The versioned model store (DESIGN.md §6; layout in the shared names).
+"""The versioned model store (docs/design.md §6, where the layout is the contract).
 
     <root>/<meterType>/<meterId>/versions/<version>/model.keras + metadata.json
     <root>/<meterType>/<meterId>/current -> versions/<version>

@@ -2,7 +2,7 @@
 
 Training samples are the valid points before the holdout; the chronologically last part of them
 (15 %, at least a day) is the validation set for early stopping, so the weights kept are those
-that forecast unseen days best. The holdout is scored once, after training (DESIGN.md §2).
+that forecast unseen days best. The holdout is scored once, after training (docs/design.md §6).
 
 The holdout forecasts are made by the one forecasting path (wattcast.forecasting.predicting) at
 each holdout origin, from the raw points before that origin only: exactly what serving the saved
@@ -48,7 +48,7 @@ from wattcast.trainer.runtime import load_keras, third_party_warnings_silenced
 MIN_TRAIN_DAYS = 7
 VALIDATION_FRACTION = 0.15
 EARLY_STOPPING_PATIENCE = 4
-# The dashboard's holdout series is kept small (shared names: <= 2 weeks hourly).
+# The dashboard's holdout series is kept small (docs/design.md §6: <= 2 weeks hourly).
 MAX_SERIES_POINTS = 336
 # History the forecasting path reads before an origin, beyond the features' warm-up: the
 # smoothed weekly profiles (alpha 0.35 per week) keep under 0.1 % of their start after it.

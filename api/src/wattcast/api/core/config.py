@@ -6,19 +6,16 @@ caches them, and tests replace it through FastAPI's `dependency_overrides`.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from wattcast.crd import InfluxSource
-
-DEFAULT_SOURCE_NAME = "default"
-_NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+from wattcast.crd.constants import DEFAULT_SOURCE_NAME
+from wattcast.crd.influx_sources import SourcesConfigError, load_sources_file
+from wattcast.crd.names import is_dns_label
 
 
 def _split_commas(value: Any) -> Any:
@@ -127,7 +124,7 @@ class Settings(BaseSettings):
     @field_validator("api_namespace")
     @classmethod
     def _namespace_is_a_dns_label(cls, value: str) -> str:
-        if not _NAMESPACE_PATTERN.match(value):
+        if not is_dns_label(value):
             raise ValueError(f"{value!r} is not a valid namespace name (a DNS-1123 label)")
         return value
 
@@ -135,7 +132,7 @@ class Settings(BaseSettings):
     @classmethod
     def _namespaces_are_dns_labels(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not _NAMESPACE_PATTERN.match(name):
+            if not is_dns_label(name):
                 raise ValueError(f"{name!r} is not a valid namespace name (a DNS-1123 label)")
         return value
 
@@ -162,26 +159,17 @@ class Settings(BaseSettings):
     def source_names(self) -> frozenset[str]:
         """Names of the InfluxDB sources the operator knows (the default one always).
 
-        The file is validated with the contract's InfluxSource model, as the operator does, so
-        the API and the operator agree on which names exist.
+        The file is read by the contract's loader, as the operator reads it, so the API and the
+        operator agree on which names exist.
         """
         names = {DEFAULT_SOURCE_NAME}
         if self.influx_sources_file is None:
             return frozenset(names)
         try:
-            raw = yaml.safe_load(self.influx_sources_file.read_text(encoding="utf-8")) or []
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"cannot read WATTCAST_INFLUX_SOURCES_FILE: {exc}") from exc
-        if not isinstance(raw, list):
-            raise ValueError("WATTCAST_INFLUX_SOURCES_FILE must hold a YAML list of sources")
-        for index, item in enumerate(raw):
-            try:
-                names.add(InfluxSource.model_validate(item).name)
-            except ValidationError as exc:
-                raise ValueError(
-                    f"WATTCAST_INFLUX_SOURCES_FILE entry {index} is not a valid source: {exc}"
-                ) from exc
-        return frozenset(names)
+            sources = load_sources_file(self.influx_sources_file)
+        except SourcesConfigError as exc:
+            raise ValueError(f"WATTCAST_INFLUX_SOURCES_FILE: {exc}") from exc
+        return frozenset(names | {source.name for source in sources})
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -33,17 +31,17 @@ from wattcast.api.dashboard.store import (
     ModelStoreError,
     read_model_report,
 )
-from wattcast.api.deps import KubeDep, NamespaceDep
+from wattcast.api.deps import KubeDep, NamePath, NamespaceDep
 from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.mapping import phase_of
-from wattcast.api.models import NAME_MAX_LENGTH, NAME_PATTERN
-from wattcast.crd import MeterType, Phase
+from wattcast.api.models import Stage
+from wattcast.crd import MeterType
+from wattcast.crd.names import is_dns_label
 
 _HERE = Path(__file__).parent
 STATIC_DIR = _HERE / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 STATIC_PREFIX = "/static/dashboard"
-_NAME = re.compile(NAME_PATTERN)
 
 # Everything comes from this origin; no inline script or style, no frames, no plugins.
 CONTENT_SECURITY_POLICY = (
@@ -57,9 +55,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-# What the phase filter offers: the contract's phases, plus Cancelled (REVOKED), which is a
-# phase of its own to a person even though the object keeps the phase it had.
-PHASE_CHOICES = [phase.value for phase in Phase] + ["Cancelled"]
+# What the phase filter offers: the stages the API shows (TrainingJobPublic.stage).
+PHASE_CHOICES = [stage.value for stage in Stage]
 
 templates = Jinja2Templates(directory=_HERE / "templates")
 router = APIRouter()
@@ -104,7 +101,7 @@ async def job_list_page(request: Request) -> HTMLResponse:
 async def job_page(request: Request, name: str) -> HTMLResponse:
     """One job: filled by static/job.js from the /v1 API. A name that cannot be a
     TrainingJob's gets a 404 page (not the API's JSON 422: a person typed it)."""
-    if len(name) > NAME_MAX_LENGTH or not _NAME.match(name):
+    if not is_dns_label(name):
         return _page(request, "not_found.html", status_code=404, name=name)
     return _page(request, "job.html", name=name)
 
@@ -122,15 +119,7 @@ DashboardSettingsDep = Annotated[DashboardSettings, Depends(get_dashboard_settin
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 async def get_model_report(
-    name: Annotated[
-        str,
-        PathParam(
-            description="Name of the TrainingJob.",
-            min_length=1,
-            max_length=NAME_MAX_LENGTH,
-            pattern=NAME_PATTERN,
-        ),
-    ],
+    name: NamePath,
     kube: KubeDep,
     namespace: NamespaceDep,
     settings: DashboardSettingsDep,

@@ -1,6 +1,6 @@
 """Reads what the dashboard plots from the model store, read-only and inside the store only.
 
-Layout (shared names): <models>/<meterType>/<meterId>/versions/<version>/model.keras and
+Layout (docs/design.md §6): <models>/<meterType>/<meterId>/versions/<version>/model.keras and
 metadata.json; <models>/<meterType>/<meterId>/current -> versions/<version>. A TrainingJob's
 status.result.modelPath names the model file relative to the store's root; its metadata.json
 sits next to it.
@@ -29,7 +29,7 @@ from wattcast.crd.modelstore import ModelMetadata
 METADATA_FILE = "metadata.json"
 CURRENT_LINK = "current"
 VERSIONS_DIR = "versions"
-# metadata.json holds at most two weeks of hourly series (shared names); far below this.
+# metadata.json holds at most two weeks of hourly series (docs/design.md §6); far below.
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 # Versions listed in a model's lineage (the trainer keeps 5 by default).
 MAX_LINEAGE_VERSIONS = 20

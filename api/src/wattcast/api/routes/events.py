@@ -15,23 +15,20 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wattcast.api.auth import require_token
-from wattcast.api.deps import KubeDep, MetricsDep, NamespaceDep, SettingsDep
+from wattcast.api.deps import KubeDep, MetricsDep, NamePath, NamespaceDep, SettingsDep
 from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.kube import KubeApiError, KubeClient
 from wattcast.api.mapping import job_public
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.models import (
-    NAME_MAX_LENGTH,
-    NAME_PATTERN,
     ErrorPublic,
     StreamSyncedPublic,
-    TaskStatus,
     TrainingJobPublic,
 )
 
@@ -39,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_token)])
 
-_FINAL = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.REVOKED})
 _RECOVERY_ATTEMPTS = 3
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
@@ -60,6 +56,7 @@ def _view(public: TrainingJobPublic) -> tuple[object, ...]:
         public.phase,
         public.progress,
         public.message,
+        public.failure_reason,
         public.cancelled,
         spec_suspend,
     )
@@ -118,7 +115,7 @@ class _Stream:
             return None
         new = public.name not in self.seen
         self.seen[public.name] = view
-        if self.name is not None and public.task_status in _FINAL:
+        if self.name is not None and public.finished:
             self.finished = True
         return _event("ADDED" if new else "MODIFIED", public)
 
@@ -251,15 +248,7 @@ async def stream_all(
     responses={**_STREAM_DOC, **error_responses(401, 403, 404, 422, 429, 503)},
 )
 async def stream_one(
-    name: Annotated[
-        str,
-        Path(
-            description="Name of the TrainingJob.",
-            min_length=1,
-            max_length=NAME_MAX_LENGTH,
-            pattern=NAME_PATTERN,
-        ),
-    ],
+    name: NamePath,
     kube: KubeDep,
     namespace: NamespaceDep,
     settings: SettingsDep,

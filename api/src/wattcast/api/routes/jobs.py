@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from wattcast.api.auth import require_token
 from wattcast.api.controlling import Action, apply
@@ -16,34 +16,19 @@ from wattcast.api.deps import (
     IdempotencyKeyDep,
     KubeDep,
     MetricsDep,
+    NamePath,
     NamespaceDep,
     SourceNamesDep,
 )
 from wattcast.api.errors import error_responses
 from wattcast.api.mapping import job_public
-from wattcast.api.models import (
-    NAME_MAX_LENGTH,
-    NAME_PATTERN,
-    TrainingJobCreate,
-    TrainingJobPublic,
-    TrainingJobsPublic,
-)
+from wattcast.api.models import TrainingJobCreate, TrainingJobPublic, TrainingJobsPublic
 from wattcast.api.submitting import submit
 from wattcast.api.validating import check_spec
 from wattcast.crd import MeterType, Phase
 from wattcast.crd.trainingjob import METER_ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["trainingjobs"], dependencies=[Depends(require_token)])
-
-NamePath = Annotated[
-    str,
-    Path(
-        description="Name of the TrainingJob.",
-        min_length=1,
-        max_length=NAME_MAX_LENGTH,
-        pattern=NAME_PATTERN,
-    ),
-]
 
 
 def field_selector(

@@ -1,26 +1,25 @@
-"""The seed's endpoints, same requests and same answers (SEED.md), now on TrainingJobs.
+"""The seed's endpoints, same requests and same answers (docs/seed.md), on TrainingJobs.
 
 POST /trainmodel/v2/ creates a TrainingJob named by a UUID (the task_id);
-GET /trainmodel/status/{task_id} reads it back in the seed's words (DESIGN.md §2).
+GET /trainmodel/status/{task_id} reads it back in the seed's words (docs/design.md §2.1).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from wattcast.api.auth import require_token
 from wattcast.api.deps import (
     IdempotencyKeyDep,
     KubeDep,
     MetricsDep,
+    NamePath,
     NamespaceDep,
     SourceNamesDep,
 )
 from wattcast.api.errors import error_responses
 from wattcast.api.mapping import task_public
-from wattcast.api.models import NAME_MAX_LENGTH, NAME_PATTERN, TaskPublic, TrainModelCreate
+from wattcast.api.models import TaskPublic, TrainModelCreate
 from wattcast.api.submitting import submit
 from wattcast.api.validating import build_spec, check_spec
 
@@ -73,15 +72,7 @@ async def start_training(
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 async def training_status(
-    task_id: Annotated[
-        str,
-        Path(
-            description="The task_id POST /trainmodel/v2/ returned (the TrainingJob's name).",
-            min_length=1,
-            max_length=NAME_MAX_LENGTH,
-            pattern=NAME_PATTERN,
-        ),
-    ],
+    task_id: NamePath,
     kube: KubeDep,
     namespace: NamespaceDep,
 ) -> TaskPublic:

@@ -8,7 +8,7 @@ exit, and on Linux a parent-death signal so that even a SIGKILLed test run takes
 ``influxd`` with it.
 
 :func:`write_meter` writes a frame from :mod:`wattcast.devtools.testbed.synthetic` as the seed
-stores meters (SEED.md "InfluxDB Data Format"): measurement ``<meter_type>_consumption``, tag
+stores meters (docs/seed.md, "InfluxDB Data Format"): measurement ``<meter_type>_consumption``, tag
 ``meter_id``, fields ``consumption`` and ``temperature``. The line protocol is built with
 vectorised pandas string operations, so a year of minute data goes out in a few seconds.
 """

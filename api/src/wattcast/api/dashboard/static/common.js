@@ -268,26 +268,22 @@
     return Number(value).toLocaleString("en", { maximumFractionDigits: digits === undefined ? 3 : digits });
   }
 
-  // --- phases: text + shape + colour (Okabe-Ito), never colour alone ----------------------
+  // --- stages: text + shape + colour (Okabe-Ito), never colour alone ----------------------
 
+  // Keyed by the API's TrainingJobPublic.stage, which decides what a person sees (a cancelled
+  // job is Cancelled); this page only chooses how each one looks.
   const PHASES = {
     Pending: { key: "pending", shape: "ring", note: "waiting for the operator" },
     Queued: { key: "queued", shape: "square", note: "waiting for Kueue admission" },
     Suspended: { key: "suspended", shape: "pause", note: "stopped; can be resumed" },
-    ProcessingData: { key: "running", shape: "play", note: "reading data" },
+    "Processing data": { key: "running", shape: "play", note: "reading data" },
     Training: { key: "running", shape: "play", note: "fitting the model" },
-    Saving: { key: "running", shape: "play", note: "writing the model" },
+    "Saving model": { key: "running", shape: "play", note: "writing the model" },
     Succeeded: { key: "succeeded", shape: "check", note: "model saved" },
     Failed: { key: "failed", shape: "cross", note: "see why below" },
     Cancelled: { key: "cancelled", shape: "slash", note: "cancelled for good" },
   };
   const PHASE_ORDER = Object.keys(PHASES);
-
-  // The phase a person sees: a cancelled job that has not finished is Cancelled (REVOKED).
-  function displayPhase(job) {
-    if (job.taskStatus === "REVOKED") return "Cancelled";
-    return job.phase || "Pending";
-  }
 
   function shape(name) {
     const svg = document.createElementNS(SVG, "svg");
@@ -328,7 +324,7 @@
 
   function progressBar(job, label) {
     const value = Math.max(0, Math.min(100, Number(job.progress) || 0));
-    const phase = displayPhase(job);
+    const phase = job.stage;
     const info = PHASES[phase] || PHASES.Pending;
     const fill = el("span", { class: "progress-fill" });
     fill.style.width = `${value}%`;
@@ -382,7 +378,7 @@
 
   window.wattcast = {
     ApiError, AuthError, api, stream, boot, el, $, pageUrl, namespace,
-    duration, secondsSince, dateTime, number, PHASES, PHASE_ORDER, displayPhase,
+    duration, secondsSince, dateTime, number, PHASES, PHASE_ORDER,
     phaseBadge, progressBar, confirmDialog, announce, setConnection, shape,
   };
 })();

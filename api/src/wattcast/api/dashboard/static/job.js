@@ -8,7 +8,6 @@
   const { el, $ } = w;
   const name = document.body.dataset.job;
   const jobPath = `/v1/trainingjobs/${encodeURIComponent(name)}`;
-  const FINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
   // Okabe-Ito colours; every line also differs by width or dash, so none relies on colour.
   const STYLE = {
     loss: { stroke: "#0072B2", width: 2.5 },
@@ -26,7 +25,6 @@
 
   function specOf(j) { return j.spec || {}; }
   function statusOf(j) { return j.status || {}; }
-  const isFinal = (j) => FINAL.has(j.taskStatus);
 
   // --- status -----------------------------------------------------------------------------
 
@@ -37,8 +35,7 @@
   function renderStatus() {
     const spec = specOf(job);
     const status = statusOf(job);
-    const phase = w.displayPhase(job);
-    $("phase").replaceChildren(w.phaseBadge(phase));
+    $("phase").replaceChildren(w.phaseBadge(job.stage));
     $("progress").replaceChildren(w.progressBar(job, "Progress"));
     $("message").textContent = job.message || "";
     const training = status.training;
@@ -63,18 +60,17 @@
     fact(facts, "Namespace", job.namespace);
 
     const failure = $("failure");
-    if (job.taskStatus === "FAILURE") {
-      const condition = (status.conditions || []).find((c) => c.type === "Failed" && c.status === "True");
-      $("failure-reason").textContent = (condition && condition.reason) || "Failed";
-      $("failure-message").textContent = (condition && condition.message) || status.message || "The training failed.";
+    if (job.failureReason) {
+      $("failure-reason").textContent = job.failureReason;
+      $("failure-message").textContent = job.failureMessage || "";
       failure.hidden = false;
     } else {
       failure.hidden = true;
     }
     if (!(status.result && status.result.modelPath)) {
       // Say why there is nothing to plot, in the job's own terms.
-      const why = job.taskStatus === "FAILURE" ? "This job failed, so it saved no model."
-        : job.taskStatus === "REVOKED" ? "This job was cancelled, so it saved no model."
+      const why = job.stage === "Failed" ? "This job failed, so it saved no model."
+        : job.stage === "Cancelled" ? "This job was cancelled, so it saved no model."
           : "Shown once the job has saved its model.";
       $("loss-caption").textContent = why;
       $("holdout-caption").textContent = why;
@@ -86,7 +82,7 @@
 
   function renderActions() {
     const spec = specOf(job);
-    const running = !isFinal(job) && !job.cancelled;
+    const running = !job.finished;
     const allowed = {
       suspend: running && !spec.suspend,
       resume: running && !!spec.suspend,
@@ -313,9 +309,9 @@
   // --- updates ----------------------------------------------------------------------------
 
   function update(next) {
-    const before = job ? w.displayPhase(job) : null;
+    const before = job ? job.stage : null;
     job = next;
-    const phase = w.displayPhase(job);
+    const phase = job.stage;
     // Only changes seen while the page is open; the state at load is not a transition.
     if (before !== null && phase !== before) {
       seenPhases.push({ phase, at: new Date().toISOString() });
@@ -376,10 +372,10 @@
             w.setConnection("error", `Not live: ${error && error.message ? error.message : "connection lost"}. Retrying…`);
           }
         } else if (state === "ended" || state === "stopped") {
-          if (job && isFinal(job)) w.setConnection("ended", "Finished; no more updates.");
+          if (job && job.finished) w.setConnection("ended", "Finished; no more updates.");
         }
       },
-      shouldReconnect: () => !(job && isFinal(job)),
+      shouldReconnect: () => !(job && job.finished),
     });
   }
 
@@ -399,7 +395,7 @@
       return;
     }
     follow();
-    setInterval(() => { if (job && !isFinal(job)) renderStatus(); }, 5000);
+    setInterval(() => { if (job && !job.finished) renderStatus(); }, 5000);
     let resizeTimer = null;
     window.addEventListener("resize", () => {
       clearTimeout(resizeTimer);

@@ -23,7 +23,7 @@
 
   function matches(job, f) {
     const spec = job.spec || {};
-    if (f.phase && w.displayPhase(job) !== f.phase) return false;
+    if (f.phase && job.stage !== f.phase) return false;
     if (f.type && spec.meterType !== f.type) return false;
     if (f.meter && !String(spec.meterId || "").toLowerCase().includes(f.meter)) return false;
     return true;
@@ -53,7 +53,7 @@
   function fillRow(row, job) {
     const spec = job.spec || {};
     const status = job.status || {};
-    const phase = w.displayPhase(job);
+    const phase = job.stage;
     const key = JSON.stringify([phase, job.progress, spec.meterId, spec.meterType, status.attempts]);
     if (row.shown !== key) {
       row.shown = key;
@@ -71,7 +71,7 @@
   function renderCounts() {
     const counts = new Map();
     for (const job of jobs.values()) {
-      const phase = w.displayPhase(job);
+      const phase = job.stage;
       counts.set(phase, (counts.get(phase) || 0) + 1);
     }
     const active = filters().phase;

@@ -1,0 +1,72 @@
+"""Pytest fixtures of the real dev cluster (registered as a plugin in tests/conftest.py).
+
+- ``devcluster`` (session): one :class:`~.devcluster.DevCluster` for the whole run (etcd,
+  kube-apiserver, kube-controller-manager, the process kubelet), with wattcast's CRDs
+  installed. Tests are isolated by namespace, never by cluster.
+- ``kubeconfig`` (session): the admin kubeconfig's path, for the kubernetes client, kubectl
+  and subprocesses (``KUBECONFIG``).
+- ``kube`` (session): an admin ``kubernetes.client.ApiClient``.
+- ``namespace`` (function): a fresh uniquely named namespace, deleted after the test (its
+  pods are stopped by the kubelet as the namespace controller deletes them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from wattcast.devtools.cluster.access import (
+    api_client,
+    create_namespace,
+    delete_namespace,
+    install_crds,
+)
+from wattcast.devtools.cluster.devcluster import DevCluster
+from wattcast.devtools.processes import repo_root
+
+CRDS = (Path("crds") / "trainingjob.yaml",)
+# Pods of the session cluster need only three weeks of data to train (tests write little).
+POD_ENV = {"WATTCAST_MIN_TRAINING_DAYS": "3"}
+
+
+def crd_paths() -> list[Path]:
+    return [repo_root() / path for path in CRDS if (repo_root() / path).exists()]
+
+
+@pytest.fixture(scope="session")
+def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    cluster = DevCluster(tmp_path_factory.mktemp("devcluster"), capacity=4, pod_env=POD_ENV)
+    cluster.start()
+    try:
+        install_crds(cluster.kubeconfig, *crd_paths())
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(devcluster: DevCluster) -> Path:
+    return devcluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kube(devcluster: DevCluster) -> Iterator[client.ApiClient]:
+    api = api_client(devcluster.kubeconfig)
+    try:
+        yield api
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def namespace(kube: client.ApiClient) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    create_namespace(kube, name)
+    try:
+        yield name
+    finally:
+        delete_namespace(kube, name)
