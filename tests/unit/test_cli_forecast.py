@@ -1,12 +1,18 @@
-"""`wattcast forecast METER_ID --type T [--origin] [--hours] [-o json]`, over real HTTP."""
+"""`wattcast forecast METER_ID --type T [--origin] [--hours] [-o json]`, over real HTTP to a
+scripted stand-in of the forecast route (the route itself is tested against the real InfluxDB
+in tests/integration/forecasts)."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from test_cli_fake_api import FakeApi, serve
 from typer.testing import CliRunner
 
 from wattcast.cli.main import app
@@ -26,9 +32,52 @@ BODY = {
 }
 
 
+@dataclass
+class Recorded:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeApi:
+    url: str = ""
+    routes: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+
+    def on(self, method: str, path: str, response: tuple[int, Any]) -> None:
+        self.routes[(method, path)] = response
+
+
 @pytest.fixture
 def api() -> Iterator[FakeApi]:
-    fake, server = serve()
+    fake = FakeApi()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            split = urlsplit(self.path)
+            fake.requests.append(
+                Recorded(
+                    split.path,
+                    parse_qs(split.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                )
+            )
+            status, body = fake.routes.get(("GET", split.path), (404, {"detail": "no route"}))
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
         yield fake
     finally:
