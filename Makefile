@@ -13,7 +13,7 @@ setup:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy crds/src operator/src trainer/src api/src cli/src devtools/src
+	$(BIN)/mypy crds/src forecasting/src operator/src trainer/src api/src cli/src devtools/src
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile.operator Dockerfile.trainer
 

@@ -33,10 +33,10 @@ import pandas as pd
 
 from wattcast.crd import MeterType, ModelSpec, ModelType
 from wattcast.devtools.testbed.synthetic import generate_meter
+from wattcast.forecasting.features import FeatureConfig, build_features
+from wattcast.forecasting.preparation import prepare
 from wattcast.trainer.evaluation import holdout_start, naive_forecasts, scored_mask
-from wattcast.trainer.features import FeatureConfig, build_features
 from wattcast.trainer.models import needs_window
-from wattcast.trainer.preparation import prepare
 from wattcast.trainer.runtime import load_keras
 from wattcast.trainer.training import fit, predict
 

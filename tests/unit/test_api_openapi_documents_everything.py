@@ -94,7 +94,8 @@ def test_every_trainingjob_name_in_a_path_follows_the_one_rule(openapi: dict[str
         (method, path): param["schema"]
         for path, method, op in _operations(openapi)
         for param in op.get("parameters", [])
-        if param["in"] == "path"
+        # The forecast route names a meter, not a TrainingJob (tested below).
+        if param["in"] == "path" and not path.startswith("/v1/forecasts/")
     }
     assert len(schemas) >= 7
     expected = {
@@ -114,3 +115,13 @@ def test_the_idempotency_key_header_declares_its_pattern(openapi: dict[str, Any]
         # Beside anyOf [string, null]: JSON Schema applies pattern and lengths to strings only.
         assert header["schema"]["pattern"] == IDEMPOTENCY_KEY_PATTERN
         assert header["schema"]["maxLength"] == 255
+
+
+def test_the_forecast_route_takes_a_meter_type_and_a_meter_id(openapi: dict[str, Any]) -> None:
+    op = openapi["paths"]["/v1/forecasts/{meterType}/{meterId}"]["get"]
+    params = {p["name"]: p for p in op["parameters"]}
+    assert set(params) == {"meterType", "meterId", "origin", "hours", "actualsHours"}
+    meter_id = params["meterId"]["schema"]
+    assert meter_id["maxLength"] == 128 and meter_id["pattern"].startswith("^[A-Za-z0-9]")
+    assert params["hours"]["schema"]["anyOf"][0]["maximum"] == 168
+    assert op["security"] == [{"HTTPBearer": []}]

@@ -67,6 +67,12 @@ OPERATOR_SETTINGS = {
     "WATTCAST_PEERING",
 }
 API_SETTINGS = {
+    # The source of forecasts, as the seed's variables (wattcast.forecasting.settings).
+    "INFLUX_URL",
+    "INFLUX_DIALECT",
+    "INFLUX_ORG",
+    "INFLUX_BUCKET",
+    "INFLUX_DATABASE",
     "WATTCAST_API_TOKENS",
     "WATTCAST_API_TOKENS_FILE",
     "WATTCAST_API_AUTH_DISABLED",
@@ -568,7 +574,7 @@ def test_network_policies_admit_only_what_each_pod_serves() -> None:
         for o in rendered("ingress-monitoring-networkpolicy-values")
         if o["kind"] == "NetworkPolicy"
     }
-    assert set(policies) == {"operator", "api", "trainer"}
+    assert set(policies) == {"operator", "api", "trainer", "forecasts"}
     for spec in policies.values():
         assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert [p["port"] for p in policies["operator"]["ingress"][0]["ports"]] == ["metrics"]
@@ -581,3 +587,37 @@ def test_network_policies_admit_only_what_each_pod_serves() -> None:
     assert trainer_ports == {53, 443, 6443, 8086}
     operator_ports = {p["port"] for rule in policies["operator"]["egress"] for p in rule["ports"]}
     assert operator_ports == {53, 443, 6443}
+    assert "ingress" not in policies["forecasts"]  # forecast runs serve nothing
+    for name in ("api", "forecasts"):  # both read InfluxDB (forecasts)
+        ports = {p["port"] for rule in policies[name]["egress"] for p in rule["ports"]}
+        assert ports == {53, 443, 6443, 8086}, name
+
+
+def test_the_forecast_cronjob_writes_back_with_its_own_token() -> None:
+    objects = list(rendered("ingress-monitoring-networkpolicy-values"))
+    (cronjob,) = [o for o in objects if o["kind"] == "CronJob"]
+    assert cronjob["spec"]["schedule"] == "15 * * * *"
+    assert cronjob["spec"]["timeZone"] == "Europe/Berlin"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    assert container["command"] == [
+        "wattcast-forecast", "--models-dir", "/models", "--all", "--write-back", "--hours", "24",
+    ]  # fmt: skip
+    env = {e["name"]: e for e in container["env"]}
+    assert env["INFLUX_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "influx-write-token",
+        "key": "token",
+    }
+    assert env["INFLUX_URL"]["value"] == "http://influxdb.monitoring:8086"
+    assert env["INFLUX_BUCKET"]["value"] == "energy_data"
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts["/models"]["readOnly"] is True
+
+
+def test_no_cronjob_by_default_and_none_without_a_default_source() -> None:
+    assert not [o for o in rendered("defaults") if o["kind"] == "CronJob"]
+    result = helm("template", RELEASE, str(CHART), "--set", "forecasts.enabled=true")
+    assert result.returncode != 0
+    assert "forecasts.enabled needs influx.default.url" in result.stderr

@@ -15,27 +15,13 @@ from wattcast.api.dashboard.store import (
     ModelStoreError,
     read_model_report,
 )
+from wattcast.devtools.testbed.modelstore import sample_metadata
 
 TIMES = ["2025-02-15T00:00:00Z", "2025-02-15T01:00:00Z", "2025-02-15T02:00:00Z"]
 
 
 def trainer_metadata(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "meter": {"id": "m1", "type": "electricity"},
-        "dataRange": {"start": "2025-01-01T00:00:00Z", "end": "2025-03-01T00:00:00Z"},
-        "features": ["lag24", "lag168"],
-        "metrics": {"model": {"mae": 1.0, "rmse": 2.0, "smape": 9.5}},
-        "libraries": {"keras": "3.13.0"},
-        "trainingJob": {"name": "tj-one", "uid": "u-1"},
-        "history": {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.5]},
-        "holdoutSeries": {
-            "timestamps": TIMES,
-            "actual": [1.0, None, 3.0],
-            "forecast": [1.1, 2.1, 2.9],
-            "naiveDaily": [0.8, 1.9, 3.3],
-            "naiveWeekly": [1.2, 2.2, 2.7],
-        },
-    }
+    data = sample_metadata()
     data.update(changes)
     return data
 
@@ -69,12 +55,13 @@ def test_a_trainers_metadata_gives_loss_holdout_and_passed_through_facts(tmp_pat
     assert report.current is True
     assert report.loss is not None
     assert report.loss.epochs == [1, 2, 3]
-    assert report.loss.val_loss == [1.0, 0.6, 0.5]
+    assert report.loss.val_loss == [1.1, 0.73333, 0.55]
     assert report.holdout is not None
-    assert report.holdout.actual == [1.0, None, 3.0]
-    assert report.holdout.naive_weekly == [1.2, 2.2, 2.7]
+    assert report.holdout.actual[1] is None and len(report.holdout.actual) == 3
     assert report.meter == {"id": "m1", "type": "electricity"}
-    assert report.training_job == {"name": "tj-one", "uid": "u-1"}
+    assert report.training_job == {"name": "tj-one", "namespace": "default", "uid": "u-1"}
+    assert isinstance(report.promotion, dict) and report.promotion["promoted"] is True
+    assert isinstance(report.interval, dict) and report.interval["level"] == 0.9
     body = report.model_dump(mode="json", by_alias=True)
     assert body["holdout"]["timestamps"][0] == "2025-02-15T00:00:00Z"
     assert set(body["holdout"]) == {
@@ -84,13 +71,13 @@ def test_a_trainers_metadata_gives_loss_holdout_and_passed_through_facts(tmp_pat
         "naiveDaily",
         "naiveWeekly",
     }
-    assert body["loss"]["valLoss"] == [1.0, 0.6, 0.5]
+    assert body["loss"]["valLoss"] == [1.1, 0.73333, 0.55]
 
 
 def test_lineage_lists_every_version_newest_first_and_marks_the_current_one(
     tmp_path: Path,
 ) -> None:
-    old = trainer_metadata(trainingJob={"name": "tj-old"}, metrics={"model": {"smape": 12.0}})
+    old = sample_metadata(job_name="tj-old", smape=12.0, promoted=False)
     write_version(tmp_path, "20250101T000000Z", old)
     path = write_version(tmp_path, "20250201T000000Z", trainer_metadata(), current=True)
     write_version(tmp_path, "20250301T000000Z", "{broken json")
@@ -102,6 +89,7 @@ def test_lineage_lists_every_version_newest_first_and_marks_the_current_one(
     ]
     assert [v.current for v in report.versions] == [False, True, False]
     assert [v.training_job for v in report.versions] == [None, "tj-one", "tj-old"]
+    assert [v.promoted for v in report.versions] == [None, True, False]
     assert report.versions[2].smape == 12.0
     assert report.versions[0].model_path == "electricity/m1/versions/20250301T000000Z/model.keras"
 
@@ -112,64 +100,50 @@ def test_a_model_that_is_no_longer_current_says_so(tmp_path: Path) -> None:
     assert read_model_report(tmp_path, path).current is False
 
 
+def _renamed(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    data = dict(data)
+    data[new] = data.pop(old)
+    return data
+
+
 @pytest.mark.parametrize(
-    ("changes", "problem"),
+    ("metadata", "problem"),
     [
-        ({"history": None}, "no loss per epoch"),
-        ({"history": {"loss": "high"}}, "loss per epoch unreadable: history.loss is not a list"),
-        ({"history": {"loss": [0.5, "x"]}}, "history.loss holds a non-number"),
-        ({"holdoutSeries": None}, "no holdout series"),
+        (_renamed(sample_metadata(), "holdoutSeries", "holdout_series"), "holdoutSeries: Field"),
+        (_renamed(sample_metadata(), "libraries", "libraryVersions"), "libraryVersions: Extra"),
         (
-            {"holdoutSeries": {"timestamps": TIMES, "actual": [1.0], "forecast": [1, 2, 3]}},
-            "actual has 1 values for 3 times",
+            {**sample_metadata(), "history": {"loss": [0.3], "val_loss": [0.4]}},
+            "history.val_loss: Extra inputs are not permitted",
         ),
-        (
-            {
-                "holdoutSeries": {
-                    "timestamps": ["yesterday"] * 3,
-                    "actual": [1, 2, 3],
-                    "forecast": [1, 2, 3],
-                }
-            },
-            "holdout series unreadable",
-        ),
-        ({"holdoutSeries": {"actual": [1], "forecast": [1]}}, "timestamps is not a list"),
+        ({**sample_metadata(), "history": {"loss": "high"}}, "history.loss"),
+        ({**sample_metadata(), "trainingJob": "tj-one"}, "trainingJob"),
     ],
+    ids=["holdoutSeries", "libraries", "val_loss", "loss-not-a-list", "trainingJob"],
 )
-def test_unreadable_parts_are_named_and_the_rest_still_shown(
-    tmp_path: Path, changes: dict[str, Any], problem: str
+def test_a_renamed_or_mistyped_key_is_named_and_nothing_is_guessed(
+    tmp_path: Path, metadata: dict[str, Any], problem: str
 ) -> None:
-    path = write_version(tmp_path, "v1", trainer_metadata(**changes), current=True)
+    path = write_version(tmp_path, "v1", metadata, current=True)
     report = read_model_report(tmp_path, path)
+    assert any("does not follow the model store contract" in p for p in report.problems)
     assert any(problem in p for p in report.problems), report.problems
-    assert report.metrics == {"model": {"mae": 1.0, "rmse": 2.0, "smape": 9.5}}
+    assert report.loss is None and report.holdout is None and report.metrics is None
+    assert report.versions[0].training_job is None  # the lineage does not guess either
+
+
+def test_a_holdout_series_of_unequal_lengths_is_left_out(tmp_path: Path) -> None:
+    meta = trainer_metadata()
+    meta["holdoutSeries"] = {**meta["holdoutSeries"], "actual": [1.0]}
+    report = read_model_report(tmp_path, write_version(tmp_path, "v1", meta))
+    assert report.holdout is None
+    assert any("actual has 1 values for 3 times" in p for p in report.problems)
 
 
 def test_val_loss_of_another_length_is_left_out(tmp_path: Path) -> None:
-    meta = trainer_metadata(history={"loss": [0.9, 0.5], "val_loss": [1.0]})
+    meta = trainer_metadata(history={"loss": [0.9, 0.5], "valLoss": [1.0]})
     report = read_model_report(tmp_path, write_version(tmp_path, "v1", meta))
     assert report.loss is not None and report.loss.val_loss is None
     assert any("differ in length" in p for p in report.problems)
-
-
-def test_non_finite_numbers_become_gaps(tmp_path: Path) -> None:
-    text = json.dumps(trainer_metadata()).replace("[0.9, 0.5, 0.4]", "[0.9, NaN, Infinity]")
-    report = read_model_report(tmp_path, write_version(tmp_path, "v1", text))
-    assert report.loss is not None and report.loss.loss == [0.9, None, None]
-
-
-def test_older_spellings_of_the_keys_are_read(tmp_path: Path) -> None:
-    meta = trainer_metadata()
-    meta["holdout_series"] = meta.pop("holdoutSeries")
-    meta["training_job"] = meta.pop("trainingJob")
-    meta["libraryVersions"] = meta.pop("libraries")
-    meta["history"] = {"loss": [0.3], "valLoss": [0.4]}
-    report = read_model_report(tmp_path, write_version(tmp_path, "v1", meta))
-    assert report.problems == []
-    assert report.holdout is not None
-    assert report.loss is not None and report.loss.val_loss == [0.4]
-    assert report.training_job == {"name": "tj-one", "uid": "u-1"}
-    assert report.library_versions == {"keras": "3.13.0"}
 
 
 def test_the_trainers_staging_directories_are_not_versions(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings
 
 from wattcast.api.core.config import Settings as ApiSettings
 from wattcast.api.dashboard.settings import DashboardSettings
+from wattcast.forecasting.settings import ForecastSettings
+from wattcast.forecasting.settings import InfluxEnvSettings as ForecastInfluxSettings
 from wattcast.operator.settings import OperatorSettings
 from wattcast.trainer.settings import InfluxEnvSettings, TrainerSettings
 
@@ -16,7 +18,15 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 CONFIGURATION = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
 # The CLI reads these through typer's envvar options (cli/src/wattcast/cli/main.py).
 CLI_VARIABLES = {"WATTCAST_API_URL", "WATTCAST_API_TOKEN"}
-MODELS = [OperatorSettings, TrainerSettings, InfluxEnvSettings, ApiSettings, DashboardSettings]
+MODELS = [
+    OperatorSettings,
+    TrainerSettings,
+    InfluxEnvSettings,
+    ApiSettings,
+    DashboardSettings,
+    ForecastSettings,
+    ForecastInfluxSettings,
+]
 
 
 def variables(model: type[BaseSettings]) -> set[str]:

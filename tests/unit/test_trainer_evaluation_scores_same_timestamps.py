@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from wattcast.crd import MeterType
+from wattcast.forecasting.preparation import prepare
 from wattcast.trainer.evaluation import (
     error_metrics,
     holdout_start,
     naive_forecasts,
     scored_mask,
 )
-from wattcast.trainer.preparation import prepare
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 

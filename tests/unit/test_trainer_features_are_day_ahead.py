@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 
 from wattcast.crd import MeterType, ModelSpec
-from wattcast.trainer.features import FeatureConfig, build_features, easter_sunday, holiday_flags
-from wattcast.trainer.preparation import prepare
+from wattcast.forecasting.features import (
+    FeatureConfig,
+    build_features,
+    easter_sunday,
+    holiday_flags,
+)
+from wattcast.forecasting.preparation import prepare
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from wattcast.crd import MeterType
-from wattcast.trainer.errors import DataInsufficientError, NoDataError
-from wattcast.trainer.preparation import find_outliers, prepare
+from wattcast.forecasting.errors import DataInsufficientError, NoDataError
+from wattcast.forecasting.preparation import find_outliers, prepare
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 HOUR = pd.Timedelta(hours=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wattcast.crd import MeterType
-from wattcast.trainer.errors import InvalidMeterIdError, TrainerError
+from wattcast.forecasting.errors import InvalidMeterIdError, TrainerError
 from wattcast.trainer.store import ModelStore
 
 

@@ -171,6 +171,22 @@ app.kubernetes.io/component: {{ index . 1 }}
     sizeLimit: 64Mi
 {{- end -}}
 
+{{/* Egress to the InfluxDB servers (networkPolicy.influx): trainers, the API, forecasts. */}}
+{{- define "wattcast.networkPolicy.influxEgress" -}}
+- ports:
+    {{- range .Values.networkPolicy.influx.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .Values.networkPolicy.influx.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  {{- end }}
+{{- end -}}
+
 {{/* Egress every wattcast pod needs: DNS and the Kubernetes API server (networkpolicies.yaml). */}}
 {{- define "wattcast.networkPolicy.egressBase" -}}
 # DNS, to resolve the API server's and InfluxDB's names.

@@ -4,12 +4,11 @@ store shaped like the trainer's, the dev cluster, and Debian's chromium under Pl
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.dashboard.settings import DashboardSettings, get_dashboard_settings
 from wattcast.api.main import create_app
 from wattcast.crd import constants
+from wattcast.devtools.testbed.modelstore import sample_metadata
 
 TOKEN = "dashboard-token-7c41"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -109,41 +109,11 @@ METRICS = {
 
 
 def metadata(job_name: str, *, epochs: int = 12, points: int = 336) -> dict[str, Any]:
-    """A metadata.json as the trainer writes it (wattcast.trainer.running._metadata: loss per
-    epoch in `history`, the holdout series in `holdoutSeries`), trimmed to what is shown."""
-    start = datetime(2025, 2, 15, tzinfo=UTC)
-    times = [start + timedelta(hours=i) for i in range(points)]
-
-    def load(i: int, shift: float = 0.0) -> float:
-        hour = (i + shift) % 24
-        return round(1.2 + 0.8 * math.sin(math.pi * hour / 12) + 0.1 * ((i // 24) % 7), 6)
-
-    actual: list[float | None] = [load(i) for i in range(points)]
-    actual[40] = None  # a missing reading: the plot shows a gap
-    return {
-        "meter": {"id": "meter-dash", "type": "electricity"},
-        "dataRange": {"start": "2025-01-01T00:00:00Z", "end": "2025-03-01T00:00:00Z"},
-        "features": ["lag24", "lag168", "hourOfDay", "dayOfWeek", "temperature"],
-        "metrics": METRICS,
-        "libraries": {"python": "3.11.14", "keras": "3.13.0", "tensorflow-cpu": "2.21.0"},
-        "trainingJob": {
-            "name": job_name,
-            "namespace": "default",
-            "uid": "0d6c0c9e-1111-4a1e-9c55-5a0c55e7b001",
-        },
-        "trainingCompleted": "2025-03-01T00:10:00+00:00",
-        "history": {
-            "loss": [round(1.0 / (1 + 0.6 * e), 5) for e in range(epochs)],
-            "val_loss": [round(1.1 / (1 + 0.5 * e), 5) for e in range(epochs)],
-        },
-        "holdoutSeries": {
-            "timestamps": [iso(t) for t in times],
-            "actual": actual,
-            "forecast": [load(i, 0.3) for i in range(points)],
-            "naiveDaily": [load(i - 24) for i in range(points)],
-            "naiveWeekly": [round(0.85 * load(i - 168, -1.5) + 0.2, 6) for i in range(points)],
-        },
-    }
+    """A metadata.json as the trainer writes it (the model store contract), with the holdout
+    and loss this page shows."""
+    data = sample_metadata(meter_id="meter-dash", job_name=job_name, epochs=epochs, points=points)
+    data["metrics"] = {**data["metrics"], **METRICS}
+    return data
 
 
 def write_model(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from wattcast.trainer.errors import InvalidConfigError
+from wattcast.forecasting.errors import InvalidConfigError
 from wattcast.trainer.jobs import load_spec_file
 from wattcast.trainer.specfile import MAX_SPEC_BYTES, MAX_SPEC_DEPTH
 

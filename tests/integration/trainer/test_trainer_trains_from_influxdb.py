@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from trainer_support import recording_server, run_trainer, write_spec
 
+from wattcast.crd.modelstore import ModelMetadata
 from wattcast.devtools.testbed.influx import InfluxServer, write_meter
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -62,8 +63,10 @@ def test_trains_a_model_that_beats_both_naive_baselines(
         "features",
         "anchors",
     }
-    meta = (model_file.parent / "metadata.json").read_text()
-    assert '"holdoutSeries"' in meta and '"val_loss"' in meta
+    meta = ModelMetadata.from_json_text((model_file.parent / "metadata.json").read_bytes())
+    assert meta.meter.id == "office-7" and meta.history.val_loss
+    assert meta.holdout_series.timestamps and meta.promotion.promoted
+    assert result["promoted"] is True and result["promotionReason"] == meta.promotion.reason
 
 
 @pytest.mark.parametrize(

@@ -70,8 +70,21 @@ _DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than WATTCAST_API_MAX_BODY_BYTES.",
     422: "The request is invalid; `errors` names each field and what is accepted.",
     429: "The Kubernetes API asks to slow down; retry after Retry-After seconds.",
-    503: "The Kubernetes API is unavailable; retry after Retry-After seconds. A submission "
-    "answered 503 may or may not exist: retry with the same Idempotency-Key.",
+    503: "The Kubernetes API (or, for forecasts, InfluxDB) is unavailable; retry after "
+    "Retry-After seconds. A submission answered 503 may or may not exist: retry with the same "
+    "Idempotency-Key.",
+}
+
+# The forecasting path's failures (wattcast.forecasting.errors, by reason) -> HTTP status.
+FORECAST_STATUS: dict[str, int] = {
+    "NoCurrentModel": 404,
+    "InvalidMeterId": 422,
+    "InvalidRequest": 422,
+    "NoData": 422,
+    "RecentDataMissing": 422,
+    "ModelMismatch": 500,
+    "InvalidConfig": 500,
+    "InfluxUnavailable": 503,
 }
 
 
@@ -147,6 +160,18 @@ def invalid_field(field: str, location: str, message: str, kind: str) -> ApiProb
             )
         ]
     )
+
+
+def forecast_problem(reason: str, message: str) -> ApiProblem:
+    """The answer to a failure of the forecasting path (its reason and message)."""
+    status = FORECAST_STATUS.get(reason, 500)
+    if status == 422:
+        return ApiProblem(422, f"Invalid forecast request: {message}", code="invalid")
+    if status == 500:
+        return ApiProblem(500, f"The forecast failed on the server side: {message}")
+    if status == 503:
+        return ApiProblem(503, message, headers={"Retry-After": "5"})
+    return ApiProblem(status, message)
 
 
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:

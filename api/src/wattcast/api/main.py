@@ -42,7 +42,7 @@ from wattcast.api.middleware import (
     InFlightLimitMiddleware,
     MetricsMiddleware,
 )
-from wattcast.api.routes import events, health, jobs, seed
+from wattcast.api.routes import events, forecasts, health, jobs, seed
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ def create_app() -> FastAPI:
             {"name": "seed", "description": "The original API's endpoints, same shapes."},
             {"name": "trainingjobs", "description": "The TrainingJob resource API."},
             {"name": "events", "description": "Server-sent events of status changes."},
+            {"name": "forecasts", "description": "Forecasts from the meters' current models."},
             {"name": "health", "description": "Probes and metrics; no token needed."},
         ],
     )
@@ -181,6 +182,7 @@ def create_app() -> FastAPI:
     app.include_router(seed.router)
     app.include_router(jobs.router)
     app.include_router(events.router)
+    app.include_router(forecasts.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiProblem, _problem_handler(app))

@@ -153,6 +153,8 @@ def task_result(obj: dict[str, Any]) -> TaskResultPublic | None:
                 training_completed=str(
                     result.get("trainingCompleted") or raw.get("completionTime") or ""
                 ),
+                promoted=result.get("promoted"),
+                promotion_reason=result.get("promotionReason"),
             ),
         )
     if status is TaskStatus.FAILURE:

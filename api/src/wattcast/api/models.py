@@ -110,6 +110,12 @@ class SuccessDetails(BaseModel):
         "(`<meterType>/<meterId>/versions/`).",
     )
     training_completed: str = Field(description="When training finished (ISO 8601).")
+    promoted: bool | None = Field(
+        default=None, description="Whether the model became the meter's current model."
+    )
+    promotion_reason: str | None = Field(
+        default=None, description="Why it was promoted or not (the promotion gate)."
+    )
 
 
 class FailureDetails(BaseModel):

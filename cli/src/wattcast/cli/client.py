@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import IntEnum
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import SSEError, connect_sse
@@ -192,3 +193,10 @@ class ApiClient:
 
     def delete(self, name: str) -> None:
         self.request("DELETE", f"/v1/trainingjobs/{name}")
+
+    def forecast(self, meter_type: str, meter_id: str, **params: Any) -> Any:
+        return self.request(
+            "GET",
+            f"/v1/forecasts/{quote(meter_type, safe='')}/{quote(meter_id, safe='')}",
+            params=params,
+        )

@@ -28,6 +28,7 @@ from rich.console import Console
 from wattcast.cli.client import ApiClient, CliError, ExitCode
 from wattcast.cli.render import (
     coloured,
+    forecast_table,
     is_finished,
     job_panel,
     jobs_table,
@@ -357,6 +358,43 @@ def result(
     else:
         stdout.print(result_view(job))
     raise typer.Exit(int(code))
+
+
+@app.command()
+def forecast(
+    ctx: typer.Context,
+    meter_id: Annotated[str, typer.Argument(help="The meter.")],
+    meter_type: Annotated[
+        MeterType, typer.Option("--type", "-t", help="What the meter measures.")
+    ] = MeterType.ELECTRICITY,
+    origin: Annotated[
+        datetime | None,
+        typer.Option(help="Forecast from this time (default: the end of the latest data)."),
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option(min=0.25, max=168, help="Hours ahead (default: the horizon).")
+    ] = None,
+    output: Annotated[
+        Output | None, typer.Option("--output", "-o", help="table for people, json for scripts.")
+    ] = None,
+) -> None:
+    """The meter's forecast from its current model, with a prediction interval."""
+    state = _state(ctx)
+    if output is not None:
+        state.output = output
+    params = {
+        "origin": _rfc3339(origin, "--origin") if origin is not None else None,
+        "hours": hours,
+    }
+    try:
+        with state.client() as client:
+            body = client.forecast(meter_type.value, meter_id, **params)
+    except CliError as error:
+        raise _fail(error) from None
+    if state.output is Output.JSON:
+        _print_json(body)
+    else:
+        stdout.print(forecast_table(body))
 
 
 def _action(ctx: typer.Context, name: str, action: str, done: str) -> None:

@@ -108,6 +108,8 @@ def job_panel(job: dict[str, Any]) -> Panel:
     result = status.get("result") or {}
     if result.get("modelPath"):
         rows.append(("model", f"models/{result['modelPath']}"))
+    if result.get("promotionReason"):
+        rows.append(("promotion", str(result["promotionReason"])))
     for key, value in rows:
         table.add_row(key, value)
     return Panel(table, title=f"TrainingJob {job.get('name', '')}", expand=False)
@@ -146,6 +148,8 @@ def result_view(job: dict[str, Any]) -> Group:
     summary.add_row("model", f"models/{result.get('modelPath', '')}")
     summary.add_row("data points", str(result.get("dataPoints", "")))
     summary.add_row("completed", str(result.get("trainingCompleted", "")))
+    if result.get("promotionReason"):
+        summary.add_row("promotion", str(result["promotionReason"]))
     metrics = result.get("metrics") or {}
     holdout = metrics.get("holdout") or {}
     if holdout:
@@ -188,3 +192,26 @@ def bar_fields(job: dict[str, Any]) -> dict[str, Any]:
         "eta": eta_text(job),
         "completed": int(job.get("progress") or 0),
     }
+
+
+def forecast_table(body: dict[str, Any]) -> Table:
+    """A forecast: one row per point, the model version and why it is current in the title."""
+    level = body.get("intervalLevel")
+    band = f"{round(level * 100)} % interval" if isinstance(level, int | float) else "interval"
+    table = Table(
+        title=f"{body.get('meterType', '')}/{body.get('meterId', '')} from {body.get('origin', '')}"
+        f" (model {body.get('modelVersion', '')}, {body.get('resolution', '')})",
+        caption=str(body.get("promotionReason") or ""),
+    )
+    table.add_column("time")
+    table.add_column("forecast", justify="right")
+    table.add_column(f"lower ({band})", justify="right")
+    table.add_column("upper", justify="right")
+    for point in body.get("points") or []:
+        table.add_row(
+            str(point.get("time", "")),
+            f"{point.get('forecast', 0):.4g}",
+            f"{point.get('lower', 0):.4g}",
+            f"{point.get('upper', 0):.4g}",
+        )
+    return table

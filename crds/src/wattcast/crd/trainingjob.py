@@ -173,6 +173,13 @@ class ModelType(StrEnum):
     LSTM = "lstm"
 
 
+class PromotePolicy(StrEnum):
+    """When a newly trained version becomes the meter's `current` model."""
+
+    GATE = "gate"
+    ALWAYS = "always"
+
+
 class Resolution(StrEnum):
     """The fixed frequency the series is aggregated to on the InfluxDB server."""
 
@@ -303,6 +310,14 @@ class ModelSpec(_Model):
         default=True, description="Use the `temperature` field as a feature when present."
     )
     seed: WholeInt = Field(default=0, ge=0, le=2_147_483_647, description="Random seed.")
+    promote: PromotePolicy = Field(
+        default=PromotePolicy.GATE,
+        description=(
+            "gate (default): the new version becomes the meter's current model only if it "
+            "beats the best seasonal-naive baseline on its holdout and is not worse than the "
+            "current version on the same holdout. always: it becomes current regardless."
+        ),
+    )
 
 
 class ResourceList(_Model):
@@ -548,6 +563,12 @@ class TrainingResult(_Model):
     data_points: StrictInt = Field(ge=0, description="Points used after cleaning.")
     training_completed: Timestamp = Field(description="When training finished.")
     metrics: Metrics | None = Field(default=None, description="Holdout errors.")
+    promoted: bool | None = Field(
+        default=None, description="Whether the new version became the meter's current model."
+    )
+    promotion_reason: str | None = Field(
+        default=None, max_length=512, description="Why it was promoted or not, for a person."
+    )
 
 
 class TrainingProgress(_Model):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from wattcast.crd import ErrorMetrics
 from wattcast.crd.times import rfc3339
-from wattcast.trainer.preparation import PreparedSeries
+from wattcast.forecasting.preparation import PreparedSeries
 
 FloatArray = npt.NDArray[np.float64]
 

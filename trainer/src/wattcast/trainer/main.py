@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from wattcast.crd import Reason, TerminationMessage, constants
-from wattcast.trainer.errors import InvalidConfigError, TrainerError, public_message
+from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public_message
 from wattcast.trainer.jobs import (
     StandaloneTrainingJob,
     load_spec_file,

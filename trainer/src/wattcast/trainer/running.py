@@ -28,17 +28,34 @@ from wattcast.crd import (
     TrainingResult,
     constants,
 )
+from wattcast.crd.modelstore import (
+    FORECASTER_KERAS,
+    MODEL_FILE,
+    SCHEMA_VERSION,
+    VERSIONS,
+    ModelMetadata,
+    Promotion,
+)
 from wattcast.crd.times import now_utc
-from wattcast.trainer.errors import TrainerError, public_message
-from wattcast.trainer.features import FeatureConfig
+from wattcast.forecasting.errors import TrainerError, public_message
+from wattcast.forecasting.features import FeatureConfig
+from wattcast.forecasting.predicting import ModelVersion, open_version
+from wattcast.forecasting.preparation import prepare
+from wattcast.forecasting.sources import DataSource, MeterQuery, check_meter_id, make_source
+from wattcast.trainer.evaluation import naive_forecasts, scored_mask
 from wattcast.trainer.jobs import StandaloneTrainingJob
-from wattcast.trainer.preparation import prepare
 from wattcast.trainer.progress import ProgressReporter
+from wattcast.trainer.promoting import decide
 from wattcast.trainer.runtime import load_keras, third_party_warnings_silenced
 from wattcast.trainer.settings import TrainerSettings
-from wattcast.trainer.sources import DataSource, MeterQuery, check_meter_id, make_source
-from wattcast.trainer.store import ModelStore
-from wattcast.trainer.training import TrainingOutcome, fit, required_days
+from wattcast.trainer.store import ModelStore, new_version
+from wattcast.trainer.training import (
+    HoldoutForecasts,
+    TrainingOutcome,
+    fit,
+    holdout_forecasts,
+    required_days,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +183,9 @@ def _run(
         timezone=settings.timezone,
         holidays=settings.holidays,
         on_epoch=reporter.epoch,
+        raw=raw,
+        meter_type=spec.meter_type,
+        max_gap_hours=settings.max_gap_hours,
     )
     reporter.training_done(
         outcome.epochs_run,
@@ -177,8 +197,13 @@ def _run(
 
     reporter.stage(Phase.SAVING, "Saving the model")
     completed = now_utc()
-    metadata = _metadata(job, source, series, outcome, pull_seconds, import_seconds, completed)
     store = ModelStore(models_dir)
+    with third_party_warnings_silenced():
+        promotion = _promotion(store, spec, model_spec, raw, series, outcome)
+    version = new_version()
+    metadata = _metadata(
+        job, source, series, outcome, pull_seconds, import_seconds, completed, promotion, version
+    )
     sample = _sample_inputs(outcome)
     with third_party_warnings_silenced():
         saved = store.save(
@@ -186,8 +211,10 @@ def _run(
             spec.meter_id,
             write=lambda path: outcome.model.save(path),
             verify=_verify(outcome.model, sample),
-            metadata=metadata,
+            metadata=metadata.model_dump(mode="json", by_alias=True, exclude_none=True),
             keep=settings.keep_model_versions,
+            version=version,
+            promote=promotion.promoted,
         )
     reporter.stage(Phase.SAVING, f"Saved model version {saved.version}", 1.0)
 
@@ -196,13 +223,16 @@ def _run(
         data_points=series.report.valid_points,
         training_completed=completed,
         metrics=outcome.metrics,
+        promoted=promotion.promoted,
+        promotion_reason=promotion.reason,
     )
     text = (
         f"Model trained and saved at models/{saved.model_path}; holdout MAE "
         f"{outcome.metrics.model.mae:.4g} vs naiveDaily "
         f"{outcome.metrics.baselines['naiveDaily'].mae:.4g}, naiveWeekly "
-        f"{outcome.metrics.baselines['naiveWeekly'].mae:.4g}"
-    )
+        f"{outcome.metrics.baselines['naiveWeekly'].mae:.4g}; "
+        f"{'now current' if promotion.promoted else 'not promoted'}"
+    )[:1024]
     reporter.succeed(result, text)
     return TerminationMessage(
         phase="Succeeded", reason=Reason.TRAINING_SUCCEEDED, message=text, result=result
@@ -213,6 +243,60 @@ def _sample_inputs(outcome: TrainingOutcome) -> dict[str, Any]:
     return outcome.extra["sample_inputs"]  # type: ignore[no-any-return]
 
 
+def _promotion(
+    store: ModelStore,
+    spec: Any,
+    model_spec: Any,
+    raw: pd.DataFrame,
+    series: Any,
+    outcome: TrainingOutcome,
+) -> Promotion:
+    """The gate's decision; the current version forecasts the same holdout through the same
+    path to be compared (promoting.py)."""
+    current = store.current(spec.meter_type, spec.meter_id)
+    previous_mae: float | None = None
+    note: str | None = None
+    if current is not None and outcome.holdout is not None:
+        try:
+            previous = open_version(
+                store.meter_dir(spec.meter_type, spec.meter_id) / VERSIONS / current,
+                meter_type=spec.meter_type,
+                meter_id=spec.meter_id,
+            )
+            if previous.predictor.resolution != model_spec.resolution:
+                note = f"it forecasts at {previous.predictor.resolution.value}"
+            else:
+                previous_mae = _mae_on_same_holdout(previous, raw, series, outcome.holdout)
+                if previous_mae is None:
+                    note = "no holdout point in common"
+        except (TrainerError, ValueError, OSError) as error:
+            note = f"it could not be read or run ({str(error)[:160]})"
+    return decide(
+        model_spec.promote,
+        outcome.metrics,
+        previous_version=current,
+        previous_mae=previous_mae,
+        previous_note=note,
+    )
+
+
+def _mae_on_same_holdout(
+    previous: ModelVersion, raw: pd.DataFrame, series: Any, holdout: HoldoutForecasts
+) -> float | None:
+    split = int(holdout.positions[0])
+    theirs = holdout_forecasts(previous.predictor, raw, series, split)
+    baselines = naive_forecasts(series, holdout.positions)
+    scored = scored_mask(series, holdout.positions, baselines)
+    common = scored & np.isin(holdout.positions, theirs.positions)
+    if not common.any():
+        return None
+    by_position = dict(zip(theirs.positions.tolist(), theirs.forecast.tolist(), strict=True))
+    positions = holdout.positions[common]
+    actual = series.frame["consumption"].to_numpy(dtype=np.float64)[positions]
+    forecast = np.array([by_position[p] for p in positions.tolist()])
+    return float(np.mean(np.abs(forecast - actual)))
+
+
 def _metadata(
     job: StandaloneTrainingJob,
     source: InfluxSource | None,
@@ -221,41 +305,59 @@ def _metadata(
     pull_seconds: float,
     import_seconds: float,
     completed: datetime,
-) -> dict[str, Any]:
+    promotion: Promotion,
+    version: str,
+) -> ModelMetadata:
     spec = job.spec
     model_spec = spec.effective_model
     index = series.frame.index
-    return {
-        "meter": {"id": spec.meter_id, "type": spec.meter_type.value},
-        "dataRange": {
-            "start": spec.start.isoformat(),
-            "end": spec.end.isoformat(),
-            "first": index[0].isoformat() if len(index) else None,
-            "resolution": model_spec.resolution.value,
-            "points": series.report.valid_points,
+    predictor = outcome.predictor
+    if predictor is None:
+        raise TrainerError("training produced no forecasting configuration")
+    return ModelMetadata.model_validate(
+        {
+            "schemaVersion": SCHEMA_VERSION,
+            "version": version,
+            "meter": {"id": spec.meter_id, "type": spec.meter_type.value},
+            "dataRange": {
+                "start": spec.start,
+                "end": spec.end,
+                "first": index[0].to_pydatetime() if len(index) else None,
+                "resolution": model_spec.resolution.value,
+                "points": series.report.valid_points,
+            },
+            "cleaning": series.report.as_dict(),
+            "model": model_spec,
+            "features": predictor.features,
+            "forecaster": {
+                "kind": FORECASTER_KERAS,
+                "file": MODEL_FILE,
+                "modelType": model_spec.type.value,
+            },
+            "nonNegative": predictor.non_negative,
+            "metrics": outcome.metrics,
+            "interval": predictor.interval,
+            "trainPoints": outcome.train_points,
+            "epochsRun": outcome.epochs_run,
+            "history": {"loss": outcome.history["loss"], "valLoss": outcome.history["val_loss"]},
+            "holdoutSeries": outcome.holdout_series,
+            "timings": {
+                "dataPullSeconds": round(pull_seconds, 3),
+                "tensorflowImportSeconds": round(import_seconds, 3),
+                "fitSeconds": round(outcome.fit_seconds, 3),
+            },
+            "source": (
+                {"dialect": source.dialect.value, "url": source.url} if source is not None else None
+            ),
+            "libraries": _versions(),
+            "trainingJob": {
+                "name": job.metadata.name,
+                "namespace": job.metadata.namespace,
+                "uid": job.metadata.uid,
+            },
+            "trainingCompleted": completed,
+            "promotion": promotion,
         },
-        "cleaning": series.report.as_dict(),
-        "model": model_spec.to_json_dict(),
-        "features": list(outcome.feature_names),
-        "scale": outcome.scale,
-        "trainPoints": outcome.train_points,
-        "epochsRun": outcome.epochs_run,
-        "metrics": outcome.metrics.to_json_dict(),
-        "history": outcome.history,
-        "holdoutSeries": outcome.holdout_series,
-        "timings": {
-            "dataPullSeconds": round(pull_seconds, 3),
-            "tensorflowImportSeconds": round(import_seconds, 3),
-            "fitSeconds": round(outcome.fit_seconds, 3),
-        },
-        "source": (
-            {"dialect": source.dialect.value, "url": source.url} if source is not None else None
-        ),
-        "libraries": _versions(),
-        "trainingJob": {
-            "name": job.metadata.name,
-            "namespace": job.metadata.namespace,
-            "uid": job.metadata.uid,
-        },
-        "trainingCompleted": completed.isoformat(),
-    }
+        by_alias=True,
+        by_name=False,
+    )

@@ -25,7 +25,7 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.nodes import Node
 
-from wattcast.trainer.errors import InvalidConfigError
+from wattcast.forecasting.errors import InvalidConfigError
 
 # A TrainingJob spec is under 4 KiB; Kubernetes itself stores no object over about 1.5 MiB.
 MAX_SPEC_BYTES = 1024 * 1024

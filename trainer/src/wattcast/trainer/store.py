@@ -27,17 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.crd import MeterType
-from wattcast.trainer.errors import TrainerError
-from wattcast.trainer.sources import check_meter_id
+from wattcast.crd.modelstore import CURRENT, METADATA_FILE, MODEL_FILE, VERSION_PATTERN, VERSIONS
+from wattcast.forecasting.errors import TrainerError
+from wattcast.forecasting.sources import check_meter_id
 
-MODEL_FILE = "model.keras"
-METADATA_FILE = "metadata.json"
-CURRENT = "current"
-VERSIONS = "versions"
 _STAGING_PREFIX = ".staging-"
 # A staging directory untouched this long belongs to a training that died.
 STALE_STAGING_SECONDS = 6 * 3600
-_VERSION = re.compile(r"^\d{8}T\d{6}\d{6}Z-[0-9a-f]{6}$")
+_VERSION = re.compile(VERSION_PATTERN)
 
 
 class StoreError(TrainerError):
@@ -90,8 +87,10 @@ class ModelStore:
         metadata: dict[str, Any],
         keep: int,
         version: str | None = None,
+        promote: bool = True,
     ) -> SavedModel:
-        """Write a new version and promote it.
+        """Write a new version and, if `promote` (the promotion gate's decision), make it
+        current.
 
         `write(path)` saves the model file at `path`; `verify(path)` loads it back and raises
         if it does not match. Only after both succeed is the version moved into place and made
@@ -113,7 +112,8 @@ class ModelStore:
             _fsync_dir(staging)
             staging.rename(final)
             _fsync_dir(versions_dir)
-            self._promote(meter_type, meter_id, version)
+            if promote:
+                self._promote(meter_type, meter_id, version)
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
             raise StoreError(f"could not write the model to {versions_dir}: {error}") from error

@@ -5,13 +5,12 @@ metadata.json; <models>/<meterType>/<meterId>/current -> versions/<version>. A T
 status.result.modelPath names the model file relative to the store's root; its metadata.json
 sits next to it.
 
-metadata.json is the trainer's. The dashboard reads:
-- the loss per epoch: `history.loss` and `history.val_loss` (Keras' names);
-- the holdout series: `holdoutSeries` {timestamps, actual, forecast, naiveDaily, naiveWeekly};
-- and passes through, as they are: meter, dataRange, features, metrics, libraries (shown
-  as libraryVersions), trainingJob, trainingCompleted.
-A few other spellings are accepted (listed in `_ALIASES`) so that a renamed key costs a plot, not
-an error. What cannot be read is named in `problems`, so the page says why a plot is missing.
+metadata.json follows the model store contract (wattcast.crd.modelstore.ModelMetadata) and
+is validated against it: one spelling per key, unknown keys refused. The dashboard shows the
+loss per epoch (`history`), the holdout series (`holdoutSeries`), the promotion decision and
+interval, and passes meter, dataRange, features, metrics, libraries, trainingJob through. A
+file that does not follow the contract is named in `problems`, so the page says why the plots
+are missing.
 """
 
 from __future__ import annotations
@@ -19,12 +18,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from pydantic.alias_generators import to_camel
+
+from wattcast.crd.modelstore import ModelMetadata
 
 METADATA_FILE = "metadata.json"
 CURRENT_LINK = "current"
@@ -34,21 +34,6 @@ MAX_METADATA_BYTES = 4 * 1024 * 1024
 # Versions listed in a model's lineage (the trainer keeps 5 by default).
 MAX_LINEAGE_VERSIONS = 20
 SERIES_NAMES = ("actual", "forecast", "naiveDaily", "naiveWeekly")
-
-# Accepted spellings, first one preferred (the first is what the trainer is asked to write).
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "history": ("history", "lossHistory", "training"),
-    "loss": ("loss",),
-    "valLoss": ("val_loss", "valLoss"),
-    "holdoutSeries": ("holdoutSeries", "holdout_series", "series"),
-    "meter": ("meter",),
-    "dataRange": ("dataRange", "data_range", "data"),
-    "features": ("features", "featureNames", "feature_names"),
-    "metrics": ("metrics",),
-    "libraryVersions": ("libraries", "libraryVersions", "library_versions"),
-    "trainingJob": ("trainingJob", "training_job", "trainingjob"),
-    "created": ("trainingCompleted", "created", "training_completed"),
-}
 
 
 class ModelStoreError(Exception):
@@ -98,6 +83,7 @@ class ModelVersionPublic(_CamelModel):
     )
     created: str | None = Field(default=None, description="When it was saved, as recorded.")
     smape: float | None = Field(default=None, description="The model's holdout sMAPE, %.")
+    promoted: bool | None = Field(default=None, description="Whether the gate promoted it.")
 
 
 class ModelReportPublic(_CamelModel):
@@ -122,19 +108,18 @@ class ModelReportPublic(_CamelModel):
     holdout: HoldoutSeriesPublic | None = Field(
         default=None, description="Holdout series; null when metadata.json has none."
     )
+    promotion: JsonValue = Field(
+        default=None, description="The promotion gate's decision: promoted, reason, figures."
+    )
+    interval: JsonValue = Field(
+        default=None, description="The prediction interval's level and offsets per step."
+    )
     versions: list[ModelVersionPublic] = Field(
         description="Saved versions of the same meter's model, newest first (at most 20)."
     )
     problems: list[str] = Field(
         description="Parts of metadata.json that could not be read, for a person."
     )
-
-
-def _first(data: Mapping[str, Any], name: str) -> Any:
-    for key in _ALIASES[name]:
-        if key in data:
-            return data[key]
-    return None
 
 
 def _store_path(root: Path, relative: str) -> Path:
@@ -176,85 +161,60 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _numbers(values: Any, what: str) -> list[float | None]:
-    """A list of finite numbers or nulls (NaN and infinities become null)."""
-    if not isinstance(values, list):
-        raise ValueError(f"{what} is not a list")
-    out: list[float | None] = []
-    for value in values:
-        if value is None:
-            out.append(None)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            out.append(float(value) if math.isfinite(value) else None)
-        else:
-            raise ValueError(f"{what} holds a non-number")
-    return out
+def _finite(values: list[float | None]) -> list[float | None]:
+    return [v if v is not None and math.isfinite(v) else None for v in values]
 
 
-def _loss(metadata: Mapping[str, Any], problems: list[str]) -> LossHistoryPublic | None:
-    history = _first(metadata, "history")
-    source: Mapping[str, Any] = history if isinstance(history, Mapping) else metadata
-    raw_loss = _first(source, "loss")
-    if raw_loss is None:
-        problems.append("no loss per epoch (history.loss) in metadata.json")
-        return None
+def _validated(data: dict[str, Any], problems: list[str] | None) -> ModelMetadata | None:
     try:
-        loss = _numbers(raw_loss, "history.loss")
-        raw_val = _first(source, "valLoss")
-        val_loss = _numbers(raw_val, "history.val_loss") if raw_val is not None else None
-    except ValueError as exc:
-        problems.append(f"loss per epoch unreadable: {exc}")
+        return ModelMetadata.from_json_dict(data)
+    except ValidationError as exc:
+        if problems is not None:
+            where = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+            problems.append(
+                f"metadata.json does not follow the model store contract: {where}{more}"
+            )
         return None
+
+
+def _loss(metadata: ModelMetadata, problems: list[str]) -> LossHistoryPublic:
+    loss = _finite(metadata.history.loss)
+    val_loss: list[float | None] | None = _finite(metadata.history.val_loss) or None
     if val_loss is not None and len(val_loss) != len(loss):
-        problems.append("history.val_loss and history.loss differ in length; val_loss left out")
+        problems.append("history.valLoss and history.loss differ in length; valLoss left out")
         val_loss = None
     return LossHistoryPublic(epochs=list(range(1, len(loss) + 1)), loss=loss, val_loss=val_loss)
 
 
-def _holdout(metadata: Mapping[str, Any], problems: list[str]) -> HoldoutSeriesPublic | None:
-    series = _first(metadata, "holdoutSeries")
-    if not isinstance(series, Mapping):
-        problems.append("no holdout series (holdoutSeries) in metadata.json")
+def _holdout(metadata: ModelMetadata, problems: list[str]) -> HoldoutSeriesPublic | None:
+    series = metadata.holdout_series
+    columns = {
+        "actual": series.actual,
+        "forecast": series.forecast,
+        "naive_daily": series.naive_daily,
+        "naive_weekly": series.naive_weekly,
+    }
+    for name, values in columns.items():
+        if len(values) != len(series.timestamps):
+            problems.append(
+                f"holdout series unreadable: {name} has {len(values)} values for "
+                f"{len(series.timestamps)} times"
+            )
+            return None
+    return HoldoutSeriesPublic(
+        timestamps=series.timestamps, **{k: _finite(v) for k, v in columns.items()}
+    )
+
+
+def _dump(model: BaseModel | None) -> JsonValue:
+    if model is None:
         return None
-    try:
-        timestamps = series.get("timestamps")
-        if not isinstance(timestamps, list):
-            raise ValueError("timestamps is not a list")
-        columns: dict[str, list[float | None] | None] = {}
-        for name in SERIES_NAMES:
-            raw = series.get(name)
-            if raw is None and name.startswith("naive"):
-                columns[name] = None
-                continue
-            values = _numbers(raw, name)
-            if len(values) != len(timestamps):
-                raise ValueError(f"{name} has {len(values)} values for {len(timestamps)} times")
-            columns[name] = values
-        return HoldoutSeriesPublic.model_validate(
-            {"timestamps": timestamps, **columns}, by_alias=True
-        )
-    except (ValueError, ValidationError) as exc:
-        first_line = str(exc).splitlines()[0]
-        problems.append(f"holdout series unreadable: {first_line}")
-        return None
-
-
-def _smape(metadata: Mapping[str, Any]) -> float | None:
-    metrics = _first(metadata, "metrics")
-    model = metrics.get("model") if isinstance(metrics, Mapping) else None
-    value = model.get("smape") if isinstance(model, Mapping) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _job_name(metadata: Mapping[str, Any]) -> str | None:
-    job = _first(metadata, "trainingJob")
-    if isinstance(job, Mapping) and isinstance(job.get("name"), str):
-        return str(job["name"])
-    return job if isinstance(job, str) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    value: JsonValue = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return value
 
 
 def _lineage(meter_dir: Path, model_file: str) -> tuple[list[ModelVersionPublic], str | None]:
@@ -283,18 +243,19 @@ def _lineage(meter_dir: Path, model_file: str) -> tuple[list[ModelVersionPublic]
     for name in names[:MAX_LINEAGE_VERSIONS]:
         try:
             relative = (versions_dir / name / METADATA_FILE).relative_to(store_root)
-            meta = _read_json(_store_path(store_root, relative.as_posix()))
+            meta = _validated(_read_json(_store_path(store_root, relative.as_posix())), None)
         except ModelStoreError:
-            meta = {}  # a version without readable metadata is still part of the lineage
+            meta = None  # a version without readable metadata is still part of the lineage
         path = (versions_dir / name / model_file).relative_to(store_root)
         result.append(
             ModelVersionPublic(
                 version=name,
                 model_path=path.as_posix(),
                 current=name == current,
-                training_job=_job_name(meta),
-                created=_text(_first(meta, "created")),
-                smape=_smape(meta),
+                training_job=meta.training_job.name if meta else None,
+                created=meta.training_completed.isoformat() if meta else None,
+                smape=meta.metrics.model.smape if meta else None,
+                promoted=meta.promotion.promoted if meta else None,
             )
         )
     return result, current
@@ -309,8 +270,8 @@ def read_model_report(models_dir: Path, model_path: str) -> ModelReportPublic:
     model = _store_path(models_dir, model_path)
     version_dir = model.parent
     metadata_path = PurePosixPath(model_path).parent / METADATA_FILE
-    metadata = _read_json(_store_path(models_dir, metadata_path.as_posix()))
     problems: list[str] = []
+    metadata = _validated(_read_json(_store_path(models_dir, metadata_path.as_posix())), problems)
     pure = PurePosixPath(model_path)
     lineage: list[ModelVersionPublic] = []
     current: str | None = None
@@ -323,14 +284,16 @@ def read_model_report(models_dir: Path, model_path: str) -> ModelReportPublic:
         model_path=model_path,
         version=version_dir.name,
         current=current == version_dir.name,
-        meter=_first(metadata, "meter"),
-        data_range=_first(metadata, "dataRange"),
-        features=_first(metadata, "features"),
-        metrics=_first(metadata, "metrics"),
-        library_versions=_first(metadata, "libraryVersions"),
-        training_job=_first(metadata, "trainingJob"),
-        loss=_loss(metadata, problems),
-        holdout=_holdout(metadata, problems),
+        meter=_dump(metadata.meter) if metadata else None,
+        data_range=_dump(metadata.data_range) if metadata else None,
+        features=_dump(metadata.features) if metadata else None,
+        metrics=_dump(metadata.metrics) if metadata else None,
+        library_versions=dict(metadata.libraries) if metadata else None,
+        training_job=_dump(metadata.training_job) if metadata else None,
+        loss=_loss(metadata, problems) if metadata else None,
+        holdout=_holdout(metadata, problems) if metadata else None,
+        promotion=_dump(metadata.promotion) if metadata else None,
+        interval=_dump(metadata.interval) if metadata else None,
         versions=lineage,
         problems=problems,
     )

@@ -17,10 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.crd import ModelSpec, ModelType
-from wattcast.trainer.features import FeatureSet
+from wattcast.forecasting.features import FeatureSet
+from wattcast.forecasting.inputs import Inputs, model_inputs, needs_window
 from wattcast.trainer.models import lstm, seasonal_residual
-
-Inputs = dict[str, npt.NDArray[np.float32]]
 
 _BUILDERS: dict[ModelType, Callable[[ModelSpec, FeatureSet, npt.NDArray[np.bool_]], Any]] = {
     ModelType.SEASONAL_RESIDUAL: seasonal_residual.build,
@@ -28,23 +27,9 @@ _BUILDERS: dict[ModelType, Callable[[ModelSpec, FeatureSet, npt.NDArray[np.bool_
 }
 
 
+__all__ = ["Inputs", "build_model", "model_inputs", "needs_window"]
+
+
 def build_model(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -> Any:
     """A compiled, untrained Keras model of `spec.type`; normalisation adapted on `train` rows."""
     return _BUILDERS[spec.type](spec, features, train)
-
-
-def model_inputs(model_type: ModelType, features: FeatureSet, rows: npt.NDArray[Any]) -> Inputs:
-    """The named inputs of `rows` for a model of `model_type`."""
-    inputs: Inputs = {
-        "features": features.features[rows],
-        "anchors": features.anchors[rows],
-    }
-    if model_type == ModelType.LSTM:
-        if features.window is None:
-            raise ValueError("the lstm model needs the lookback window (with_window=True)")
-        inputs = {"window": features.window[rows][..., None], "features": inputs["features"]}
-    return inputs
-
-
-def needs_window(model_type: ModelType) -> bool:
-    return model_type == ModelType.LSTM

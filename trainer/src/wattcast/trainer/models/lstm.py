@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.crd import ModelSpec
-from wattcast.trainer.features import FeatureSet
+from wattcast.forecasting.features import FeatureSet
 from wattcast.trainer.models.normalising import normalisation
 from wattcast.trainer.runtime import load_keras
 

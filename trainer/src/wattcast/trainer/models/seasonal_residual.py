@@ -3,7 +3,7 @@
 forecast = softmax-gate(features) · anchors + MLP(features)
 
 The anchors (y one day and one/two weeks back, smoothed daily and weekly profiles; see
-:mod:`wattcast.trainer.features`) start blended by the least-squares weights of the training
+:mod:`wattcast.forecasting.features`) start blended by the least-squares weights of the training
 data, and the correction head starts at zero, so the untrained model already is a sound
 seasonal ensemble. Training makes the blend depend on the inputs (a Monday trusts last week
 more than yesterday; a day after a holiday too) and lets a small network (two layers, 64 and
@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.crd import ModelSpec
-from wattcast.trainer.features import FeatureSet
+from wattcast.forecasting.features import FeatureSet
 from wattcast.trainer.models.normalising import normalisation
 from wattcast.trainer.runtime import load_keras
 

@@ -146,7 +146,10 @@
     if (range && typeof range === "object") {
       fact(dl, "Trained on", Object.entries(range).map(([k, v]) => `${k} ${v}`).join(", "));
     }
-    if (Array.isArray(report.features)) fact(dl, "Features", report.features.join(", "));
+    const features = report.features;
+    if (features && typeof features === "object" && Array.isArray(features.names)) fact(dl, "Features", features.names.join(", "));
+    const promotion = report.promotion;
+    if (promotion && typeof promotion === "object" && promotion.reason) fact(dl, "Promotion", promotion.reason);
     const libs = report.libraryVersions;
     if (libs && typeof libs === "object") {
       fact(dl, "Libraries", Object.entries(libs).map(([k, v]) => `${k} ${v}`).join(", "));
@@ -245,6 +248,38 @@
       `${w.dateTime(holdout.timestamps[0])} → ${w.dateTime(holdout.timestamps[holdout.timestamps.length - 1])}. Lines: ${described.join("; ")}.`;
   }
 
+  async function drawForecast() {
+    const spec = specOf(job);
+    const container = $("forecast-chart");
+    try {
+      const path = `/v1/forecasts/${encodeURIComponent(spec.meterType)}/${encodeURIComponent(spec.meterId)}`;
+      const body = await w.api("GET", `${path}?actualsHours=72`);
+      const actuals = body.actuals || [];
+      const times = [...actuals.map((a) => a.time), ...body.points.map((p) => p.time)];
+      const pad = (values, before) => [...new Array(before).fill(null), ...values];
+      const data = [
+        times.map((t) => Date.parse(t) / 1000),
+        [...actuals.map((a) => a.value), ...new Array(body.points.length).fill(null)],
+        pad(body.points.map((p) => p.forecast), actuals.length),
+        pad(body.points.map((p) => p.lower), actuals.length),
+        pad(body.points.map((p) => p.upper), actuals.length),
+      ];
+      drawChart("forecast", container, {
+        tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+        series: [{}, series("Actual", { stroke: "#1f2937", width: 1.5 }),
+          series("Forecast", { stroke: "#2563eb", width: 2 }),
+          series("Lower", { stroke: "#93c5fd", dash: [4, 4] }),
+          series("Upper", { stroke: "#93c5fd", dash: [4, 4] })],
+      }, data);
+      const level = body.intervalLevel ? `${Math.round(body.intervalLevel * 100)} % interval` : "interval";
+      $("forecast-caption").textContent = `Model ${body.modelVersion} from ${w.dateTime(body.origin)}: ` +
+        `${body.points.length} points with a ${level}, after ${actuals.length} hours of readings. ${body.promotionReason || ""}`;
+    } catch (error) {
+      if (error instanceof w.AuthError) return;
+      $("forecast-caption").textContent = `No forecast: ${error.message}`;
+    }
+  }
+
   async function loadModel() {
     const modelPath = statusOf(job).result && statusOf(job).result.modelPath;
     if (!modelPath || modelShownFor === modelPath) return;
@@ -260,6 +295,7 @@
       if (window.uPlot) {
         drawLoss(report.loss);
         drawHoldout(report.holdout);
+        await drawForecast();
       }
     } catch (error) {
       if (error instanceof w.AuthError) return;

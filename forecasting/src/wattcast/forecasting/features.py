@@ -39,7 +39,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import ModelSpec
-from wattcast.trainer.preparation import PreparedSeries
+from wattcast.forecasting.preparation import PreparedSeries
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -230,17 +230,54 @@ class FeatureConfig:
         )
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """What the features freeze from the training part: a model's inputs are rebuilt with
+    these values at every forecast (the model store keeps them in metadata.json)."""
+
+    scale: float
+    temperature_mean: float | None  # None: no temperature features
+    temperature_std: float | None
+    annual: bool
+
+
+def training_scaling(series: PreparedSeries, config: FeatureConfig, scale_until: int) -> Scaling:
+    """The scale (mean |y| of the valid training points), the temperature standardisation and
+    the time-of-year switch, from the points before `scale_until` (the holdout's start)."""
+    frame = series.frame
+    y = frame["consumption"].to_numpy(dtype=np.float64)
+    valid = frame["valid"].to_numpy(dtype=bool)
+    train_values = y[:scale_until][valid[:scale_until]]
+    scale = float(np.mean(np.abs(train_values))) if len(train_values) else 1.0
+    if not math.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    mean: float | None = None
+    std: float | None = None
+    if config.use_temperature and series.has_temperature:
+        reference = frame["temperature"].to_numpy(dtype=np.float64)[:scale_until]
+        mean, std = float(np.mean(reference)), float(np.std(reference)) or 1.0
+    # Time of year only means something when training covers most of a year: over a few weeks
+    # the harmonics are a trend, standardised to huge values, that the holdout then leaves.
+    annual = (scale_until - config.warmup) >= _MIN_ANNUAL_DAYS * config.steps_per_day
+    return Scaling(scale=scale, temperature_mean=mean, temperature_std=std, annual=annual)
+
+
 def build_features(
     series: PreparedSeries,
     config: FeatureConfig,
     *,
-    scale_until: int,
+    scale_until: int | None = None,
+    scaling: Scaling | None = None,
     with_window: bool = False,
+    origin: int | None = None,
+    steps: int | None = None,
 ) -> FeatureSet:
-    """Samples for every position from `config.warmup` to the end of `series`.
+    """Samples for every position from `config.warmup` to the end of `series`, or, with
+    `origin`, for the `steps` positions from `origin` on (a forecast issued at `origin`:
+    target k = 1..steps uses the points before `origin` only).
 
-    `scale_until` is the first holdout position: the value scale and temperature
-    standardisation come from before it only.
+    The scale, temperature standardisation and time-of-year switch come from `scaling`, or,
+    without it, from the points before `scale_until` (the first holdout position).
     """
     frame = series.frame
     n = len(frame)
@@ -248,19 +285,29 @@ def build_features(
     y = frame["consumption"].to_numpy(dtype=np.float64)
     valid = frame["valid"].to_numpy(dtype=bool)
 
-    train_values = y[:scale_until][valid[:scale_until]]
-    scale = float(np.mean(np.abs(train_values))) if len(train_values) else 1.0
-    if not math.isfinite(scale) or scale <= 0:
-        scale = 1.0
+    if scaling is None:
+        if scale_until is None:
+            raise ValueError("build_features needs scale_until or scaling")
+        scaling = training_scaling(series, config, scale_until)
+    scale = scaling.scale
     z = _seasonal_fill(y, week, day) / scale
     target = np.where(valid, y / scale, np.nan)
 
-    positions = np.arange(config.warmup, n, dtype=np.int64)
+    if origin is None:
+        positions = np.arange(config.warmup, n, dtype=np.int64)
+        # Steps since the Unix epoch (a UTC midnight) fix the origins: every `horizon` steps.
+        epoch_steps = (frame.index[positions].asi8 // series.freq.value).astype(np.int64)
+        k = (epoch_steps % horizon) + 1
+    else:
+        count = steps if steps is not None else horizon
+        if origin < config.warmup or not 1 <= count <= horizon or origin + count > n:
+            raise ValueError(
+                f"a forecast at position {origin} for {count} steps needs {config.warmup} "
+                f"points before it, at most {horizon} steps and {count} rows after it"
+            )
+        positions = np.arange(origin, origin + count, dtype=np.int64)
+        k = np.arange(1, count + 1, dtype=np.int64)
     times = frame.index[positions]
-    # Steps since the Unix epoch (a UTC midnight) fix the origins: every `horizon` steps.
-    step_ns = series.freq.value
-    epoch_steps = (times.asi8 // step_ns).astype(np.int64)
-    k = (epoch_steps % horizon) + 1
     last = positions - k
     lag_d = day * np.ceil(k / day).astype(np.int64)
     lag_w = week * np.ceil(k / week).astype(np.int64)
@@ -325,9 +372,7 @@ def build_features(
     cal = local_calendar(times, config.timezone)
     hour_angle = 2 * np.pi * cal.hour / 24.0
     year_angle = 2 * np.pi * cal.day_of_year / 365.25
-    # Time of year only means something when training covers most of a year: over a few weeks
-    # the harmonics are a trend, standardised to huge values, that the holdout then leaves.
-    annual = 1.0 if (scale_until - config.warmup) >= _MIN_ANNUAL_DAYS * day else 0.0
+    annual = 1.0 if scaling.annual else 0.0
     weekday = np.eye(7)[cal.weekday]
     anchor_days_d = local_calendar(frame.index[positions - lag_d], config.timezone).days
     anchor_days_w = local_calendar(frame.index[positions - lag_w], config.timezone).days
@@ -363,11 +408,11 @@ def build_features(
     ]
 
     blocks = [anchors, recent, calendar]
-    if config.use_temperature and series.has_temperature:
+    if scaling.temperature_mean is not None:
+        if not series.has_temperature:
+            raise ValueError("the model takes temperature features but the series has none")
         temperature = frame["temperature"].to_numpy(dtype=np.float64)
-        reference = temperature[:scale_until]
-        mean, std = float(np.mean(reference)), float(np.std(reference)) or 1.0
-        tz = (temperature - mean) / std
+        tz = (temperature - scaling.temperature_mean) / (scaling.temperature_std or 1.0)
         temp_day = _rolling_mean(tz, day)
         blocks.append(
             np.column_stack(

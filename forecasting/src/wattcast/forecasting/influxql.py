@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from wattcast.crd import constants
 from wattcast.crd.times import rfc3339
-from wattcast.trainer.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.trainer.sources import (
+from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
+from wattcast.forecasting.sources import (
     MeterQuery,
     check_influx_name,
     empty_frame,
@@ -47,6 +47,20 @@ def build_query(query: MeterQuery) -> tuple[str, dict[str, str]]:
     # Only enum values and constants are formatted in; user values are bound parameters.
     where = f'"{constants.TAG_METER_ID}" = $meter_id AND time >= $start AND time < $end'
     statement = f'SELECT {select} FROM "{measurement}" WHERE {where}{group}'  # noqa: S608
+    params = {
+        "meter_id": query.meter_id,
+        "start": rfc3339(query.start),
+        "end": rfc3339(query.end),
+    }
+    return statement, params
+
+
+def build_last_query(query: MeterQuery) -> tuple[str, dict[str, str]]:
+    """The statement for the meter's last consumption reading in [start, end)."""
+    measurement = query.meter_type.measurement
+    field = constants.FIELD_CONSUMPTION
+    where = f'"{constants.TAG_METER_ID}" = $meter_id AND time >= $start AND time < $end'
+    statement = f'SELECT last("{field}") AS "{field}" FROM "{measurement}" WHERE {where}'  # noqa: S608
     params = {
         "meter_id": query.meter_id,
         "start": rfc3339(query.start),
@@ -123,12 +137,21 @@ class InfluxQLSource:
             "epoch": "ms",
         }
 
+    def last_time(self, query: MeterQuery) -> pd.Timestamp | None:
+        """Time of the meter's last consumption reading in [start, end), or None."""
+        statement, params = build_last_query(query)
+        frame = self._post(
+            {"db": self.database, "q": statement, "params": json.dumps(params), "epoch": "ms"}
+        )
+        return None if frame.empty else pd.Timestamp(frame.index.max())
+
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
+        return self._post(self.request_params(query))
+
+    def _post(self, data: dict[str, str]) -> pd.DataFrame:
         where = f"InfluxDB source {self.name!r}"
         try:
-            response = self._session.post(
-                f"{self.url}/query", data=self.request_params(query), timeout=self.timeout
-            )
+            response = self._session.post(f"{self.url}/query", data=data, timeout=self.timeout)
         except requests.RequestException as error:
             raise SourceUnavailableError(
                 f"{where} is unreachable", detail=f"{self.url}: {error!r}"

@@ -26,7 +26,7 @@ from wattcast.crd import InfluxDialect, InfluxSource, MeterType, Resolution
 from wattcast.crd.messages import redacted
 from wattcast.crd.times import rfc3339
 from wattcast.crd.trainingjob import INFLUX_NAME_PATTERN, METER_ID_PATTERN
-from wattcast.trainer.errors import InvalidConfigError, InvalidMeterIdError
+from wattcast.forecasting.errors import InvalidConfigError, InvalidMeterIdError
 
 _METER_ID = re.compile(METER_ID_PATTERN)
 _INFLUX_NAME = re.compile(INFLUX_NAME_PATTERN)
@@ -87,6 +87,11 @@ class DataSource(Protocol):
         the request (authentication, unknown bucket, bad query)."""
         ...
 
+    def last_time(self, query: MeterQuery) -> pd.Timestamp | None:
+        """Time of the meter's last consumption reading in [start, end) (None: no reading);
+        errors as for `fetch`."""
+        ...
+
 
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame(
@@ -112,7 +117,7 @@ def influx_error_text(body: object) -> str:
 def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float) -> DataSource:
     """The DataSource for a complete source description."""
     if source.dialect == InfluxDialect.INFLUXQL:
-        from wattcast.trainer.influxql import InfluxQLSource
+        from wattcast.forecasting.influxql import InfluxQLSource
 
         return InfluxQLSource(
             url=source.url,
@@ -121,7 +126,7 @@ def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float
             timeout=timeout,
             name=source.name,
         )
-    from wattcast.trainer.flux import FluxSource
+    from wattcast.forecasting.flux import FluxSource
 
     if not source.org:
         raise InvalidConfigError("a flux source needs an org (INFLUX_ORG)")

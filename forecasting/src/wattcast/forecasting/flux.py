@@ -22,8 +22,8 @@ import pandas as pd
 from pydantic import SecretStr
 
 from wattcast.crd import constants
-from wattcast.trainer.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.trainer.sources import (
+from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
+from wattcast.forecasting.sources import (
     MeterQuery,
     check_influx_name,
     empty_frame,
@@ -52,6 +52,28 @@ def build_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
     lines += [
         '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
         '  |> keep(columns: ["_time", "consumption", "temperature"])',
+    ]
+    params = {
+        "_bucket": bucket,
+        "_meter_id": query.meter_id,
+        "_start": query.start,
+        "_stop": query.end,
+    }
+    return "\n".join(lines), params
+
+
+def build_last_query(query: MeterQuery, bucket: str) -> tuple[str, dict[str, Any]]:
+    """The Flux text for the meter's last consumption reading in [start, end)."""
+    check_influx_name("bucket", bucket)
+    lines = [
+        "from(bucket: _bucket)",
+        "  |> range(start: _start, stop: _stop)",
+        f'  |> filter(fn: (r) => r["_measurement"] == "{query.meter_type.measurement}")',
+        f'  |> filter(fn: (r) => r["{constants.TAG_METER_ID}"] == _meter_id)',
+        f'  |> filter(fn: (r) => r["_field"] == "{constants.FIELD_CONSUMPTION}")',
+        "  |> last()",
+        '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+        '  |> keep(columns: ["_time", "consumption"])',
     ]
     params = {
         "_bucket": bucket,
@@ -189,6 +211,11 @@ class FluxSource:
             org=org,
             timeout=int(timeout * 1000),
         )
+
+    def last_time(self, query: MeterQuery) -> pd.Timestamp | None:
+        """Time of the meter's last consumption reading in [start, end), or None."""
+        frame = self.query_frame(*build_last_query(query, self.bucket))
+        return None if frame.empty else pd.Timestamp(frame.index.max())
 
     def fetch(self, query: MeterQuery) -> pd.DataFrame:
         return self.query_frame(*build_query(query, self.bucket))

@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from wattcast.crd import MeterType
-from wattcast.trainer.errors import DataInsufficientError, NoDataError
+from wattcast.forecasting.errors import DataInsufficientError, NoDataError
 
 OUTLIER_SCALES = 4.0
 _MIN_TEMPERATURE_COVERAGE = 0.5

@@ -77,3 +77,34 @@ def public_message(error: BaseException) -> str:
         return redacted(error.message)
     log.error("unexpected failure", exc_info=error)
     return f"unexpected {type(error).__name__} in the trainer; the pod's log has the details"
+
+
+# The forecasting path's failures (docs/forecasts.md); the REST API maps each to its status.
+class NoCurrentModelError(PermanentError):
+    """The meter has no current model (never trained, or no version promoted yet): 404."""
+
+    reason = "NoCurrentModel"
+
+
+class ModelMismatchError(PermanentError):
+    """The model directory holds another meter's model, or unreadable metadata."""
+
+    reason = "ModelMismatch"
+
+
+class InvalidForecastRequestError(PermanentError):
+    """A parameter is out of bounds (hours beyond the model's horizon, an off-grid origin)."""
+
+    reason = "InvalidRequest"
+
+
+class NoDataBeforeOriginError(PermanentError):
+    """Not enough data before the origin to rebuild the model's inputs."""
+
+    reason = "NoData"
+
+
+class RecentDataMissingError(PermanentError):
+    """The data stops before the origin by more than the bridgeable gap; names the gap."""
+
+    reason = "RecentDataMissing"

@@ -1,0 +1,114 @@
+"""The forecaster interface: what the forecasting path asks of a model, whatever its kind.
+
+A model version's metadata names its kind (`forecaster.kind`); `load_forecaster` finds the
+loader for it. A forecaster maps a FeatureSet (the inputs rebuilt exactly as in training) to
+point forecasts in the meter's units. A new kind (a statistical or gradient-boosted model)
+adds a loader with `register` and its name in the contract; no caller changes.
+
+Keras models run on whatever Keras backend the process already has (TensorFlow in the
+trainer); elsewhere on Keras' numpy backend, so the API needs no TensorFlow
+(docs/forecasts.md has the measurements behind that choice).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from wattcast.crd import ModelType
+from wattcast.crd.modelstore import FORECASTER_KERAS, ModelMetadata
+from wattcast.forecasting.errors import ModelMismatchError
+from wattcast.forecasting.features import FeatureSet
+from wattcast.forecasting.inputs import model_inputs
+
+FloatArray = npt.NDArray[np.float64]
+SERVING_BACKEND = "numpy"
+
+
+class Forecaster(Protocol):
+    """A loaded model of one version."""
+
+    def predict(self, features: FeatureSet) -> FloatArray:
+        """Point forecasts, in the meter's units, for every row of `features`."""
+        ...
+
+
+Loader = Callable[[Path, ModelMetadata], Forecaster]
+_LOADERS: dict[str, Loader] = {}
+
+
+def register(kind: str, loader: Loader) -> None:
+    """Make `load_forecaster` load versions whose `forecaster.kind` is `kind`."""
+    _LOADERS[kind] = loader
+
+
+class UnknownForecasterError(ValueError):
+    """The version's forecaster kind is not one this release can load."""
+
+
+def load_forecaster(version_dir: Path, metadata: ModelMetadata) -> Forecaster:
+    loader = _LOADERS.get(metadata.forecaster.kind)
+    if loader is None:
+        raise UnknownForecasterError(
+            f"model version {metadata.version} is a {metadata.forecaster.kind!r} model; this "
+            f"release can load {', '.join(sorted(_LOADERS))}"
+        )
+    return loader(version_dir, metadata)
+
+
+@lru_cache(maxsize=1)
+def keras_for_serving() -> tuple[ModuleType, float]:
+    """Keras, imported once; on the numpy backend unless the process chose one already (the
+    trainer imports it on TensorFlow first). Returns the module and the import seconds."""
+    started = time.perf_counter()
+    if "keras" not in sys.modules:
+        os.environ.setdefault("KERAS_BACKEND", SERVING_BACKEND)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import keras
+    return keras, time.perf_counter() - started
+
+
+class KerasForecaster:
+    """A Keras 3 model: the named inputs of its model type, output times the scale."""
+
+    def __init__(self, model: Any, model_type: ModelType) -> None:
+        self.model = model
+        self.model_type = model_type
+
+    @classmethod
+    def load(cls, version_dir: Path, metadata: ModelMetadata) -> KerasForecaster:
+        keras, _ = keras_for_serving()
+        path = version_dir / metadata.forecaster.file
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                model = keras.models.load_model(path, compile=False)
+        except Exception as error:  # Keras raises many kinds for a damaged or foreign file
+            raise ModelMismatchError(
+                f"cannot load the model file {path.name} of version {metadata.version}: "
+                f"{type(error).__name__}: {str(error)[:200]}"
+            ) from None
+        return cls(model, ModelType(metadata.forecaster.model_type))
+
+    def predict(self, features: FeatureSet) -> FloatArray:
+        rows = np.arange(len(features.positions))
+        inputs = model_inputs(self.model_type, features, rows)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            raw = self.model.predict(inputs, batch_size=4096, verbose=0)
+        result: FloatArray = np.asarray(raw, dtype=np.float64).reshape(-1) * features.scale
+        return result
+
+
+register(FORECASTER_KERAS, KerasForecaster.load)
