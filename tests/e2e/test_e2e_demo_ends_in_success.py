@@ -29,6 +29,10 @@ def test_demo_trains_three_meters_and_stops_everything(tmp_path: Path) -> None:
     assert done.returncode == 0, output
     assert "all trainings ended: SUCCESS" in output
     assert output.count('"status": "SUCCESS"') == 3
+    assert "day-ahead forecasts" in output
+    for meter in ("electricity/meter1", "electricity/meter2", "water/water1"):
+        assert f"{meter}  model " in output, output  # its forecast table, from the REST API
+    assert "no forecast" not in output
     assert "kubectl get tj" in output
     assert output.count("Succeeded") >= 3  # the kubectl table
     assert "stopped everything the demo started" in output

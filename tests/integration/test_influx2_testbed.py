@@ -122,7 +122,7 @@ def test_the_read_only_token_cannot_write(
 def test_influxql_reads_a_bucket_through_the_v1_api(
     influx2: RunningInflux, influx2_bucket: Influx2Bucket
 ) -> None:
-    # DESIGN.md §5: the influxql dialect also reads InfluxDB 2 (its v1 API maps a bucket to
+    # docs/design.md §5: the influxql dialect also reads InfluxDB 2 (its v1 API maps a bucket to
     # the database of the same name).
     frame = generate_meter("household", start=START, end=START + timedelta(hours=5), seed=6)
     connection = influx2.connection

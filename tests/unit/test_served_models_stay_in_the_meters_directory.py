@@ -16,6 +16,8 @@ from wattcast.api.dashboard.store import ModelStoreError, read_model_report
 from wattcast.api.mapping import job_public, task_public
 from wattcast.crd import constants
 from wattcast.crd.modelstore import is_meter_model_path, meter_versions_dir, model_path_of
+from wattcast.devtools.testbed.modelstore import sample_metadata
+from wattcast.devtools.testbed.modelstore import write_version as store_version
 
 OWN = "electricity/meter1/versions/20240101T000000000000Z-abcdef/model.keras"
 
@@ -131,12 +133,9 @@ def test_the_resource_view_keeps_the_own_result() -> None:
 
 
 def write_version(store: Path, meter: str, version: str) -> Path:
-    directory = store / "electricity" / meter / "versions" / version
-    directory.mkdir(parents=True)
-    (directory / "model.keras").write_bytes(b"x")
-    metadata = {"meter": {"id": meter, "type": "electricity"}, "trainingJob": {"name": meter}}
-    (directory / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
-    return directory
+    metadata = sample_metadata(meter_id=meter, job_name=meter)
+    path = store_version(store, "electricity", meter, version, metadata)
+    return (store / path).parent
 
 
 def test_the_own_model_is_read(tmp_path: Path) -> None:

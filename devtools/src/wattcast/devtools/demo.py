@@ -106,6 +106,7 @@ class Demo:
         tasks = self.submit()
         finished = self.follow(tasks)
         ok = self.report({name: finished[name] for name in tasks if name in finished})
+        self.show_forecasts()
         self.show_kubectl()
         if self.keep:
             self.show_usage()
@@ -232,6 +233,31 @@ class Demo:
         verdict = "[green]SUCCESS[/green]" if ok else "[red]FAILURE[/red]"
         self.step(f"all trainings ended: {verdict}")
         return ok
+
+    def show_forecasts(self) -> None:
+        """Each meter's day-ahead forecast from its current model, through the REST API."""
+        headers = {"Authorization": f"Bearer {self.stack.token}"}
+        self.console.rule("day-ahead forecasts (GET /v1/forecasts/{meterType}/{meterId})")
+        for meter_id, meter_type, _profile in METERS:
+            url = f"{self.stack.api_url}/v1/forecasts/{meter_type}/{meter_id}"
+            answer = httpx.get(url, params={"hours": 24}, headers=headers, timeout=120)
+            if answer.status_code != 200:
+                self.console.print(f"{meter_id}: no forecast ({answer.status_code}): {answer.text}")
+                continue
+            forecast = answer.json()
+            table = Table(
+                title=f"{meter_type}/{meter_id}  model {forecast['modelVersion']}  "
+                f"from {forecast['origin']}",
+                box=None,
+                header_style="bold",
+            )
+            for column in ("time", "forecast", "lower", "upper"):
+                table.add_column(column, justify="left" if column == "time" else "right")
+            for point in forecast["points"][::3]:  # every third hour keeps it on one screen
+                table.add_row(
+                    point["time"], *(f"{point[key]:.3f}" for key in ("forecast", "lower", "upper"))
+                )
+            self.console.print(table)
 
     def show_kubectl(self) -> None:
         kubectl = Path(sys.executable).with_name("kubectl")

@@ -12,8 +12,8 @@
 4. the operator (`wattcast-operator`) under its chart ServiceAccount's token, its default
    source that InfluxDB (InfluxQL), plus a named source `offline` pointing at a closed port
    (the "InfluxDB is down" drill);
-5. the REST API (`wattcast-api`) under its own ServiceAccount, with a generated bearer token
-   and the model store (read-only).
+5. the REST API (`wattcast-api`) under its own ServiceAccount, with a generated bearer token,
+   the model store (read-only) and that InfluxDB as the source of its forecasts.
 
 Trainer pods run as the chart's trainer ServiceAccount, started by the real Job controller and
 run by the kubelet. Each process logs to a file in the work directory; `logs()` gathers their
@@ -218,6 +218,11 @@ class LocalStack:
             "WATTCAST_INFLUX_SOURCES_FILE": str(self.sources_file()),
             "WATTCAST_MODELS_DIR": str(self.models_dir),
             "WATTCAST_LOG_FORMAT": "plain",
+            # The source the API's forecasts read (the seed's variables, a read token).
+            "INFLUX_URL": self.influx.url,
+            "INFLUX_DIALECT": "influxql",
+            "INFLUX_DATABASE": DATABASE,
+            "INFLUX_TOKEN": self.influx.token or "",
         }
         env.pop("KUBECONFIG", None)
         self.api = Service(

@@ -23,7 +23,7 @@ from wattcast.devtools.testbed.influx import InfluxError, InfluxProcess, _check_
 __all__ = ["DEFAULT_BUCKET", "DEFAULT_ORG", "Influx2Server", "find_influxd2"]
 
 DEFAULT_ORG = "wattcast"
-#: The seed's bucket (SEED.md: ``INFLUX_BUCKET=energy_data``).
+#: The seed's bucket (docs/seed.md: ``INFLUX_BUCKET=energy_data``).
 DEFAULT_BUCKET = "energy_data"
 
 
