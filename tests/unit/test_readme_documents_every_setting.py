@@ -9,10 +9,9 @@ from pydantic_settings import BaseSettings
 
 from wattcast.api.core.config import Settings as ApiSettings
 from wattcast.api.dashboard.settings import DashboardSettings
-from wattcast.forecasting.settings import ForecastSettings
-from wattcast.forecasting.settings import InfluxEnvSettings as ForecastInfluxSettings
+from wattcast.forecasting.settings import ForecastSettings, InfluxEnvSettings
 from wattcast.operator.settings import OperatorSettings
-from wattcast.trainer.settings import InfluxEnvSettings, TrainerSettings
+from wattcast.trainer.settings import TrainerSettings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 CONFIGURATION = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
@@ -25,7 +24,6 @@ MODELS = [
     ApiSettings,
     DashboardSettings,
     ForecastSettings,
-    ForecastInfluxSettings,
 ]
 
 

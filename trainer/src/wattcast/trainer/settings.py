@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from wattcast.crd import InfluxDialect, constants
+from wattcast.crd import constants
 from wattcast.crd.names import DNS_LABEL_MAX_LENGTH
+from wattcast.forecasting.settings import InfluxEnvSettings
 
 
 class TrainerSettings(BaseSettings):
@@ -93,21 +94,6 @@ class TrainerSettings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
-
-
-class InfluxEnvSettings(BaseSettings):
-    """The source the operator resolved, as the seed's `INFLUX_*` variables."""
-
-    model_config = SettingsConfigDict(env_prefix="INFLUX_", extra="ignore")
-
-    url: str | None = Field(default=None, description="Base URL of the InfluxDB HTTP API.")
-    dialect: InfluxDialect = Field(default=InfluxDialect.FLUX, description="flux or influxql.")
-    org: str | None = Field(default=None, description="Organisation (Flux).")
-    bucket: str | None = Field(default=None, description="Bucket (Flux).")
-    database: str | None = Field(default=None, description="Database (InfluxQL).")
-    token: SecretStr | None = Field(
-        default=None, description="Token; InfluxDB 1.x: `user:password`; unset: no auth."
-    )
 
 
 @lru_cache(maxsize=1)
