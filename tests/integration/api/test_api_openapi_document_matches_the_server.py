@@ -17,11 +17,13 @@ import schemathesis
 from api_support import TOKEN, ServedApp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kubernetes import client
 from schemathesis import GenerationMode
-from wattcast.devtools.emulator.fixtures import RunningEmulator
 
 from wattcast.api.core.config import Settings
 from wattcast.api.main import create_app
+from wattcast.devtools.cluster.access import create_namespace, delete_namespace
+from wattcast.devtools.cluster.chart import ChartIdentities
 
 # Bounded: about a minute for the whole document on the development machine.
 MAX_EXAMPLES = 25
@@ -29,10 +31,14 @@ MAX_EXAMPLES = 25
 
 @pytest.fixture(scope="module")
 def served_api(
-    kubeconfig: Path, emulator: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
+    api_kubeconfig: Path,
+    chart_identities: ChartIdentities,
+    kube: client.ApiClient,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     namespace = f"t-{uuid.uuid4().hex[:10]}"
-    emulator.create_namespace(namespace)
+    create_namespace(kube, namespace)
+    chart_identities.grant(namespace, "api")
     sources = tmp_path_factory.mktemp("schemathesis") / "sources.yaml"
     sources.write_text(
         "- name: archive\n  url: http://influx-archive:8086\n  dialect: influxql\n"
@@ -42,7 +48,7 @@ def served_api(
     served = ServedApp(
         Settings(
             api_tokens=TOKEN,
-            api_kubeconfig=kubeconfig,
+            api_kubeconfig=api_kubeconfig,
             api_namespace=namespace,
             influx_sources_file=sources,
             api_kube_timeout_seconds=10,
@@ -54,7 +60,7 @@ def served_api(
         yield served.url
     finally:
         served.stop()
-        emulator.delete_namespace(namespace)
+        delete_namespace(kube, namespace)
 
 
 _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' default

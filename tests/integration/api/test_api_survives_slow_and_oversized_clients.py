@@ -26,7 +26,9 @@ import httpx
 import pytest
 from api_support import TOKEN, ApiProcess, Cluster, api_process
 from kubernetes import client, config
-from wattcast.devtools.emulator.fixtures import RunningEmulator
+
+from wattcast.devtools.cluster.access import create_namespace, delete_namespace
+from wattcast.devtools.cluster.chart import ChartIdentities
 
 HEADER_TIMEOUT = 2.0
 KEEP_ALIVE = 1
@@ -37,20 +39,21 @@ STALLED = 300
 
 
 @pytest.fixture(scope="module")
-def module_namespace(emulator: RunningEmulator) -> Iterator[str]:
+def module_namespace(kube: client.ApiClient, chart_identities: ChartIdentities) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:10]}"
-    emulator.create_namespace(name)
+    create_namespace(kube, name)
+    chart_identities.grant(name, "api")
     try:
         yield name
     finally:
-        emulator.delete_namespace(name)
+        delete_namespace(kube, name)
 
 
 @pytest.fixture(scope="module")
-def served(kubeconfig: Path, module_namespace: str) -> Iterator[ApiProcess]:
+def served(api_kubeconfig: Path, module_namespace: str) -> Iterator[ApiProcess]:
     """One API process for the tests that leave it as they found it (its start is slow)."""
     with api_process(
-        kubeconfig,
+        api_kubeconfig,
         module_namespace,
         WATTCAST_API_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         WATTCAST_API_KEEP_ALIVE_SECONDS=str(KEEP_ALIVE),
@@ -238,10 +241,11 @@ def _closed_by_server(sock: socket.socket) -> bool:
 
 
 def test_probes_answer_while_hundreds_of_stalled_connections_are_held(
-    kubeconfig: Path, namespace: str
+    api_kubeconfig: Path, chart_identities: ChartIdentities, namespace: str
 ) -> None:
+    chart_identities.grant(namespace, "api")
     # A long header timeout: the stalled connections stay for the whole test.
-    with api_process(kubeconfig, namespace, WATTCAST_API_HEADER_TIMEOUT_SECONDS="60") as served:
+    with api_process(api_kubeconfig, namespace, WATTCAST_API_HEADER_TIMEOUT_SECONDS="60") as served:
         stalled = _stall(served, STALLED)
         try:
             _healthy(served)
@@ -252,11 +256,12 @@ def test_probes_answer_while_hundreds_of_stalled_connections_are_held(
 
 
 def test_past_the_connection_limit_the_longest_stalled_make_room(
-    kubeconfig: Path, namespace: str
+    api_kubeconfig: Path, chart_identities: ChartIdentities, namespace: str
 ) -> None:
+    chart_identities.grant(namespace, "api")
     limit = 64
     with api_process(
-        kubeconfig,
+        api_kubeconfig,
         namespace,
         WATTCAST_API_HEADER_TIMEOUT_SECONDS="60",
         WATTCAST_API_MAX_CONNECTIONS=str(limit),
@@ -280,9 +285,10 @@ def test_past_the_connection_limit_the_longest_stalled_make_room(
 
 
 def test_probes_answer_while_requests_in_flight_are_at_their_limit(
-    kubeconfig: Path, namespace: str
+    api_kubeconfig: Path, chart_identities: ChartIdentities, namespace: str
 ) -> None:
-    with api_process(kubeconfig, namespace, WATTCAST_API_MAX_REQUESTS="2") as served:
+    chart_identities.grant(namespace, "api")
+    with api_process(api_kubeconfig, namespace, WATTCAST_API_MAX_REQUESTS="2") as served:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         opened = threading.Barrier(3, timeout=30)
         stop = threading.Event()
