@@ -7,10 +7,10 @@ kube-controller-manager, and the process kubelet) with the TrainingJob CRD and t
 ServiceAccounts and RBAC, the operator (its default source that InfluxDB, InfluxQL) and the
 REST API each under its own ServiceAccount (:class:`~wattcast.devtools.stack.LocalStack`);
 loads synthetic readings for a few meters in the seed's format; submits one training per meter
-through the
-seed's `POST /trainmodel/v2/`; shows live progress; prints the seed-shaped status JSON of each
-task and where its model is; shows `kubectl get tj` against that cluster; then stops
-everything it started. Exit code 0 when every task ended in SUCCESS.
+through the seed's `POST /trainmodel/v2/`; shows live progress; prints the seed-shaped status
+JSON of each task and where its model is; prints each meter's day-ahead forecast from
+`GET /v1/forecasts/...`; shows `kubectl get tj` against that cluster; then stops everything
+it started. Exit code 0 when every task ended in SUCCESS.
 
 With `--keep` (`make demo KEEP=1`) the stack stays up after the trainings, with the usage
 printed (URLs, token, KUBECONFIG, kubectl/curl/wattcast commands), until Ctrl-C.
