@@ -59,13 +59,16 @@ POOL_SIZE: Final = 32
 
 
 def _keep_paths() -> tuple[Path, ...]:
-    """Where this Python and the PATH live, when that is in a folder the sandbox replaces."""
+    """Where this Python, its import path and the PATH live, when that is in a folder the
+    sandbox replaces (a clone under /tmp, say)."""
     candidates = [
         Path(sys.prefix),
         Path(sys.base_prefix),
         Path(os.path.realpath(sys.executable)).parent,
     ]
     candidates += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    # The project's own sources (editable installs) and its repository, wherever it was cloned.
+    candidates += [Path(p) for p in sys.path if p and Path(p).is_dir()]
     keep = []
     for path in candidates:
         parts = path.parts
