@@ -90,8 +90,10 @@ FULL_SPEC = TrainingJobSpec.model_validate(
 
 RESULT = TrainingResult.model_validate(
     {
-        "modelPath": "default/water-w-0042/model-20240301T120000Z.keras",
+        "modelPath": "water/w-0042/versions/20240301T120000000000Z-abc123/model.keras",
         "dataPoints": 4368,
+        "promoted": True,
+        "promotionReason": "promoted: holdout MAE 0.41 beats the best baseline naiveWeekly (0.52)",
         "trainingCompleted": "2024-03-01T12:00:00Z",
         "metrics": {
             "holdout": {
