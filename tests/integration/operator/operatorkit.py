@@ -41,6 +41,8 @@ TRAINER_DOUBLE_IMAGE = "wattcast-trainer:double"
 INSTRUCTION_PREFIX = "trainer-double.wattcast.dev/"
 INFLUX_TOKEN_SECRET = "influx-token"
 MODELS_CLAIM = "wattcast-models"
+# Where Kopf keeps the spec it last handled (wattcast.operator.kopf_settings).
+DIFFBASE_ANNOTATION = "wattcast.dev/last-handled-configuration"
 
 
 def free_port() -> int:
@@ -343,6 +345,23 @@ class K8s:
         """Whether the TrainingJob's Running condition is True."""
         conditions = self.status(namespace, name).get("conditions") or []
         return any(c["type"] == "Running" and c["status"] == "True" for c in conditions)
+
+    def wait_handled(self, namespace: str, name: str) -> None:
+        """A positive barrier: every event of the TrainingJob so far has been handled.
+
+        Flips `spec.suspend` and waits until Kopf has recorded the flip in its diff-base
+        annotation. Kopf handles one object's events in order, so by then the operator has
+        handled each earlier event of this TrainingJob (whatever it was going to do, it did).
+        """
+        suspend = not (self.tj(namespace, name) or {})["spec"].get("suspend", False)
+        self.patch_tj(namespace, name, {"spec": {"suspend": suspend}})
+
+        def recorded() -> bool:
+            annotations = (self.tj(namespace, name) or {})["metadata"].get("annotations") or {}
+            base = annotations.get(DIFFBASE_ANNOTATION)
+            return base is not None and json.loads(base)["spec"].get("suspend") is suspend
+
+        wait_for(recorded, what=f"the operator to handle {name}'s suspend={suspend}")
 
     def wait_phase(
         self, namespace: str, name: str, phase: str, timeout: float = WAIT_S

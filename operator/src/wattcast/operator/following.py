@@ -7,7 +7,7 @@ made while the operator was down is carried over after a restart like any other.
 A Job the index does not show is not yet a lost one: the Job this process created a moment ago
 may simply not have reached its watch. Its own event will come and reconcile. The operator
 decides that a Job is lost (`JobLost`) only when the absence is news: the Job's DELETED event
-(`confirm_job` from `job_event`), or the first sight of the TrainingJob after a start, when
+(`job_deleted`), or the first sight of the TrainingJob after a start, when
 Kopf has listed every Job into the index before any handler runs (`confirm_job` from the
 `on.resume` handler, which Kopf retries until the loss is written). Either way the API server
 is asked once more before the TrainingJob fails.
@@ -71,6 +71,19 @@ async def confirm_job(
         return owner_uid is None or owner_uid == tj.uid
 
     return await _follow(rt, key, indexes, logger, missing_is_lost=missing_is_lost)
+
+
+async def job_deleted(
+    rt: Runtime, key: Key, indexes: Indexes, logger: kopf.Logger, *, owner_uid: str
+) -> None:
+    """The Job's DELETED event: lost, unless its TrainingJob had finished (the record stays)."""
+    observed: Snapshot | None = lookup(indexes.trainingjobs, key)
+    if observed is not None and observed.uid == owner_uid:
+        tj = rt.state.current(observed)
+        if tj.phase in TERMINAL_PHASES:
+            logger.info(f"Job {tj.job_name} was deleted after the TrainingJob finished: kept")
+            return
+    await confirm_job(rt, key, indexes, logger, owner_uid=owner_uid)
 
 
 async def _follow(

@@ -143,7 +143,7 @@ async def job_event(
     rt = runtime_of(memo)
     key = (namespace or "", owner[0])
     if type == "DELETED":
-        await following.confirm_job(rt, key, Indexes.of(kwargs), logger, owner_uid=owner[1])
+        await following.job_deleted(rt, key, Indexes.of(kwargs), logger, owner_uid=owner[1])
     else:
         await following.reconcile(rt, key, Indexes.of(kwargs), logger)
 
