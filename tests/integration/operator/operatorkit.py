@@ -323,6 +323,11 @@ class K8s:
     def prepare_training_namespace(self, namespace: str) -> None:
         """What a training namespace holds for trainer pods: the InfluxDB token Secret and the
         model store claim (the chart's identities are granted by the caller)."""
+        self.create_token_secret(namespace)
+        self.create_models_claim(namespace)
+
+    def create_token_secret(self, namespace: str) -> None:
+        """The InfluxDB token Secret trainer pods read through secretKeyRef."""
         self.core.create_namespaced_secret(
             namespace,
             client.V1Secret(
@@ -330,6 +335,9 @@ class K8s:
                 string_data={"token": "not-used-by-the-double"},
             ),
         )
+
+    def create_models_claim(self, namespace: str) -> None:
+        """The model store claim trainer pods mount at /models."""
         self.core.create_namespaced_persistent_volume_claim(
             namespace,
             client.V1PersistentVolumeClaim(

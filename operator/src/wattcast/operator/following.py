@@ -24,10 +24,15 @@ import kopf
 from wattcast.crd import TERMINAL_PHASES, Reason, constants
 from wattcast.crd.times import now_utc
 from wattcast.operator import status as mapping
+from wattcast.operator.blockers import pod_blocker
 from wattcast.operator.rendering import is_owned_by
 from wattcast.operator.runtime import Runtime
 from wattcast.operator.snapshots import Key, Snapshot, lookup
 from wattcast.operator.writing import write_fresh
+
+# The Job controller labels its pods with the Job's name (the older of its two labels is on
+# pods of every supported version).
+JOB_NAME_LABEL = "job-name"
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,38 @@ async def _follow(
         if await carry_suspend(rt, tj, job, logger):
             return True  # the Job's own event brings the state to map
         return await map_job(rt, tj, job, logger)
+
+
+async def pod_changed(
+    rt: Runtime,
+    key: Key,
+    indexes: Indexes,
+    pod: Mapping[str, Any],
+    logger: kopf.Logger,
+    *,
+    gone: bool,
+) -> None:
+    """A trainer pod changed (or went): show on the TrainingJob whether it cannot start, and why.
+
+    Only a pod of the TrainingJob's own Job counts (its `job-name` label); a pod that went
+    blocks nothing any more.
+    """
+    async with rt.state.lock(key):
+        observed: Snapshot | None = lookup(indexes.trainingjobs, key)
+        if observed is None or observed.deleting:
+            return
+        tj = rt.state.current(observed)
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if not tj.job_name or labels.get(JOB_NAME_LABEL) != tj.job_name:
+            return
+        blocker = None if gone else pod_blocker(pod)
+        if not mapping.pod_blocked(tj.status, blocker, now=now_utc()).patch:
+            return
+
+        async def compute(current: Snapshot) -> mapping.StatusChange:
+            return mapping.pod_blocked(current.status, blocker, now=now_utc())
+
+        await write_fresh(rt, tj, compute, logger)
 
 
 async def map_job(rt: Runtime, tj: Snapshot, job: Mapping[str, Any], logger: kopf.Logger) -> bool:

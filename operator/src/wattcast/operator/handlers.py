@@ -8,6 +8,8 @@
   after a start is lost (`following`).
 - `trainingjob_event`, `job_event` (on.event): the Job's state onto the TrainingJob,
   `spec.suspend` onto the Job; a deleted Job is lost (`following`).
+- `pod_event` (on.event of trainer pods): a pod that cannot start, and why, as the
+  TrainingJob's `Blocked` condition (`following`, `blockers`).
 - `expire` (timer on finished TrainingJobs, with retention on): the uid-conditional delete
   (`retention`).
 
@@ -146,6 +148,22 @@ async def job_event(
         await following.job_deleted(rt, key, Indexes.of(kwargs), logger, owner_uid=owner[1])
     else:
         await following.reconcile(rt, key, Indexes.of(kwargs), logger)
+
+
+@kopf.on.event("", "v1", "pods", labels=OUR_JOBS)
+@counted
+async def pod_event(
+    type: str,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: Any,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
+    trainingjob = body.metadata.labels.get(constants.LABEL_TRAININGJOB, "")
+    key = (namespace or "", trainingjob)
+    gone = type == "DELETED"
+    await following.pod_changed(runtime_of(memo), key, Indexes.of(kwargs), body, logger, gone=gone)
 
 
 # --- Retention --------------------------------------------------------------------------------
