@@ -502,7 +502,7 @@ class Condition(_Model):
 
     type: str = Field(
         description="Condition type, CamelCase (JobCreated, Queued, Suspended, Running, "
-        "Complete, Failed).",
+        "Blocked, Complete, Failed).",
         max_length=64,
         pattern=CAMEL_CASE_PATTERN,
     )
