@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from prepared_series import hourly_series
 
-from wattcast.crd import MeterType, ModelSpec
+from wattcast.crd import ModelSpec
 from wattcast.forecasting.baselines import SeasonalNaive, seasonal_naive_baselines
 from wattcast.forecasting.features.building import FeatureSet, build_features
 from wattcast.forecasting.features.configuration import FeatureConfig
 from wattcast.forecasting.forecasters import Forecaster
-from wattcast.forecasting.preparation import PreparedSeries, prepare
-
-START = pd.Timestamp("2024-01-01T00:00:00Z")
-
-
-def _series(values: np.ndarray) -> PreparedSeries:
-    index = pd.date_range(START, periods=len(values), freq="1h", name="time")
-    return prepare(
-        pd.DataFrame({"consumption": values}, index=index),
-        start=START,
-        end=index[-1] + pd.Timedelta(hours=1),
-        freq=pd.Timedelta(hours=1),
-        meter_type=MeterType.ELECTRICITY,
-        max_gap_hours=6,
-        min_days=1,
-    )
+from wattcast.forecasting.preparation import PreparedSeries
 
 
 def _features(series: PreparedSeries) -> FeatureSet:
@@ -36,7 +21,7 @@ def _features(series: PreparedSeries) -> FeatureSet:
 
 def test_naive_baselines_forecast_the_lagged_consumption_at_every_row() -> None:
     values = 10.0 + np.arange(40 * 24, dtype=float) % 24
-    series = _series(values)
+    series = hourly_series(values)
     features = _features(series)
     baselines = seasonal_naive_baselines(24)
     assert list(baselines) == ["naiveDaily", "naiveWeekly"]
@@ -50,7 +35,7 @@ def test_naive_baselines_forecast_the_lagged_consumption_at_every_row() -> None:
 def test_a_long_gap_leaves_the_baseline_without_a_forecast() -> None:
     values = 10.0 + np.arange(40 * 24, dtype=float) % 24
     values[30 * 24 : 30 * 24 + 12] = np.nan  # 12 h: longer than the 6 h bridged
-    features = _features(_series(values))
+    features = _features(hourly_series(values))
     daily = seasonal_naive_baselines(24)["naiveDaily"].predict(features)
     in_gap = (features.positions >= 31 * 24) & (features.positions < 31 * 24 + 12)
     assert in_gap.sum() == 12
@@ -59,7 +44,7 @@ def test_a_long_gap_leaves_the_baseline_without_a_forecast() -> None:
 
 
 def test_a_lag_before_the_series_has_no_forecast() -> None:
-    features = _features(_series(np.ones(40 * 24)))
+    features = _features(hourly_series(np.ones(40 * 24)))
     far = SeasonalNaive(int(features.positions[0]) + 1)
     forecast = far.predict(features)
     assert np.isnan(forecast[0])
@@ -67,7 +52,7 @@ def test_a_lag_before_the_series_has_no_forecast() -> None:
 
 
 def test_fitting_a_baseline_learns_nothing() -> None:
-    features = _features(_series(5.0 + np.sin(np.arange(40 * 24))))
+    features = _features(hourly_series(5.0 + np.sin(np.arange(40 * 24))))
     baseline: Forecaster = SeasonalNaive(24)  # the models' interface
     before = baseline.predict(features)
     baseline.fit(features, np.arange(10, dtype=np.int64))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from prepared_series import hourly_series
 
-from wattcast.crd import MeterType, ModelSpec, ModelType
+from wattcast.crd import ModelSpec, ModelType
 from wattcast.crd.modelstore import FeatureConfiguration
 from wattcast.forecasting.features.building import build_features
 from wattcast.forecasting.features.configuration import (
@@ -16,7 +16,6 @@ from wattcast.forecasting.features.configuration import (
     from_record,
     record,
 )
-from wattcast.forecasting.preparation import prepare
 
 
 @pytest.mark.parametrize(
@@ -50,21 +49,12 @@ def test_the_record_reads_back_to_the_configuration_and_scaling(
 
 
 def test_only_sequence_models_take_the_lookback_window() -> None:
-    start = pd.Timestamp("2024-01-01T00:00:00Z")
-    index = pd.date_range(start, periods=40 * 24, freq="1h", name="time")
-    series = prepare(
-        pd.DataFrame({"consumption": np.ones(len(index))}, index=index),
-        start=start,
-        end=index[-1] + pd.Timedelta(hours=1),
-        freq=pd.Timedelta(hours=1),
-        meter_type=MeterType.ELECTRICITY,
-        max_gap_hours=6,
-        min_days=1,
-    )
+    series = hourly_series(np.ones(40 * 24))
+    n = len(series.frame)
     for model_type, has_window in ((ModelType.SEASONAL_RESIDUAL, False), (ModelType.LSTM, True)):
         spec = ModelSpec(type=model_type)
         config = FeatureConfig.from_spec(spec, 24, timezone="UTC", holidays="none")
-        features = build_features(series, config, scale_until=len(index))
+        features = build_features(series, config, scale_until=n)
         assert (features.window is not None) is has_window
         if features.window is not None:
             assert features.window.shape == (len(features.positions), config.lookback)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from prepared_series import hourly_series
 
-from wattcast.crd import MeterType, ModelSpec
+from wattcast.crd import ModelSpec
 from wattcast.forecasting.baselines import seasonal_naive_baselines
 from wattcast.forecasting.errors import DataInsufficientError, TrainerError
 from wattcast.forecasting.features.building import build_features
 from wattcast.forecasting.features.configuration import FeatureConfig
 from wattcast.forecasting.forecasters import Forecaster
-from wattcast.forecasting.preparation import PreparedSeries, prepare
+from wattcast.forecasting.preparation import PreparedSeries
 from wattcast.trainer.evaluation import error_metrics, evaluate, scoring_mask
 from wattcast.trainer.holdout import HoldoutForecasts
 from wattcast.trainer.training import score_holdout
-
-START = pd.Timestamp("2024-01-01T00:00:00Z")
 
 
 def test_a_point_one_forecaster_skips_is_skipped_for_all() -> None:
@@ -51,19 +49,6 @@ def test_no_point_left_or_mismatched_forecasts_are_refused() -> None:
         evaluate(actual, {"a": actual})
 
 
-def _series(values: np.ndarray) -> PreparedSeries:
-    index = pd.date_range(START, periods=len(values), freq="1h", name="time")
-    return prepare(
-        pd.DataFrame({"consumption": values}, index=index),
-        start=START,
-        end=index[-1] + pd.Timedelta(hours=1),
-        freq=pd.Timedelta(hours=1),
-        meter_type=MeterType.ELECTRICITY,
-        max_gap_hours=6,
-        min_days=1,
-    )
-
-
 def _holdout(series: PreparedSeries, forecast: np.ndarray) -> HoldoutForecasts:
     n = len(series.frame)
     positions = np.arange(n - len(forecast), n, dtype=np.int64)
@@ -77,7 +62,7 @@ def _holdout(series: PreparedSeries, forecast: np.ndarray) -> HoldoutForecasts:
 def test_the_model_and_the_baselines_are_scored_on_the_same_holdout_points() -> None:
     values = 10.0 + (np.arange(42 * 24, dtype=float) % 24)
     values[-30:-24] = np.nan  # missing in the holdout: interpolated, never scored
-    series = _series(values)
+    series = hourly_series(values)
     config = FeatureConfig.from_spec(ModelSpec(), 24, timezone="UTC", holidays="none")
     features = build_features(series, config, scale_until=len(values) - 48)
     baselines: dict[str, Forecaster] = dict(seasonal_naive_baselines(24))
@@ -97,7 +82,7 @@ def test_the_model_and_the_baselines_are_scored_on_the_same_holdout_points() -> 
 
 
 def test_a_diverged_model_or_an_unscorable_holdout_fails_the_training() -> None:
-    series = _series(10.0 + (np.arange(42 * 24, dtype=float) % 24))
+    series = hourly_series(10.0 + (np.arange(42 * 24, dtype=float) % 24))
     config = FeatureConfig.from_spec(ModelSpec(), 24, timezone="UTC", holidays="none")
     features = build_features(series, config, scale_until=len(series.frame) - 48)
     baselines: dict[str, Forecaster] = dict(seasonal_naive_baselines(24))
@@ -108,7 +93,7 @@ def test_a_diverged_model_or_an_unscorable_holdout_fails_the_training() -> None:
 
     gappy = 10.0 + (np.arange(42 * 24, dtype=float) % 24)
     gappy[-48:] = np.nan
-    series = _series(gappy)
+    series = hourly_series(gappy)
     features = build_features(series, config, scale_until=len(series.frame) - 48)
     with pytest.raises(DataInsufficientError, match="no valid points in the holdout"):
         score_holdout(series, features, _holdout(series, np.ones(48)), baselines)
