@@ -26,6 +26,7 @@ import typer
 
 from wattcast.crd import Reason, TerminationMessage, constants
 from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public_message
+from wattcast.forecasting.settings import get_influx_env
 from wattcast.trainer.job_loading import (
     StandaloneTrainingJob,
     load_spec_file,
@@ -42,7 +43,7 @@ from wattcast.trainer.progress import (
     StatusPatcher,
     write_termination_log,
 )
-from wattcast.trainer.settings import get_influx_env, get_settings
+from wattcast.trainer.settings import get_settings
 
 log = logging.getLogger("wattcast.trainer")
 
