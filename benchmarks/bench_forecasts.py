@@ -117,7 +117,7 @@ def set_up(influx_url: str, database: str, work: Path, meters: int) -> Path:
 
 
 def _source(args: argparse.Namespace) -> Any:
-    from wattcast.forecasting.influxql import InfluxQLSource
+    from wattcast.forecasting.influx.influxql import InfluxQLSource
 
     return InfluxQLSource(url=args.influx, database=args.database, token=None, timeout=60)
 
@@ -129,7 +129,8 @@ def _origin() -> datetime:
 def _rate_worker(args: argparse.Namespace, cpu: int, meters: list[int], seconds: float) -> None:
     os.sched_setaffinity(0, {cpu})
     from wattcast.crd import MeterType
-    from wattcast.forecasting.predicting import forecast, open_current
+    from wattcast.forecasting.loading import open_current
+    from wattcast.forecasting.serving import forecast
 
     source = _source(args)
     versions = [open_current(args.models, MeterType.ELECTRICITY, f"bench-{i}") for i in meters]
@@ -151,7 +152,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from wattcast.crd import MeterType
     from wattcast.devtools.serving import ServedApp
     from wattcast.forecasting.forecasters import keras_for_serving
-    from wattcast.forecasting.predicting import open_current
+    from wattcast.forecasting.loading import open_current
 
     out: dict[str, Any] = {}
     started = time.perf_counter()

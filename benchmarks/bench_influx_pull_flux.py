@@ -33,8 +33,8 @@ from pydantic import SecretStr
 from wattcast.crd import MeterType, Resolution
 from wattcast.devtools.testbed.instance import start_influx
 from wattcast.devtools.testbed.synthetic import generate_meter
-from wattcast.forecasting.flux import FluxSource, build_query
-from wattcast.forecasting.sources import MeterQuery
+from wattcast.forecasting.datasource import MeterQuery
+from wattcast.forecasting.influx.flux import FluxSource, build_query
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
 METER = "bench-meter"

@@ -33,12 +33,15 @@ import pandas as pd
 
 from wattcast.crd import MeterType, ModelSpec, ModelType
 from wattcast.devtools.testbed.synthetic import generate_meter
-from wattcast.forecasting.features import FeatureConfig, build_features
+from wattcast.forecasting.baselines import seasonal_naive_baselines
+from wattcast.forecasting.features.building import build_features
+from wattcast.forecasting.features.configuration import FeatureConfig
+from wattcast.forecasting.forecasters import KerasForecaster
 from wattcast.forecasting.preparation import prepare
-from wattcast.trainer.evaluation import holdout_start, naive_forecasts, scored_mask
-from wattcast.trainer.models import needs_window
-from wattcast.trainer.runtime import load_keras
-from wattcast.trainer.training import fit, predict
+from wattcast.trainer.evaluation import evaluate
+from wattcast.trainer.holdout import holdout_start
+from wattcast.trainer.keras_backend import load_keras
+from wattcast.trainer.training import train
 
 START = datetime(2023, 1, 2, tzinfo=UTC)
 END = datetime(2024, 1, 1, tzinfo=UTC)
@@ -78,29 +81,29 @@ def run_meter(
         min_days=14,
     )
     spec = ModelSpec(type=model_type, holdout_days=HOLDOUT_DAYS, use_temperature=use_temperature)
+    config = FeatureConfig.from_spec(spec, 24, timezone="Europe/Berlin", holidays="DE")
     started = time.perf_counter()
-    outcome = fit(series, spec, timezone="Europe/Berlin", holidays="DE")
+    outcome = train(series, spec, config)
     seconds = time.perf_counter() - started
 
-    config = FeatureConfig.from_spec(spec, 24, timezone="Europe/Berlin", holidays="DE")
     split = holdout_start(series, HOLDOUT_DAYS, config.horizon)
-    features = build_features(
-        series, config, scale_until=split, with_window=needs_window(spec.type)
-    )
+    features = build_features(series, config, scale_until=split)
     rows = np.flatnonzero(features.positions >= split)
     positions = features.positions[rows]
-    forecasts = {"model": predict(outcome.model, spec, features, rows)}
-    forecasts.update(naive_forecasts(series, positions))
+    forecasts = {"model": KerasForecaster(outcome.model, spec.type).predict(features)[rows]}
+    for name, baseline in seasonal_naive_baselines(config.steps_per_day).items():
+        forecasts[name] = baseline.predict(features)[rows]
     filled = series.frame["consumption"].interpolate(limit_direction="both")
     days = len(positions) // 24
     mstl = mstl_forecast(filled, split, days)
     forecasts["mstl"] = np.full(len(positions), np.nan)
     forecasts["mstl"][: len(mstl)] = mstl
-    scored = scored_mask(series, positions, forecasts)
     actual = series.frame["consumption"].to_numpy()[positions]
-    result = {"seconds": seconds, "points": float(scored.sum())}
-    for name, values in forecasts.items():
-        result[name] = float(np.mean(np.abs(values[scored] - actual[scored])))
+    valid = series.frame["valid"].to_numpy(dtype=bool)[positions]
+    evaluation = evaluate(actual, forecasts, valid=valid)
+    result = {"seconds": seconds, "points": float(evaluation.points)}
+    for name, scores in evaluation.scores.items():
+        result[name] = scores.mae
     return result
 
 

@@ -30,8 +30,8 @@ import requests
 from wattcast.crd import MeterType, Resolution
 from wattcast.devtools.testbed.influx import InfluxServer, write_meter
 from wattcast.devtools.testbed.synthetic import generate_meter
-from wattcast.forecasting.influxql import InfluxQLSource
-from wattcast.forecasting.sources import MeterQuery
+from wattcast.forecasting.datasource import MeterQuery
+from wattcast.forecasting.influx.influxql import InfluxQLSource
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
 DATABASE = "bench"

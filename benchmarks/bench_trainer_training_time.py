@@ -23,10 +23,10 @@ from pathlib import Path
 from wattcast.crd import InfluxDialect, InfluxSource, ModelSpec, ModelType
 from wattcast.devtools.testbed.influx import InfluxServer, write_meter
 from wattcast.devtools.testbed.synthetic import generate_meter
-from wattcast.trainer.jobs import StandaloneSpec, StandaloneTrainingJob
+from wattcast.trainer.job_loading import StandaloneSpec, StandaloneTrainingJob
+from wattcast.trainer.keras_backend import load_keras, usable_cpus
+from wattcast.trainer.pipeline import run_job
 from wattcast.trainer.progress import ProgressReporter
-from wattcast.trainer.running import run_job
-from wattcast.trainer.runtime import load_keras, usable_cpus
 from wattcast.trainer.settings import TrainerSettings
 
 START = datetime(2023, 1, 1, tzinfo=UTC)

@@ -18,10 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from wattcast.crd import MeterType, Resolution
+from wattcast.forecasting.datasource import MeterQuery
 from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.forecasting.flux import build_last_query
-from wattcast.forecasting.predicting import Forecast
-from wattcast.forecasting.sources import MeterQuery
+from wattcast.forecasting.influx.flux import build_last_query
+from wattcast.forecasting.serving import Forecast
 from wattcast.forecasting.writing import FluxWriter, InfluxQLWriter, line_protocol
 
 ORIGIN = pd.Timestamp("2024-03-01T00:00:00Z")

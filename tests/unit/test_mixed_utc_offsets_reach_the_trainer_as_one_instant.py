@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wattcast.crd import MeterType, Resolution, TrainingJobSpec
-from wattcast.forecasting import flux, influxql
+from wattcast.forecasting.datasource import MeterQuery
+from wattcast.forecasting.influx import flux, influxql
 from wattcast.forecasting.preparation import regular_grid
-from wattcast.forecasting.sources import MeterQuery
 
 # Every offset RFC 3339 and Python can spell: -23:59 to +23:59, to the minute.
 offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(

@@ -1,4 +1,5 @@
-"""Holdout metrics: error measures, the holdout's start at an origin, the naive baselines."""
+"""Holdout metrics: error measures and the holdout's start at an origin (the baselines and the
+shared scoring mask: tests/unit/forecasting/, tests/unit/trainer/)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,8 @@ import pytest
 
 from wattcast.crd import MeterType
 from wattcast.forecasting.preparation import prepare
-from wattcast.trainer.evaluation import (
-    error_metrics,
-    holdout_start,
-    naive_forecasts,
-    scored_mask,
-)
+from wattcast.trainer.evaluation import error_metrics
+from wattcast.trainer.holdout import holdout_start
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")
 
@@ -54,18 +51,3 @@ def test_the_holdout_starts_at_the_next_origin() -> None:
     first = series.frame.index[split]  # type: ignore[attr-defined]
     assert first.hour == 0
     assert (series.frame.index[-1] - first) < pd.Timedelta(days=7)  # type: ignore[attr-defined]
-
-
-def test_naive_baselines_are_lagged_values_on_the_same_timestamps() -> None:
-    series = _series(20)
-    positions = np.array([24 * 10, 24 * 10 + 5], dtype=np.int64)
-    naive = naive_forecasts(series, positions)  # type: ignore[arg-type]
-    values = series.frame["consumption"].to_numpy()  # type: ignore[attr-defined]
-    assert naive["naiveDaily"].tolist() == values[positions - 24].tolist()
-    assert naive["naiveWeekly"].tolist() == values[positions - 168].tolist()
-    early = naive_forecasts(series, np.array([30], dtype=np.int64))  # type: ignore[arg-type]
-    assert np.isnan(early["naiveWeekly"][0])
-    both = np.array([30, 24 * 10], dtype=np.int64)
-    forecasts = naive_forecasts(series, both)  # type: ignore[arg-type]
-    # Scored only where every forecast exists: not at hour 30, which has no week before it.
-    assert scored_mask(series, both, forecasts).tolist() == [False, True]  # type: ignore[arg-type]

@@ -6,12 +6,9 @@ import numpy as np
 import pandas as pd
 
 from wattcast.crd import MeterType, ModelSpec
-from wattcast.forecasting.features import (
-    FeatureConfig,
-    build_features,
-    easter_sunday,
-    holiday_flags,
-)
+from wattcast.forecasting.features.building import build_features
+from wattcast.forecasting.features.calendar import easter_sunday, holiday_flags
+from wattcast.forecasting.features.configuration import FeatureConfig
 from wattcast.forecasting.preparation import prepare
 
 START = pd.Timestamp("2024-01-01T00:00:00Z")

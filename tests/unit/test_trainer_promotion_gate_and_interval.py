@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from wattcast.crd import ErrorMetrics, Holdout, MeterType, Metrics, PromotePolicy
+from wattcast.trainer.holdout import MIN_INTERVAL_RESIDUALS, prediction_interval
 from wattcast.trainer.promoting import decide
 from wattcast.trainer.store import ModelStore
-from wattcast.trainer.training import MIN_INTERVAL_RESIDUALS, prediction_interval
 
 
 def _metrics(mae: float, daily: float = 2.0, weekly: float = 1.5) -> Metrics:

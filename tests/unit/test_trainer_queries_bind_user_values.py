@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from wattcast.crd import MeterType, Resolution
-from wattcast.forecasting import flux, influxql
+from wattcast.forecasting.datasource import MeterQuery, check_meter_id
 from wattcast.forecasting.errors import InvalidConfigError, InvalidMeterIdError
-from wattcast.forecasting.sources import MeterQuery, check_meter_id
+from wattcast.forecasting.influx import flux, influxql
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 END = datetime(2024, 2, 1, tzinfo=UTC)

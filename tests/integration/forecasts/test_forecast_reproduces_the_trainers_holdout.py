@@ -18,8 +18,9 @@ from forecast_support import METER_ID, TrainedMeter, forecast_json
 
 from wattcast.crd import MeterType
 from wattcast.devtools.testbed.influx import write_meter
-from wattcast.forecasting.influxql import InfluxQLSource
-from wattcast.forecasting.predicting import forecast, open_current
+from wattcast.forecasting.influx.influxql import InfluxQLSource
+from wattcast.forecasting.loading import open_current
+from wattcast.forecasting.serving import forecast
 
 # Training the shared model (the module fixture) counts against the first test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from wattcast.crd import MeterType
 from wattcast.devtools.testbed.influx import influx_query
-from wattcast.forecasting.influxql import InfluxQLSource
+from wattcast.forecasting.influx.influxql import InfluxQLSource
+from wattcast.forecasting.loading import open_current
 from wattcast.forecasting.main import app
-from wattcast.forecasting.predicting import forecast, open_current
+from wattcast.forecasting.serving import forecast
 from wattcast.forecasting.settings import get_forecast_settings, get_influx_env
 
 # Training the shared model (the module fixture) counts against the first test.

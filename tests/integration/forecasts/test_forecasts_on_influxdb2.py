@@ -27,9 +27,10 @@ from wattcast.crd.modelstore import ModelMetadata
 from wattcast.devtools.testbed.influx2 import Influx2Server
 from wattcast.devtools.testbed.instance import RunningInflux
 from wattcast.devtools.testbed.synthetic import simulate_meter
-from wattcast.forecasting.flux import FluxSource
+from wattcast.forecasting.influx.flux import FluxSource
+from wattcast.forecasting.loading import open_current
 from wattcast.forecasting.main import app
-from wattcast.forecasting.predicting import forecast, open_current
+from wattcast.forecasting.serving import forecast
 from wattcast.forecasting.settings import get_forecast_settings, get_influx_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.influxdb2, pytest.mark.timeout(900)]

@@ -16,9 +16,9 @@ import pytest
 from trainer_support import recording_server, run_trainer, write_spec
 
 from wattcast.crd import InfluxSource
-from wattcast.trainer.jobs import validate_trainingjob
+from wattcast.trainer.job_loading import validate_trainingjob
+from wattcast.trainer.pipeline import run_job
 from wattcast.trainer.progress import ProgressReporter, ProgressState
-from wattcast.trainer.running import run_job
 from wattcast.trainer.settings import TrainerSettings
 
 START = datetime(2024, 3, 4, tzinfo=UTC)

@@ -28,9 +28,9 @@ from wattcast.devtools.testbed.fixtures import Influx2Bucket, SyntheticMeterFact
 from wattcast.devtools.testbed.influx2 import Influx2Server
 from wattcast.devtools.testbed.instance import RunningInflux
 from wattcast.devtools.testbed.synthetic import generate_meter
+from wattcast.forecasting.datasource import MeterQuery
 from wattcast.forecasting.errors import InvalidConfigError
-from wattcast.forecasting.flux import FluxSource, build_query
-from wattcast.forecasting.sources import MeterQuery
+from wattcast.forecasting.influx.flux import FluxSource, build_query
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
 DAYS = 42

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from wattcast.forecasting.errors import InvalidConfigError
-from wattcast.trainer.jobs import load_spec_file
+from wattcast.trainer.job_loading import load_spec_file
 from wattcast.trainer.specfile import MAX_SPEC_BYTES, MAX_SPEC_DEPTH
 
 TRAINER = Path(sys.executable).with_name("wattcast-trainer")

@@ -157,7 +157,7 @@ def test_an_unreachable_api_does_not_stall_or_fail_reporting() -> None:
 
 def test_a_trainingjob_from_the_cluster_can_never_name_a_url() -> None:
     from wattcast.forecasting.errors import InvalidConfigError
-    from wattcast.trainer.jobs import validate_trainingjob
+    from wattcast.trainer.job_loading import validate_trainingjob
 
     document = {
         "spec": {

@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
+from wattcast.forecasting.settings import get_influx_env
 from wattcast.trainer.main import app
-from wattcast.trainer.settings import get_influx_env, get_settings
+from wattcast.trainer.settings import get_settings
 
 
 def clear_settings() -> None:

@@ -1,9 +1,18 @@
-"""The forecaster interface: what the forecasting path asks of a model, whatever its kind.
+"""The forecaster interface, shared by the models and the baselines, and loading a saved one.
+
+Every forecaster works on the same inputs, a FeatureSet (the features built exactly as in
+training, with the series they came from), as statsforecast's models share `fit`/`predict`:
+
+- :class:`Forecaster`: `fit` on some rows of a FeatureSet, then `predict` every row of one.
+  The trainer's networks (wattcast.trainer.fitting) and the seasonal-naive baselines
+  (:mod:`wattcast.forecasting.baselines`) are Forecasters, and the trainer scores them all
+  the same way (wattcast.trainer.evaluation).
+- :class:`FittedForecaster`: `predict` only, what the forecasting path asks of a saved model
+  version (fitted when it was trained; it is never fitted again).
 
 A model version's metadata names its kind (`forecaster.kind`); `load_forecaster` finds the
-loader for it. A forecaster maps a FeatureSet (the inputs rebuilt exactly as in training) to
-point forecasts in the meter's units. A new kind (a statistical or gradient-boosted model)
-adds a loader with `register` and its name in the contract; no caller changes.
+loader for it. A new kind (a statistical or gradient-boosted model) adds a loader with
+`register` and its name in the contract; no caller changes.
 
 Keras models run on whatever Keras backend the process already has (TensorFlow in the
 trainer); elsewhere on Keras' numpy backend, so the API needs no TensorFlow
@@ -28,22 +37,31 @@ import numpy.typing as npt
 from wattcast.crd import ModelType
 from wattcast.crd.modelstore import FORECASTER_KERAS, ModelMetadata
 from wattcast.forecasting.errors import ModelMismatchError
-from wattcast.forecasting.features import FeatureSet
+from wattcast.forecasting.features.building import FeatureSet
 from wattcast.forecasting.inputs import model_inputs
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 SERVING_BACKEND = "numpy"
 
 
-class Forecaster(Protocol):
-    """A loaded model of one version."""
+class FittedForecaster(Protocol):
+    """A forecaster ready to forecast: a saved model version, or a Forecaster after `fit`."""
 
     def predict(self, features: FeatureSet) -> FloatArray:
         """Point forecasts, in the meter's units, for every row of `features`."""
         ...
 
 
-Loader = Callable[[Path, ModelMetadata], Forecaster]
+class Forecaster(FittedForecaster, Protocol):
+    """A forecaster that learns from the training rows of a FeatureSet."""
+
+    def fit(self, features: FeatureSet, rows: IntArray) -> None:
+        """Learn from the rows `rows` of `features` (their targets are valid)."""
+        ...
+
+
+Loader = Callable[[Path, ModelMetadata], FittedForecaster]
 _LOADERS: dict[str, Loader] = {}
 
 
@@ -56,7 +74,7 @@ class UnknownForecasterError(ValueError):
     """The version's forecaster kind is not one this release can load."""
 
 
-def load_forecaster(version_dir: Path, metadata: ModelMetadata) -> Forecaster:
+def load_forecaster(version_dir: Path, metadata: ModelMetadata) -> FittedForecaster:
     loader = _LOADERS.get(metadata.forecaster.kind)
     if loader is None:
         raise UnknownForecasterError(

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.crd import ModelType
-from wattcast.forecasting.features import FeatureSet
+from wattcast.forecasting.features.building import FeatureSet
 
 Inputs = dict[str, npt.NDArray[np.float32]]
 
@@ -21,10 +21,6 @@ def model_inputs(model_type: ModelType, features: FeatureSet, rows: npt.NDArray[
     }
     if model_type == ModelType.LSTM:
         if features.window is None:
-            raise ValueError("the lstm model needs the lookback window (with_window=True)")
+            raise ValueError("the lstm model needs the lookback window (FeatureConfig.with_window)")
         inputs = {"window": features.window[rows][..., None], "features": inputs["features"]}
     return inputs
-
-
-def needs_window(model_type: ModelType) -> bool:
-    return model_type == ModelType.LSTM

@@ -25,10 +25,12 @@ import typer
 
 from wattcast.crd import MeterType
 from wattcast.crd.times import rfc3339
+from wattcast.forecasting.datasource import DataSource
 from wattcast.forecasting.errors import PermanentError, TrainerError
-from wattcast.forecasting.predicting import Forecast, forecast, list_current, open_current
+from wattcast.forecasting.influx.dialects import make_source
+from wattcast.forecasting.loading import list_current, open_current
+from wattcast.forecasting.serving import Forecast, forecast
 from wattcast.forecasting.settings import get_forecast_settings, get_influx_env
-from wattcast.forecasting.sources import DataSource, make_source
 from wattcast.forecasting.writing import ForecastWriter, make_writer
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wattcast.crd import MeterType
+from wattcast.crd import MeterType, Resolution
 from wattcast.forecasting.errors import DataInsufficientError, NoDataError
 
 OUTLIER_SCALES = 4.0
@@ -43,6 +43,16 @@ _MIN_TEMPERATURE_COVERAGE = 0.5
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+def freq_of(resolution: Resolution) -> pd.Timedelta:
+    """The grid step of a model resolution."""
+    return pd.Timedelta(minutes=resolution.minutes)
+
+
+def steps_per_day(freq: pd.Timedelta) -> int:
+    """Grid points per day at `freq`."""
+    return int(pd.Timedelta(days=1) / freq)
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ class PreparedSeries:
     steps_per_day: int = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "steps_per_day", int(pd.Timedelta(days=1) / self.freq))
+        object.__setattr__(self, "steps_per_day", steps_per_day(self.freq))
 
     @property
     def has_temperature(self) -> bool:
@@ -190,8 +200,8 @@ def prepare(
         negatives_dropped = int(negative.sum())
         consumption[negative] = np.nan
 
-    steps_per_day = int(pd.Timedelta(days=1) / freq)
-    outliers = find_outliers(consumption, steps_per_day)
+    per_day = steps_per_day(freq)
+    outliers = find_outliers(consumption, per_day)
     consumption[outliers] = np.nan
     valid = np.isfinite(consumption)
 
@@ -217,7 +227,7 @@ def prepare(
     prepared = pd.DataFrame(columns, index=grid)
 
     valid_points = int(valid.sum())
-    valid_days = valid_points / steps_per_day
+    valid_days = valid_points / per_day
     report = CleaningReport(
         raw_points=int(values_raw.notna().sum()),
         grid_points=len(grid),

@@ -25,9 +25,9 @@ from pydantic import SecretStr
 from wattcast.crd import InfluxDialect, InfluxSource, MeterType
 from wattcast.crd.constants import TAG_METER_ID
 from wattcast.crd.times import rfc3339
+from wattcast.forecasting.datasource import check_influx_name
 from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.forecasting.predicting import Forecast
-from wattcast.forecasting.sources import check_influx_name
+from wattcast.forecasting.serving import Forecast
 
 FORECAST_SUFFIX = "_forecast"
 TAG_MODEL_VERSION = "model_version"

@@ -1,9 +1,21 @@
 """The wattcast trainer: InfluxDB -> pandas -> Keras model, with live progress.
 
 The console script `wattcast-trainer` (:mod:`wattcast.trainer.main`) runs one TrainingJob,
-in a pod (docs/design.md §3.1) or standalone from a YAML file. The stages live in their own
-modules: :mod:`sources` (data access, two dialects), :mod:`preparation` (regular series,
-gaps, negatives, outliers), :mod:`features` and :mod:`models` (the forecasting model),
-:mod:`evaluation` (holdout metrics and baselines), :mod:`store` (the versioned model store)
-and :mod:`progress` (status patches, termination log, terminal display).
+in a pod (docs/design.md §3.1) or standalone from a YAML file. From the top down (an
+import-linter layers contract in pyproject.toml keeps this order):
+
+- :mod:`main`: the command line; :mod:`pipeline`: one run, stage by stage;
+- :mod:`metadata` (metadata.json of the new version) and :mod:`promoting` (the gate);
+- :mod:`training`: features, the network fitted and every forecaster scored on the holdout;
+- :mod:`fitting` (the networks as Forecasters) and :mod:`holdout` (its start, the forecasting
+  path's forecasts on it, the interval);
+- :mod:`models`: the Keras networks of `spec.model.type`;
+- :mod:`job_loading` (the TrainingJob, from the API or a file, and its source),
+  :mod:`progress` (status patches, termination log, terminal), :mod:`store` (writing the
+  versioned model store) and :mod:`evaluation` (scores on one mask);
+- :mod:`specfile` (reading a spec file safely), :mod:`settings` and :mod:`keras_backend`
+  (TensorFlow and Keras, loaded quietly).
+
+Data access, preparation, features, the forecaster interface and the forecasting path are the
+shared :mod:`wattcast.forecasting` package's.
 """

@@ -1,25 +1,28 @@
-"""Holdout error of the model next to the seasonal-naive baselines (docs/design.md §6).
+"""Scoring forecasters: every one on the same points, with the same measures (docs/design.md §6).
 
-One fit, one holdout: the last `holdoutDays` of the range (from the first forecast origin
-in them) are never trained on. Every forecast there is day-ahead (features end at the
-origin), and the baselines are scored on exactly the same timestamps: naiveDaily predicts
-y(t-24h), naiveWeekly y(t-168h), from the cleaned series. A timestamp counts only when the actual
-is an observed, valid point and both baselines exist, so no method is scored on imputed values.
+As utilsforecast's `evaluate` scores every model column of one frame, :func:`evaluate` scores
+a set of forecasts of the same targets at once: a point counts only where the actual is an
+observed, valid point (never an interpolated or missing one) and every forecaster has a
+forecast, so no forecaster is scored on points another one skipped. The measures are those of
+the contract's :class:`~wattcast.crd.ErrorMetrics`: MAE, RMSE and sMAPE.
+
+The trainer scores its model and the seasonal-naive baselines on the holdout with it, and
+the promotion gate the current version on the same points (promoting.py).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from wattcast.crd import ErrorMetrics
-from wattcast.crd.times import rfc3339
-from wattcast.forecasting.preparation import PreparedSeries
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def error_metrics(actual: FloatArray, forecast: FloatArray) -> ErrorMetrics:
@@ -37,42 +40,42 @@ def error_metrics(actual: FloatArray, forecast: FloatArray) -> ErrorMetrics:
     )
 
 
-def holdout_start(series: PreparedSeries, holdout_days: int, horizon_steps: int) -> int:
-    """Position of the first holdout point: `holdout_days` before the end, moved forward to
-    the next forecast origin (origins every `horizon_steps`, aligned to midnight UTC)."""
-    n = len(series.frame)
-    first = max(0, n - holdout_days * series.steps_per_day)
-    epoch_steps = series.frame.index.asi8 // series.freq.value
-    offset = int((-epoch_steps[first]) % horizon_steps) if first < n else 0
-    return min(n, first + offset)
-
-
-def naive_forecasts(
-    series: PreparedSeries, positions: npt.NDArray[np.int64]
-) -> dict[str, FloatArray]:
-    """naiveDaily y(t-24h) and naiveWeekly y(t-168h) at `positions` (NaN where unknown)."""
-    y = series.frame["consumption"].to_numpy(dtype=np.float64)
-    day = series.steps_per_day
-
-    def lagged(lag: int) -> FloatArray:
-        source = positions - lag
-        out = np.full(len(positions), np.nan)
-        ok = source >= 0
-        out[ok] = y[source[ok]]
-        return out
-
-    return {"naiveDaily": lagged(day), "naiveWeekly": lagged(7 * day)}
-
-
-def scored_mask(
-    series: PreparedSeries, positions: npt.NDArray[np.int64], forecasts: dict[str, FloatArray]
-) -> npt.NDArray[np.bool_]:
-    """Positions where the actual is valid and every forecast exists."""
-    valid = series.frame["valid"].to_numpy(dtype=bool)[positions]
+def scoring_mask(valid: BoolArray, forecasts: Mapping[str, FloatArray]) -> BoolArray:
+    """The points every forecaster is scored on: a valid actual and a finite forecast of each."""
+    mask = np.asarray(valid, dtype=bool).copy()
     for values in forecasts.values():
-        valid &= np.isfinite(values)
-    return np.asarray(valid, dtype=bool)
+        if len(values) != len(mask):
+            raise ValueError(f"{len(values)} forecasts for {len(mask)} points")
+        mask &= np.isfinite(values)
+    return mask
 
 
-def as_timestamps(index: pd.DatetimeIndex) -> list[str]:
-    return [rfc3339(t) for t in index]
+@dataclass(frozen=True)
+class Evaluation:
+    """The scores of each forecaster, by name, and the points they were computed on."""
+
+    scores: dict[str, ErrorMetrics]
+    mask: BoolArray
+
+    @property
+    def points(self) -> int:
+        return int(self.mask.sum())
+
+
+def evaluate(
+    actual: FloatArray,
+    forecasts: Mapping[str, FloatArray],
+    *,
+    valid: BoolArray | None = None,
+    mask: BoolArray | None = None,
+) -> Evaluation:
+    """Every forecast of `actual` scored on the same points: `mask` if given, else
+    :func:`scoring_mask` of `valid`. ValueError when no point is left."""
+    if mask is None:
+        if valid is None:
+            raise ValueError("evaluate needs valid or mask")
+        mask = scoring_mask(valid, forecasts)
+    if not mask.any():
+        raise ValueError("no points to score")
+    scores = {name: error_metrics(actual[mask], values[mask]) for name, values in forecasts.items()}
+    return Evaluation(scores=scores, mask=mask)

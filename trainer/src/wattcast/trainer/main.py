@@ -26,12 +26,14 @@ import typer
 
 from wattcast.crd import Reason, TerminationMessage, constants
 from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public_message
-from wattcast.trainer.jobs import (
+from wattcast.forecasting.settings import get_influx_env
+from wattcast.trainer.job_loading import (
     StandaloneTrainingJob,
     load_spec_file,
     read_trainingjob,
     resolve_source,
 )
+from wattcast.trainer.pipeline import run_job
 from wattcast.trainer.progress import (
     ConsoleDisplay,
     KubernetesStatusApi,
@@ -41,8 +43,7 @@ from wattcast.trainer.progress import (
     StatusPatcher,
     write_termination_log,
 )
-from wattcast.trainer.running import run_job
-from wattcast.trainer.settings import get_influx_env, get_settings
+from wattcast.trainer.settings import get_settings
 
 log = logging.getLogger("wattcast.trainer")
 

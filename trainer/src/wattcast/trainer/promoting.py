@@ -7,12 +7,25 @@ Under `spec.model.promote: gate` (the default) it does only if, on its own holdo
 `always` promotes regardless and says so. Serving always uses `current`, so a worse model
 trained on bad data never replaces a good one silently; the reason goes to the TrainingJob's
 status, metadata.json, the REST API, the CLI and the dashboard.
+
+:func:`promotion` runs the current version over the new version's holdout and scores it on the
+points the new version was scored on (evaluation.py); :func:`decide` is the rule.
 """
 
 from __future__ import annotations
 
-from wattcast.crd import Metrics, PromotePolicy
-from wattcast.crd.modelstore import Promotion
+import numpy as np
+import pandas as pd
+
+from wattcast.crd import MeterType, Metrics, PromotePolicy, Resolution
+from wattcast.crd.modelstore import VERSIONS, Promotion
+from wattcast.forecasting.errors import TrainerError
+from wattcast.forecasting.loading import ModelVersion, open_version
+from wattcast.forecasting.preparation import PreparedSeries
+from wattcast.trainer.evaluation import evaluate
+from wattcast.trainer.holdout import holdout_forecasts
+from wattcast.trainer.store import ModelStore
+from wattcast.trainer.training import TrainingOutcome
 
 
 def decide(
@@ -59,3 +72,59 @@ def decide(
         previous_version=previous_version,
         previous_mae=previous_mae,
     )
+
+
+def promotion(
+    store: ModelStore,
+    meter_type: MeterType,
+    meter_id: str,
+    *,
+    policy: PromotePolicy,
+    resolution: Resolution,
+    raw: pd.DataFrame,
+    series: PreparedSeries,
+    outcome: TrainingOutcome,
+) -> Promotion:
+    """The gate's decision for the version `outcome` trained; the current version forecasts
+    the same holdout through the same path to be compared."""
+    current = store.current(meter_type, meter_id)
+    previous_mae: float | None = None
+    note: str | None = None
+    if current is not None:
+        try:
+            previous = open_version(
+                store.meter_dir(meter_type, meter_id) / VERSIONS / current,
+                meter_type=meter_type,
+                meter_id=meter_id,
+            )
+            if previous.predictor.resolution != resolution:
+                note = f"it forecasts at {previous.predictor.resolution.value}"
+            else:
+                previous_mae = mae_on_same_holdout(previous, raw, series, outcome)
+                if previous_mae is None:
+                    note = "no holdout point in common"
+        except (TrainerError, ValueError, OSError) as error:
+            note = f"it could not be read or run ({str(error)[:160]})"
+    return decide(
+        policy,
+        outcome.metrics,
+        previous_version=current,
+        previous_mae=previous_mae,
+        previous_note=note,
+    )
+
+
+def mae_on_same_holdout(
+    previous: ModelVersion, raw: pd.DataFrame, series: PreparedSeries, outcome: TrainingOutcome
+) -> float | None:
+    """The MAE of `previous` on the holdout points `outcome` was scored on (None: none left)."""
+    holdout = outcome.holdout
+    split = int(holdout.positions[0])
+    theirs = holdout_forecasts(previous.predictor, raw, series, split)
+    by_position = dict(zip(theirs.positions.tolist(), theirs.forecast.tolist(), strict=True))
+    forecast = np.array([by_position.get(p, np.nan) for p in holdout.positions.tolist()])
+    common = outcome.scored & np.isin(holdout.positions, theirs.positions)
+    if not common.any():
+        return None
+    actual = series.frame["consumption"].to_numpy(dtype=np.float64)[holdout.positions]
+    return evaluate(actual, {"current": forecast}, mask=common).scores["current"].mae

@@ -1,7 +1,8 @@
 """The trainer's settings, from the environment (docs/design.md §3.1, §8).
 
-Two groups: `WATTCAST_*` (which TrainingJob, where models go, data rules) and the seed's
-`INFLUX_*` variables (the source the operator resolved for this pod). Read through the cached
+`WATTCAST_*` (which TrainingJob, where models go, data rules); the seed's `INFLUX_*` variables
+(the source the operator resolved for this pod) are the shared
+`wattcast.forecasting.settings.get_influx_env`'s. Read through the cached
 getters, never at import time, so tests can set the environment and call `cache_clear()`.
 """
 
@@ -17,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattcast.crd import constants
 from wattcast.crd.names import DNS_LABEL_MAX_LENGTH
-from wattcast.forecasting.settings import InfluxEnvSettings
 
 
 class TrainerSettings(BaseSettings):
@@ -100,9 +100,3 @@ class TrainerSettings(BaseSettings):
 def get_settings() -> TrainerSettings:
     """The trainer's settings (cached; `get_settings.cache_clear()` re-reads)."""
     return TrainerSettings()
-
-
-@lru_cache(maxsize=1)
-def get_influx_env() -> InfluxEnvSettings:
-    """The `INFLUX_*` source settings (cached)."""
-    return InfluxEnvSettings()

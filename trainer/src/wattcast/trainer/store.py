@@ -28,8 +28,8 @@ from typing import Any
 
 from wattcast.crd import MeterType
 from wattcast.crd.modelstore import CURRENT, METADATA_FILE, MODEL_FILE, VERSION_PATTERN, VERSIONS
+from wattcast.forecasting.datasource import check_meter_id
 from wattcast.forecasting.errors import TrainerError
-from wattcast.forecasting.sources import check_meter_id
 
 _STAGING_PREFIX = ".staging-"
 # A staging directory untouched this long belongs to a training that died.

@@ -1,6 +1,6 @@
 """`GET /v1/forecasts/{meterType}/{meterId}`: a forecast from the meter's current model.
 
-The one forecasting path (wattcast.forecasting.predicting) reads the window it needs from the
+The one forecasting path (wattcast.forecasting.serving) reads the window it needs from the
 InfluxDB source of the seed's `INFLUX_*` variables and the model from the model store
 (WATTCAST_MODELS_DIR, read-only); Keras runs on its numpy backend, no TensorFlow. A loaded
 model is kept per current version, so a forecast after the first costs one InfluxDB read and
@@ -28,15 +28,12 @@ from wattcast.api.dashboard.settings import DashboardSettings, get_dashboard_set
 from wattcast.api.errors import ApiProblem, error_responses, forecast_problem
 from wattcast.crd import MeterType, Resolution
 from wattcast.crd.trainingjob import METER_ID_PATTERN
+from wattcast.forecasting.datasource import DataSource
 from wattcast.forecasting.errors import TrainerError
-from wattcast.forecasting.predicting import (
-    ModelVersion,
-    current_version_dir,
-    forecast,
-    open_version,
-)
+from wattcast.forecasting.influx.dialects import make_source
+from wattcast.forecasting.loading import ModelVersion, current_version_dir, open_version
+from wattcast.forecasting.serving import forecast
 from wattcast.forecasting.settings import get_influx_env
-from wattcast.forecasting.sources import DataSource, make_source
 
 router = APIRouter(tags=["forecasts"])
 # Hours a request may ask for at most (a model's own horizon may be shorter: 422 then too).

@@ -17,17 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.crd import ModelSpec, ModelType
-from wattcast.forecasting.features import FeatureSet
-from wattcast.forecasting.inputs import Inputs, model_inputs, needs_window
+from wattcast.forecasting.features.building import FeatureSet
 from wattcast.trainer.models import lstm, seasonal_residual
 
 _BUILDERS: dict[ModelType, Callable[[ModelSpec, FeatureSet, npt.NDArray[np.bool_]], Any]] = {
     ModelType.SEASONAL_RESIDUAL: seasonal_residual.build,
     ModelType.LSTM: lstm.build,
 }
-
-
-__all__ = ["Inputs", "build_model", "model_inputs", "needs_window"]
 
 
 def build_model(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -> Any:

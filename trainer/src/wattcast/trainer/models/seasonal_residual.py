@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.crd import ModelSpec
-from wattcast.forecasting.features import FeatureSet
+from wattcast.forecasting.features.building import FeatureSet
+from wattcast.trainer.keras_backend import load_keras
 from wattcast.trainer.models.normalising import normalisation
-from wattcast.trainer.runtime import load_keras
 
 HIDDEN_UNITS = (64, 32)
 L2 = 1e-5

@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from wattcast.crd import InfluxSource, SourceRef, TrainingJob, TrainingJobSpec, constants
+from wattcast.forecasting.datasource import check_meter_id
 from wattcast.forecasting.errors import InvalidConfigError, TrainerError
 from wattcast.forecasting.settings import InfluxEnvSettings
-from wattcast.forecasting.sources import check_meter_id
 from wattcast.trainer.specfile import load_spec_document
 
 

@@ -22,13 +22,9 @@ import pandas as pd
 from pydantic import SecretStr
 
 from wattcast.crd import constants
+from wattcast.forecasting.datasource import MeterQuery, check_influx_name
 from wattcast.forecasting.errors import InvalidConfigError, SourceUnavailableError
-from wattcast.forecasting.sources import (
-    MeterQuery,
-    check_influx_name,
-    empty_frame,
-    influx_error_text,
-)
+from wattcast.forecasting.influx.responses import empty_frame, influx_error_text
 
 _FIELDS = (constants.FIELD_CONSUMPTION, constants.FIELD_TEMPERATURE)
 

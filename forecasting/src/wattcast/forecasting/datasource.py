@@ -1,4 +1,7 @@
-"""Data access: one interface, two InfluxDB dialects (docs/design.md §5).
+"""Where a meter's readings come from: the DataSource interface and its query (docs/design.md §5).
+
+The two InfluxDB dialects that implement it live in :mod:`wattcast.forecasting.influx`; this
+module imports neither, so both can import it.
 
 A :class:`DataSource` returns one meter's series for a half-open time range as a frame indexed
 by UTC timestamps with a float ``consumption`` column and, when the meter has it, a float
@@ -13,17 +16,14 @@ patterns. :func:`check_meter_id` runs before any source is even built.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 import pandas as pd
-from pydantic import SecretStr
 
-from wattcast.crd import InfluxDialect, InfluxSource, MeterType, Resolution
-from wattcast.crd.messages import redacted
+from wattcast.crd import MeterType, Resolution
 from wattcast.crd.times import rfc3339
 from wattcast.crd.trainingjob import INFLUX_NAME_PATTERN, METER_ID_PATTERN
 from wattcast.forecasting.errors import InvalidConfigError, InvalidMeterIdError
@@ -91,50 +91,3 @@ class DataSource(Protocol):
         """Time of the meter's last consumption reading in [start, end) (None: no reading);
         errors as for `fetch`."""
         ...
-
-
-def empty_frame() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"consumption": pd.Series(dtype="float64")},
-        index=pd.DatetimeIndex([], tz="UTC", name="time"),
-    )
-
-
-def influx_error_text(body: object) -> str:
-    """InfluxDB's own words about a refused query (its JSON `message`), short and redacted."""
-    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        text = parsed["message"]
-    elif isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
-        text = parsed["error"]
-    return redacted(" ".join(text.split())[:300]) or "no reason given"
-
-
-def make_source(source: InfluxSource, token: SecretStr | None, *, timeout: float) -> DataSource:
-    """The DataSource for a complete source description."""
-    if source.dialect == InfluxDialect.INFLUXQL:
-        from wattcast.forecasting.influxql import InfluxQLSource
-
-        return InfluxQLSource(
-            url=source.url,
-            database=check_influx_name("database", source.database),
-            token=token,
-            timeout=timeout,
-            name=source.name,
-        )
-    from wattcast.forecasting.flux import FluxSource
-
-    if not source.org:
-        raise InvalidConfigError("a flux source needs an org (INFLUX_ORG)")
-    return FluxSource(
-        url=source.url,
-        org=source.org,
-        bucket=check_influx_name("bucket", source.bucket),
-        token=token,
-        timeout=timeout,
-        name=source.name,
-    )
