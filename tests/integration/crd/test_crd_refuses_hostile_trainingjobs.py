@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from crd_support import GROUP, TrainingJobs, refused, trainingjob
+from crd_support import GROUP, refused
 from hostile_specs import HOSTILE_SPECS, RULES_NOT_CHECKED, HostileSpec, spec
+from testkit import TrainingJobs, tj_body
 
 from wattcast.devtools.processes import repo_root
 
@@ -26,7 +27,7 @@ def test_hostile_spec_is_refused_with_its_cause(
     shared_tjs: TrainingJobs, case: HostileSpec
 ) -> None:
     name = f"hostile-{uuid.uuid4().hex[:8]}"
-    status = refused(shared_tjs.create, trainingjob(name, case.spec))
+    status = refused(shared_tjs.create, tj_body(name, case.spec))
     assert status["reason"] == "Invalid"
     assert status["details"]["name"] == name
     assert status["details"]["group"] == GROUP
@@ -56,7 +57,7 @@ def test_every_example_is_accepted(shared_tjs: TrainingJobs, path: Path) -> None
 
 def test_a_name_longer_than_a_job_name_is_refused(shared_tjs: TrainingJobs) -> None:
     name = "a" * 64
-    status = refused(shared_tjs.create, trainingjob(name))
+    status = refused(shared_tjs.create, tj_body(name))
     assert status["message"] == (
         f'TrainingJob.wattcast.dev "{name}" is invalid: <nil>: Invalid value: "object": '
         "metadata.name must be at most 63 characters (the Job takes the same name)"
@@ -66,10 +67,10 @@ def test_a_name_longer_than_a_job_name_is_refused(shared_tjs: TrainingJobs) -> N
 def test_a_url_in_a_source_never_reaches_the_stored_object(shared_tjs: TrainingJobs) -> None:
     """A TrainingJob cannot name an arbitrary host: the unknown field is pruned, with a
     warning, so the operator never sees it (and the REST API refuses it outright)."""
-    body = trainingjob(
+    body = tj_body(
         "url-in-source", source={"name": "default", "url": "http://attacker.example:8086"}
     )
-    created, _, headers = shared_tjs.api.create_namespaced_custom_object_with_http_info(
+    created, _, headers = shared_tjs.objects.create_namespaced_custom_object_with_http_info(
         GROUP, "v1alpha1", shared_tjs.namespace, "trainingjobs", body
     )
     assert created["spec"]["source"] == {"name": "default"}
@@ -80,7 +81,7 @@ def test_a_url_in_a_source_never_reaches_the_stored_object(shared_tjs: TrainingJ
 def test_an_unknown_field_is_refused_under_strict_field_validation(
     shared_tjs: TrainingJobs,
 ) -> None:
-    body: dict[str, Any] = trainingjob("typo", sped=1)
+    body: dict[str, Any] = tj_body("typo", sped=1)
     status = refused(lambda: shared_tjs.create(body, field_validation="Strict"), code=400)
     assert status["message"] == (
         'TrainingJob in version "v1alpha1" cannot be handled as a TrainingJob: strict decoding '
