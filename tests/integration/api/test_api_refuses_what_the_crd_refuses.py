@@ -1,5 +1,5 @@
 """The REST API refuses every spec the CRD refuses (the shared table of
-tests/support/refused_trainingjob_specs.py), with a 422 that names the field, and creates nothing.
+tests/support/refused_specs.py), with a 422 that names the field, and creates nothing.
 
 Both families are tried: `POST /v1/trainingjobs` with each spec, and the seed's
 `POST /trainmodel/v2/` with each case its four fields can carry.
@@ -8,7 +8,7 @@ Both families are tried: `POST /v1/trainingjobs` with each spec, and the seed's
 from __future__ import annotations
 
 import httpx
-from refused_trainingjob_specs import ACCEPTED_SPECS, REFUSED_SPECS, VALID_SPEC
+from refused_specs import ACCEPTED_SPECS, REFUSED_SPECS, VALID_SPEC
 from testkit import TrainingJobs
 
 

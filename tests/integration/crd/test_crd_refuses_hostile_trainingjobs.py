@@ -1,8 +1,9 @@
 """The real kube-apiserver refuses every hostile or malformed TrainingJob with the generated
-CRD's schema or one of its CEL rules, with the cause `kubectl apply` shows, and stores nothing.
+CRD's schema or one of its CEL rules, with the cause `kubectl apply` shows, and stores nothing;
+it accepts the specs next to them.
 
-The cases are the shared table of tests/support/hostile_specs.py (the REST API's tests use it
-too).
+The cases are the one shared table of tests/support/refused_specs.py: the contract's and the
+REST API's tests refuse every one of them too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from crd_support import GROUP, refused
-from hostile_specs import HOSTILE_SPECS, RULES_NOT_CHECKED, HostileSpec, spec
+from refused_specs import ACCEPTED_SPECS, REFUSED_SPECS, RULES_NOT_CHECKED, VALID_SPEC, RefusedSpec
 from testkit import TrainingJobs, tj_body
 
 from wattcast.devtools.processes import repo_root
@@ -22,30 +23,40 @@ from wattcast.devtools.processes import repo_root
 EXAMPLES = sorted((repo_root() / "examples").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("case", HOSTILE_SPECS, ids=[case.id for case in HOSTILE_SPECS])
-def test_hostile_spec_is_refused_with_its_cause(
-    shared_tjs: TrainingJobs, case: HostileSpec
+@pytest.mark.parametrize("case", REFUSED_SPECS, ids=[case.id for case in REFUSED_SPECS])
+def test_a_refused_spec_is_refused_with_its_cause(
+    shared_tjs: TrainingJobs, case: RefusedSpec
 ) -> None:
-    name = f"hostile-{uuid.uuid4().hex[:8]}"
-    status = refused(shared_tjs.create, tj_body(name, case.spec))
+    name = f"refused-{uuid.uuid4().hex[:8]}"
+    status = refused(shared_tjs.create, tj_body(name, case.spec()))
     assert status["reason"] == "Invalid"
     assert status["details"]["name"] == name
     assert status["details"]["group"] == GROUP
     assert status["details"]["kind"] == "TrainingJob"
-    causes = status["details"]["causes"]
-    assert causes in ([case.cause], [case.cause, RULES_NOT_CHECKED]), causes
+    first, *others = status["details"]["causes"]
+    assert first == case.cause, first
+    # Beyond its cause: only more words on the same field, and the note that the CEL rules
+    # did not run.
+    assert all(c == RULES_NOT_CHECKED or c["field"] == case.blamed for c in others), others
     prefix = f'TrainingJob.wattcast.dev "{name}" is invalid: '
-    if len(causes) == 1:
-        assert status["message"] == f"{prefix}{case.field}: {case.message}"
+    if not others:
+        assert status["message"] == f"{prefix}{case.blamed}: {case.message}"
     else:
-        assert status["message"].startswith(f"{prefix}[{case.field}: {case.message}, <nil>: ")
+        assert status["message"].startswith(f"{prefix}[{case.blamed}: {case.message}, ")
     assert name not in shared_tjs.names()
 
 
 def test_the_table_has_one_row_per_case() -> None:
-    ids = [case.id for case in HOSTILE_SPECS]
+    ids = [case.id for case in REFUSED_SPECS]
     assert len(ids) == len(set(ids))
-    assert all(case.spec != spec() for case in HOSTILE_SPECS)
+    assert all(case.spec() != VALID_SPEC for case in REFUSED_SPECS)
+
+
+@pytest.mark.parametrize("changes", ACCEPTED_SPECS.values(), ids=list(ACCEPTED_SPECS))
+def test_the_specs_next_to_the_refused_ones_are_accepted(
+    shared_tjs: TrainingJobs, changes: dict[str, Any]
+) -> None:
+    shared_tjs.create(tj_body("tj-accepted", spec={**VALID_SPEC, **changes}), dry_run="All")
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
