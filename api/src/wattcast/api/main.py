@@ -35,7 +35,7 @@ from wattcast.api.core.connections import (
     raise_open_files_limit,
 )
 from wattcast.api.errors import ApiProblem, field_errors, invalid
-from wattcast.api.kube import KubeClient, load_configuration
+from wattcast.api.kube import KubeClient
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.middleware import (
     BodyLimitMiddleware,
@@ -43,6 +43,7 @@ from wattcast.api.middleware import (
     MetricsMiddleware,
 )
 from wattcast.api.routes import events, forecasts, health, jobs, seed
+from wattcast.crd.kubeapi import load_configuration
 
 logger = logging.getLogger(__name__)
 
