@@ -4,7 +4,6 @@ client on the test bed): what it sends, what it prints, and its exit codes."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from api_support import ServedApp
 from cli_support import FAILED, RANGE, SUCCESS_RESULT, run, submit
-from testkit import TrainingJobs
+from testkit import TrainingJobs, free_port
 from typer.testing import CliRunner
 
 from wattcast.cli.main import app
@@ -229,9 +228,7 @@ def test_bad_usage_exits_2_before_any_request(
 
 
 def test_unreachable_api_exits_4() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     code, _, err = run(f"http://127.0.0.1:{port}", "status", "x")
     assert code == 4
     assert "cannot reach the API" in err

@@ -4,7 +4,6 @@ observed with a watch."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client, config, watch
-from testkit import tj_body
+from testkit import free_port, tj_body
 from trainer_support import run_trainer
 
 from wattcast.crd import Phase, constants
@@ -135,9 +134,7 @@ def test_a_trainingjob_that_does_not_exist_is_permanent(
 
 
 def test_an_unreachable_api_does_not_stall_or_fail_reporting() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     configuration = client.Configuration()
     configuration.host = f"http://127.0.0.1:{port}"
     configuration.retries = False
