@@ -28,4 +28,4 @@ bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
 demo: setup
-	$(BIN)/python -m wattcast.devtools.demo $(if $(KEEP),--keep,)
+	$(BIN)/python -m wattcast.devtools.demo $(if $(KEEP),--keep,) $(if $(INFLUX),--influx $(INFLUX),)

@@ -1,13 +1,15 @@
 """Fixtures of the end-to-end tests: one whole local stack for the session.
 
-- ``e2e_stack`` (session): a :class:`LocalStack` (real InfluxDB, a dev cluster of its own:
+- ``e2e_stack`` (session): a :class:`LocalStack` (the real InfluxDB 2 with Flux, trainers
+  reading it with a read-only token (the seed's path; the demo test runs InfluxQL), a dev
+  cluster of its own:
   upstream control plane and the process kubelet with 2 pod slots, the operator and the REST
   API under the chart's ServiceAccounts) in a temporary folder; pods get
   WATTCAST_MIN_TRAINING_DAYS=3 so three weeks of data are enough. Retries wait as long as the
   real Job controller makes them (10 s, doubling).
 - ``e2e`` (session): an :class:`E2E` client of that stack.
 
-Every test here is marked ``slow`` and ``influxdb``, and is skipped when influxd is missing.
+Every test here is marked ``slow``, ``influxdb`` and ``influxdb2``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 from e2e_support import E2E
 
 from wattcast.devtools.stack import LocalStack, StackOptions
-from wattcast.devtools.testbed.influx import find_influxd
+from wattcast.devtools.testbed.influx2 import find_influxd2
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,12 +28,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/e2e/" in item.nodeid and "test_cluster_" not in item.nodeid:
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.influxdb)
+            item.add_marker(pytest.mark.influxdb2)
 
 
 @pytest.fixture(scope="session")
 def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    if find_influxd() is None:
-        pytest.skip("influxd (InfluxDB 1.x) is not installed: run `make setup`")
+    if find_influxd2() is None:
+        pytest.fail("InfluxDB 2 is not built: run `make setup`", pytrace=False)
     stack = LocalStack(
         StackOptions(
             workdir=tmp_path_factory.mktemp("e2e-stack"),

@@ -246,10 +246,10 @@ ClusterRole. A comment on every rule says why the operator needs it.
   resources: ["roles", "rolebindings"]
   verbs: ["create", "get"]
 # List the trainer pods of a finished Job for their termination messages (the final result
-# when the API path failed).
+# when the API path failed), and watch them to show on the TrainingJob why one cannot start.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list"]
+  verbs: ["list", "watch"]
 # Post an Event on every phase transition (Kopf's logger posts them too).
 - apiGroups: [""]
   resources: ["events"]

@@ -42,6 +42,8 @@ TRAINER_DOUBLE_IMAGE = "wattcast-trainer:double"
 INSTRUCTION_PREFIX = "trainer-double.wattcast.dev/"
 INFLUX_TOKEN_SECRET = "influx-token"
 MODELS_CLAIM = "wattcast-models"
+# Where Kopf keeps the spec it last handled (wattcast.operator.kopf_settings).
+DIFFBASE_ANNOTATION = "wattcast.dev/last-handled-configuration"
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition") -> Any:
@@ -298,6 +300,11 @@ class K8s:
     def prepare_training_namespace(self, namespace: str) -> None:
         """What a training namespace holds for trainer pods: the InfluxDB token Secret and the
         model store claim (the chart's identities are granted by the caller)."""
+        self.create_token_secret(namespace)
+        self.create_models_claim(namespace)
+
+    def create_token_secret(self, namespace: str) -> None:
+        """The InfluxDB token Secret trainer pods read through secretKeyRef."""
         self.core.create_namespaced_secret(
             namespace,
             client.V1Secret(
@@ -305,6 +312,9 @@ class K8s:
                 string_data={"token": "not-used-by-the-double"},
             ),
         )
+
+    def create_models_claim(self, namespace: str) -> None:
+        """The model store claim trainer pods mount at /models."""
         self.core.create_namespaced_persistent_volume_claim(
             namespace,
             client.V1PersistentVolumeClaim(
@@ -320,6 +330,23 @@ class K8s:
         """Whether the TrainingJob's Running condition is True."""
         conditions = self.status(namespace, name).get("conditions") or []
         return any(c["type"] == "Running" and c["status"] == "True" for c in conditions)
+
+    def wait_handled(self, namespace: str, name: str) -> None:
+        """A positive barrier: every event of the TrainingJob so far has been handled.
+
+        Flips `spec.suspend` and waits until Kopf has recorded the flip in its diff-base
+        annotation. Kopf handles one object's events in order, so by then the operator has
+        handled each earlier event of this TrainingJob (whatever it was going to do, it did).
+        """
+        suspend = not (self.tj(namespace, name) or {})["spec"].get("suspend", False)
+        self.patch_tj(namespace, name, {"spec": {"suspend": suspend}})
+
+        def recorded() -> bool:
+            annotations = (self.tj(namespace, name) or {})["metadata"].get("annotations") or {}
+            base = annotations.get(DIFFBASE_ANNOTATION)
+            return base is not None and json.loads(base)["spec"].get("suspend") is suspend
+
+        wait_for(recorded, what=f"the operator to handle {name}'s suspend={suspend}")
 
     def wait_phase(
         self, namespace: str, name: str, phase: str, timeout: float = WAIT_S

@@ -6,7 +6,6 @@ becomes of the Job (Complete, podFailurePolicy, backoffLimit, activeDeadlineSeco
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from operatorkit import K8s, OperatorProcess, condition, succeeded_message, wait_for
@@ -135,5 +134,12 @@ def test_finished_trainingjob_keeps_its_phase(
     # Deleting the finished Job (its TTL, say) leaves the record as it was.
     k8s.delete_job(namespace, "tj-final")
     wait_for(lambda: k8s.job(namespace, "tj-final") is None, what="the Job to go")
-    time.sleep(0.5)  # the operator sees the deletion within milliseconds
+    # Barriers: the operator says it saw the Job go, and has handled a later event of the
+    # TrainingJob; then the record is as it was, and no Job came back.
+    wait_for(
+        lambda: "Job tj-final was deleted after the TrainingJob finished" in operator.log(),
+        what="the operator to see the Job go",
+    )
+    k8s.wait_handled(namespace, "tj-final")
     assert k8s.status(namespace, "tj-final")["phase"] == "Succeeded"
+    assert k8s.job(namespace, "tj-final") is None

@@ -3,8 +3,6 @@ fails the TrainingJob with JobLost."""
 
 from __future__ import annotations
 
-import time
-
 from operatorkit import K8s, OperatorProcess, condition, wait_for
 
 
@@ -19,5 +17,5 @@ def test_vanished_job_fails_with_job_lost(
     assert condition(status, "Failed")["reason"] == "JobLost"
     assert "deleted before it finished" in status["message"]
     wait_for(lambda: k8s.job(namespace, "tj-lost") is None, what="the Job to go")
-    time.sleep(0.5)
+    k8s.wait_handled(namespace, "tj-lost")  # a later event of it handled, then:
     assert k8s.job(namespace, "tj-lost") is None  # never recreated

@@ -96,7 +96,7 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
         | expand(scope, "", "serviceaccounts", "create get")
         | expand(scope, "rbac.authorization.k8s.io", "roles", "create get")
         | expand(scope, "rbac.authorization.k8s.io", "rolebindings", "create get")
-        | expand(scope, "", "pods", "list")
+        | expand(scope, "", "pods", "list watch")
         | expand(scope, "", "events", "create")
     )
     if retention:

@@ -1,6 +1,6 @@
 """Write-back in both dialects at the HTTP boundary: the seed's line format, exact floats, the
-Flux write API's request (no live InfluxDB 2.x in the test bed yet: its recorded shape), and
-how InfluxDB's refusals map to errors."""
+Flux write API's request as recorded, and how InfluxDB's refusals map to errors (the live
+InfluxDB 2 run is tests/integration/forecasts/test_forecasts_on_influxdb2.py)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,15 @@
-"""The handlers' small caches only ever make the operator newer, never staler: a status the
-operator wrote is used until the watch shows it, and dropped as soon as the watch moves on."""
+"""The operator's memory (`wattcast.operator.state`) only ever makes it newer, never staler: a
+status the operator wrote is used until the watch shows it, and dropped as soon as the watch
+moves on; a new object of the same name never inherits it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from kubernetes import client
 
-from wattcast.operator.handlers import Runtime, Snapshot, Written
-from wattcast.operator.kubeclient import KubeClient
-from wattcast.operator.settings import OperatorSettings
+from wattcast.operator.snapshots import Snapshot
+from wattcast.operator.state import OperatorState
 
 
 def body(rv: str, phase: str | None = None, uid: str = "u1", **meta: Any) -> dict[str, Any]:
@@ -22,8 +21,8 @@ def body(rv: str, phase: str | None = None, uid: str = "u1", **meta: Any) -> dic
 
 
 @pytest.fixture
-def rt() -> Runtime:
-    return Runtime(settings=OperatorSettings(), sources={}, kube=KubeClient(client.ApiClient()))
+def state() -> OperatorState:
+    return OperatorState()
 
 
 def test_snapshot_reads_what_the_handlers_need() -> None:
@@ -38,44 +37,51 @@ def test_snapshot_reads_what_the_handlers_need() -> None:
                 "deletionTimestamp": "2026-01-01T00:00:00Z",
             },
             "spec": {"suspend": True, "queueName": "q"},
-            "status": {"phase": "Training"},
+            "status": {"phase": "Training", "jobName": "tj"},
         }
     )
     assert (snap.suspend, snap.cancelled, snap.deleting, snap.queued) == (True, True, True, True)
-    assert snap.phase == "Training"
+    assert (snap.phase, snap.job_name, snap.key) == ("Training", "tj", ("ns", "tj"))
     assert snap.ref["metadata"] == {"name": "tj", "namespace": "ns", "uid": "u1"}
 
 
-def test_written_status_is_used_only_while_the_watch_lags(rt: Runtime) -> None:
-
+def test_written_status_is_used_only_while_the_watch_lags(state: OperatorState) -> None:
     before = Snapshot.of(body("5"))
     ours = Snapshot.of(body("6", "Pending"))
-    rt.written[("ns", "tj")] = Written(based_on="5", snapshot=ours)
+    state.remember(before, ours)
     # The watch still shows the version our write was based on: ours is newer.
-    assert rt.current(before) is ours
+    assert state.current(before) is ours
     # The watch moved on (our write, or anyone's after it): the watch wins, cache dropped.
     later = Snapshot.of(body("9", "Training"))
-    assert rt.current(later) is later
-    assert ("ns", "tj") not in rt.written
-    assert rt.current(before) is before
+    assert state.current(later) is later
+    assert ("ns", "tj") not in state.written
+    assert state.current(before) is before
 
 
-def test_a_new_object_of_the_same_name_never_sees_the_old_ones_status(rt: Runtime) -> None:
-
-    rt.written[("ns", "tj")] = Written(based_on="5", snapshot=Snapshot.of(body("6", "Failed")))
+def test_a_new_object_of_the_same_name_never_sees_the_old_ones_status(
+    state: OperatorState,
+) -> None:
+    state.remember(Snapshot.of(body("5")), Snapshot.of(body("6", "Failed")))
     reborn = Snapshot.of(body("5", uid="u2"))
-    assert rt.current(reborn) is reborn
+    assert state.current(reborn) is reborn
 
 
-def test_forget_drops_every_cache(rt: Runtime) -> None:
+def test_an_answer_for_another_object_is_not_remembered(state: OperatorState) -> None:
+    # The name was taken by a new object between our read and our write's answer.
+    state.remember(Snapshot.of(body("5")), Snapshot.of(body("6", "Pending", uid="u2")))
+    assert state.written == {}
 
+
+def test_forget_drops_everything_kept_for_the_trainingjob(state: OperatorState) -> None:
     key = ("ns", "tj")
-    rt.written[key] = Written(based_on="1", snapshot=Snapshot.of(body("2")))
-    rt.first_seen[key] = 1.0
-    rt.awaiting_job[key] = 1.0
-    rt.lock(key)
-    rt.forget(key)
-    assert key not in rt.written
-    assert key not in rt.first_seen
-    assert key not in rt.awaiting_job
-    assert key not in rt.locks
+    state.remember(Snapshot.of(body("1")), Snapshot.of(body("2")))
+    state.lock(key)
+    state.forget(key)
+    assert key not in state.written
+    assert key not in state.locks
+
+
+def test_a_fresh_state_trusts_the_watch(state: OperatorState) -> None:
+    # What a restart starts with: nothing kept, the watch's version is the one used.
+    observed = Snapshot.of(body("3", "Training"))
+    assert state.current(observed) is observed

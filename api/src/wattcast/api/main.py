@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -34,6 +35,7 @@ from wattcast.api.core.connections import (
     guarded_protocol,
     raise_open_files_limit,
 )
+from wattcast.api.dashboard.settings import get_dashboard_settings
 from wattcast.api.errors import ApiProblem, field_errors, invalid
 from wattcast.api.kube import KubeClient
 from wattcast.api.metrics import ApiMetrics
@@ -44,6 +46,7 @@ from wattcast.api.middleware import (
 )
 from wattcast.api.routes import events, forecasts, health, jobs, seed
 from wattcast.crd.kubeapi import load_configuration
+from wattcast.forecasting.forecasters import keras_for_serving
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +209,11 @@ def create_app() -> FastAPI:
     return app
 
 
+def _warm_forecasting() -> None:
+    _, seconds = keras_for_serving()
+    logger.info("forecasting path ready: Keras imported in %.1f s", seconds)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """`wattcast-api --host H --port P`."""
     parser = argparse.ArgumentParser(prog="wattcast-api", description=__doc__.splitlines()[0])
@@ -217,6 +225,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     log_config = logs.configure(args.log_level, logs.resolve_format(settings.log_format))
+    if get_dashboard_settings().models_dir is not None:
+        # Keras (numpy backend) takes seconds to import: do it while the server starts, so
+        # the first forecast does not pay it. Only in the API's own process: an app built
+        # in a test process must not choose Keras' backend for that process.
+        threading.Thread(target=_warm_forecasting, name="warm-forecasting", daemon=True).start()
     raise_open_files_limit(settings.api_max_connections)
     limits = ConnectionLimits(
         header_timeout=settings.api_header_timeout_seconds,

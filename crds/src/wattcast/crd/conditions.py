@@ -22,6 +22,8 @@ class ConditionType:
     QUEUED: Final = "Queued"
     SUSPENDED: Final = "Suspended"
     RUNNING: Final = "Running"
+    # The trainer pod cannot start: something it needs is missing (reason and message say what).
+    BLOCKED: Final = "Blocked"
     COMPLETE: Final = "Complete"
     FAILED: Final = "Failed"
 
@@ -41,6 +43,10 @@ class Reason:
     CANCELLED: Final = "Cancelled"
     RESUMED: Final = "Resumed"
     POD_RUNNING: Final = "PodRunning"
+    # Blocked=False once the trainer pod starts; Blocked=True carries the kubelet's or the
+    # scheduler's reason (ErrImagePull, ImagePullBackOff, CreateContainerConfigError,
+    # Unschedulable, ...).
+    POD_STARTED: Final = "PodStarted"
     TRAINING_SUCCEEDED: Final = "TrainingSucceeded"
     # The Job controller's failure reasons (batch/v1 JobFailed condition).
     BACKOFF_LIMIT_EXCEEDED: Final = "BackoffLimitExceeded"

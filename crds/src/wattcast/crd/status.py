@@ -25,7 +25,7 @@ class Condition(ContractModel):
 
     type: str = Field(
         description="Condition type, CamelCase (JobCreated, Queued, Suspended, Running, "
-        "Complete, Failed).",
+        "Blocked, Complete, Failed).",
         max_length=64,
         pattern=CAMEL_CASE_PATTERN,
     )

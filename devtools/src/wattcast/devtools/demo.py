@@ -1,14 +1,16 @@
 """`make demo`: the whole system on this machine, from an HTTP request to a saved model.
 
-    python -m wattcast.devtools.demo [--keep] [--workdir DIR]
+    python -m wattcast.devtools.demo [--influx 2|1] [--keep] [--workdir DIR]
 
-Starts a real InfluxDB, a real one-node Kubernetes cluster (upstream etcd, kube-apiserver and
-kube-controller-manager, and the process kubelet) with the TrainingJob CRD and the chart's
-ServiceAccounts and RBAC, the operator (its default source that InfluxDB, InfluxQL) and the
-REST API each under its own ServiceAccount (:class:`~wattcast.devtools.stack.LocalStack`);
-loads synthetic readings for a few meters in the seed's format; submits one training per meter
-through the seed's `POST /trainmodel/v2/`; shows live progress; prints the seed-shaped status
-JSON of each task and where its model is; prints each meter's day-ahead forecast from
+Starts a real InfluxDB (by default InfluxDB 2 with Flux, the seed's store; `--influx 1`, i.e.
+`make demo INFLUX=1`: Debian's 1.6 with InfluxQL), a real one-node Kubernetes cluster (upstream
+etcd, kube-apiserver and kube-controller-manager, and the process kubelet) with the TrainingJob
+CRD and the chart's ServiceAccounts and RBAC, the operator (its default source that InfluxDB,
+trainers reading it with a read-only token) and the REST API each under its own
+ServiceAccount (:class:`~wattcast.devtools.stack.LocalStack`); loads synthetic readings for a
+few meters in the seed's format; submits one training per meter through the seed's
+`POST /trainmodel/v2/`; shows live progress; prints the seed-shaped status JSON of each task
+and where its model is; prints each meter's day-ahead forecast from
 `GET /v1/forecasts/...`; shows `kubectl get tj` against that cluster; then stops everything
 it started. Exit code 0 when every task ended in SUCCESS.
 
@@ -43,6 +45,7 @@ from wattcast.cli.render import bar_fields, is_finished, progress_bar
 from wattcast.devtools.processes import repo_root
 from wattcast.devtools.stack import LocalStack, StackOptions, StartError
 from wattcast.devtools.testbed.influx import InfluxError
+from wattcast.devtools.testbed.instance import Flavor
 from wattcast.devtools.testbed.synthetic import generate_meter
 
 # The demo's meters: (meter id, meter type, synthetic profile). Eight weeks of hourly data
@@ -77,7 +80,7 @@ def _default_workdir() -> Path:
 class Demo:
     """One run of the demo (see the module docstring)."""
 
-    def __init__(self, console: Console, workdir: Path, keep: bool) -> None:
+    def __init__(self, console: Console, workdir: Path, keep: bool, influx: Flavor = 2) -> None:
         self.console = console
         self.workdir = workdir
         self.keep = keep
@@ -87,6 +90,7 @@ class Demo:
                 workdir=workdir,
                 capacity=2,
                 api_port=api_port,
+                influx_flavor=influx,
             )
         )
         self.started = time.monotonic()
@@ -115,11 +119,17 @@ class Demo:
 
     def start_stack(self) -> None:
         stack = self.stack
-        with self.console.status("starting InfluxDB 1.x"):
+        flavor = stack.options.influx_flavor
+        with self.console.status(f"starting InfluxDB {flavor}"):
             stack.workdir.mkdir(parents=True, exist_ok=True)
             stack.start_influx()
-        assert stack.influx is not None
-        self.step(f"InfluxDB           {stack.influx.url} (database energy, auth on)")
+        connection = stack.connection
+        where = (
+            f"org {connection.org}, bucket {connection.bucket}, Flux"
+            if connection.dialect == "flux"
+            else f"database {connection.database}, InfluxQL"
+        )
+        self.step(f"InfluxDB {connection.version:<9} {connection.url} ({where}, auth on)")
         with self.console.status(
             "starting Kubernetes (etcd, kube-apiserver, controllers, kubelet)"
         ):
@@ -128,7 +138,9 @@ class Demo:
         self.step("kubelet            2 pods at a time, each a local process in its own mounts")
         with self.console.status("starting the operator"):
             stack.start_operator()
-        self.step("operator           wattcast-operator (Kopf), source = that InfluxDB")
+        self.step(
+            "operator           wattcast-operator (Kopf), source = that InfluxDB (read-only token)"
+        )
         with self.console.status("starting the REST API"):
             stack.start_api()
         self.step(f"REST API           {stack.api_url} (bearer token generated)")
@@ -311,6 +323,8 @@ kubectl describe tj <name>
 kubectl apply -f examples/meter1-electricity.yaml   (no data for 2023 here: fails fast)
 kubectl get jobs,pods
 
+[bold]InfluxDB[/bold]  {stack.connection.url}  (url, tokens: {stack.workdir / "influx"})
+
 Models: {stack.models_dir}
 Logs:   {stack.workdir / "logs"}   trainer pods: {stack.cluster.workdir / "kubelet" / "logs"}"""
         self.console.print(Panel(text, title="wattcast local stack", expand=False))
@@ -341,12 +355,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where models, logs and kubeconfig go"
     )
+    parser.add_argument(
+        "--influx",
+        type=int,
+        choices=(2, 1),
+        default=2,
+        help="2: InfluxDB 2 with Flux (the seed's, default); 1: InfluxDB 1.6 with InfluxQL",
+    )
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     workdir = (args.workdir or _default_workdir()).resolve()
     # A fresh stack each run: the previous run's models and logs go.
     shutil.rmtree(workdir, ignore_errors=True)
-    demo = Demo(console, workdir, keep=args.keep)
+    demo = Demo(console, workdir, keep=args.keep, influx=args.influx)
     try:
         code = demo.run()
     except KeyboardInterrupt:

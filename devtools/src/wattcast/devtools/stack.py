@@ -2,18 +2,21 @@
 
 `LocalStack` starts, in order, and stops in reverse:
 
-1. a real InfluxDB 1.x (the test bed's `InfluxServer`, authentication on) with the database
-   `energy`;
+1. a real InfluxDB of the test bed (:func:`~wattcast.devtools.testbed.instance.start_influx`),
+   authentication on: by default InfluxDB 2 with Flux, the seed's store (org `wattcast`, bucket
+   `energy`); with ``influx_flavor=1`` Debian's 1.6 with InfluxQL (database `energy`);
 2. the dev cluster (:class:`~wattcast.devtools.cluster.devcluster.DevCluster`): upstream
    etcd, kube-apiserver and kube-controller-manager, and the process kubelet with `capacity`
    pod slots; the TrainingJob CRD;
 3. the chart's ServiceAccounts and RBAC (rendered from charts/wattcast), the InfluxDB token
-   Secret `influx-token` and the model store claim `wattcast-models` in the namespace;
+   Secret `influx-token` (a token that may only read: trainers never write to InfluxDB) and
+   the model store claim `wattcast-models` in the namespace;
 4. the operator (`wattcast-operator`) under its chart ServiceAccount's token, its default
-   source that InfluxDB (InfluxQL), plus a named source `offline` pointing at a closed port
-   (the "InfluxDB is down" drill);
+   source that InfluxDB in its dialect, plus a named source `offline` pointing at a closed
+   port (the "InfluxDB is down" drill);
 5. the REST API (`wattcast-api`) under its own ServiceAccount, with a generated bearer token,
-   the model store (read-only) and that InfluxDB as the source of its forecasts.
+   the model store (read-only) and that InfluxDB (the read-only token) as the source of its
+   forecasts.
 
 Trainer pods run as the chart's trainer ServiceAccount, started by the real Job controller and
 run by the kubelet. Each process logs to a file in the work directory; `logs()` gathers their
@@ -36,9 +39,14 @@ from wattcast.devtools.cluster.chart import component_kubeconfig, install_identi
 from wattcast.devtools.cluster.devcluster import DevCluster
 from wattcast.devtools.cluster.fixtures import crd_paths
 from wattcast.devtools.processes import Service, StartError, bin_path, free_port
-from wattcast.devtools.testbed.influx import InfluxServer, write_meter
+from wattcast.devtools.testbed.instance import (
+    Flavor,
+    InfluxConnection,
+    RunningInflux,
+    start_influx,
+)
 
-DATABASE = "energy"
+DATABASE = "energy"  # InfluxDB 1.x's database, InfluxDB 2's bucket
 TOKEN_SECRET = "influx-token"  # noqa: S105 - a Secret's name
 MODELS_CLAIM = "wattcast-models"
 OFFLINE_SOURCE = "offline"
@@ -62,6 +70,7 @@ class StackOptions:
     operator_env: dict[str, str] = field(default_factory=dict)
     api_token: str | None = None
     api_port: int | None = None
+    influx_flavor: Flavor = 2
 
 
 class LocalStack:
@@ -74,7 +83,7 @@ class LocalStack:
         self.cluster = DevCluster(
             self.workdir / "cluster", capacity=options.capacity, pod_env=options.pod_env
         )
-        self.influx: InfluxServer | None = None
+        self.influx: RunningInflux | None = None
         self.operator: Service | None = None
         self.api: Service | None = None
         self.admin: client.ApiClient | None = None
@@ -127,12 +136,26 @@ class LocalStack:
     # --- components ------------------------------------------------------------------------
 
     def start_influx(self) -> None:
-        self.influx = InfluxServer(auth=True).start()
-        self.influx.create_database(DATABASE)
+        self.influx = start_influx(
+            self.options.influx_flavor,
+            workdir=self.workdir / "influx",
+            bucket=DATABASE,
+            database=DATABASE,
+        )
+
+    @property
+    def connection(self) -> InfluxConnection:
+        """How to reach the stack's InfluxDB (url, dialect, org/bucket or database, tokens)."""
+        assert self.influx is not None, "InfluxDB is not started"
+        return self.influx.connection
+
+    def source_env(self, prefix: str) -> dict[str, str]:
+        """The stack's InfluxDB as `<prefix>URL`, `DIALECT`, `ORG`/`BUCKET` or `DATABASE`."""
+        source, _ = self.connection.source()
+        return {f"{prefix}{key.upper()}": value for key, value in source.items()}
 
     def start_cluster(self) -> None:
         """The dev cluster with the CRD, the chart's identities, the Secret and the claim."""
-        assert self.influx is not None and self.influx.token is not None
         self.cluster.start()
         self.admin = api_client(self.kubeconfig)
         install_crds(self.kubeconfig, *crd_paths())
@@ -142,7 +165,7 @@ class LocalStack:
             NAMESPACE,
             client.V1Secret(
                 metadata=client.V1ObjectMeta(name=TOKEN_SECRET),
-                string_data={"token": self.influx.token},
+                string_data={"token": self.connection.read_token},
             ),
         )
         core.create_namespaced_persistent_volume_claim(
@@ -185,9 +208,7 @@ class LocalStack:
             **os.environ,
             "KUBECONFIG": str(self._component_kubeconfig("operator")),
             "WATTCAST_NAMESPACES": NAMESPACE,
-            "WATTCAST_INFLUX_URL": self.influx.url,
-            "WATTCAST_INFLUX_DIALECT": "influxql",
-            "WATTCAST_INFLUX_DATABASE": DATABASE,
+            **self.source_env("WATTCAST_INFLUX_"),
             "WATTCAST_INFLUX_TOKEN_SECRET": f"{TOKEN_SECRET}/token",
             "WATTCAST_INFLUX_SOURCES_FILE": str(self.sources_file()),
             "WATTCAST_TRAINER_IMAGE": "wattcast-trainer:local",
@@ -214,15 +235,13 @@ class LocalStack:
             "WATTCAST_API_KUBECONFIG": str(self._component_kubeconfig("api")),
             "WATTCAST_API_NAMESPACE": NAMESPACE,
             "WATTCAST_API_TOKENS": self.token,
-            "WATTCAST_INFLUX_URL": self.influx.url,
+            "WATTCAST_INFLUX_URL": self.connection.url,
             "WATTCAST_INFLUX_SOURCES_FILE": str(self.sources_file()),
             "WATTCAST_MODELS_DIR": str(self.models_dir),
             "WATTCAST_LOG_FORMAT": "plain",
-            # The source the API's forecasts read (the seed's variables, a read token).
-            "INFLUX_URL": self.influx.url,
-            "INFLUX_DIALECT": "influxql",
-            "INFLUX_DATABASE": DATABASE,
-            "INFLUX_TOKEN": self.influx.token or "",
+            # The source the API's forecasts read (the seed's variables, the read-only token).
+            **self.source_env("INFLUX_"),
+            "INFLUX_TOKEN": self.connection.read_token,
         }
         env.pop("KUBECONFIG", None)
         self.api = Service(
@@ -269,6 +288,4 @@ class LocalStack:
     def write_meter(self, meter_type: str, meter_id: str, frame: pd.DataFrame) -> int:
         """Write a meter's readings into the stack's InfluxDB in the seed's format."""
         assert self.influx is not None
-        return write_meter(
-            self.influx.url, DATABASE, meter_type, meter_id, frame, auth=self.influx.auth
-        )
+        return self.influx.write_meter(meter_type, meter_id, frame)

@@ -48,10 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Built here, before Kopf starts, so a configuration error stops the process at once
     # with a clear message instead of a startup handler retrying forever.
     # Importing the module registers its handlers with Kopf (a module, never a file path).
-    from wattcast.operator import handlers
+    from wattcast.operator import handlers  # noqa: F401
+    from wattcast.operator.runtime import Runtime
 
     try:
-        runtime = handlers.Runtime.from_environment()
+        runtime = Runtime.from_environment()
     except SourcesConfigError as error:
         sys.stderr.write(f"wattcast-operator: {error}\n")
         return 2

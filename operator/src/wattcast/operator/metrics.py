@@ -6,7 +6,9 @@ operator in one process starts from zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -83,6 +85,23 @@ API_REQUESTS = Counter(
     ["verb", "resource", "code"],
     registry=REGISTRY,
 )
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def counted(fn: F) -> F:
+    """Count a handler's exceptions in HANDLER_ERRORS (Kopf still logs and retries them)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except Exception:
+            HANDLER_ERRORS.labels(handler=fn.__name__).inc()
+            raise
+
+    return cast("F", wrapper)
 
 
 def serve(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod IP

@@ -32,6 +32,9 @@ from wattcast.crd import (
 )
 from wattcast.crd.messages import redacted
 from wattcast.crd.times import rfc3339
+from wattcast.operator.blockers import Blocker
+
+BLOCKED_PREFIX = "the trainer pod cannot start: "
 
 
 class JobState(StrEnum):
@@ -248,6 +251,29 @@ def failed(current: Mapping[str, Any], *, reason: str, message: str, now: dateti
     b.condition(ConditionType.FAILED, True, reason, message)
     b.clear(ConditionType.RUNNING, reason, message)
     return b.done(reason, message)
+
+
+def pod_blocked(
+    current: Mapping[str, Any], blocker: Blocker | None, *, now: datetime
+) -> StatusChange:
+    """The trainer pod cannot start (`blocker`), or it started (None): the Blocked condition.
+
+    The phase stays: Kubernetes keeps retrying, and the pod starts once the missing thing is
+    there. While blocked, `message` says what is missing; a finished TrainingJob keeps its record.
+    """
+    b = _Builder(current, now)
+    if current.get("phase") in TERMINAL_PHASES:
+        return b.done("")
+    if blocker is None:
+        started = "the trainer pod started"
+        b.clear(ConditionType.BLOCKED, Reason.POD_STARTED, started)
+        if str(current.get("message") or "").startswith(BLOCKED_PREFIX):
+            b.set("message", started)
+        return b.done(Reason.POD_STARTED, started)
+    message = f"{BLOCKED_PREFIX}{blocker.reason}: {blocker.message}".rstrip(": ")
+    b.condition(ConditionType.BLOCKED, True, blocker.reason, message)
+    b.set("message", message)
+    return b.done(blocker.reason, message)
 
 
 def from_job(

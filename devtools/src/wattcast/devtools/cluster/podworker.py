@@ -2,7 +2,8 @@
 
 Set up the volumes and the environment (waiting, and retrying, while something is missing),
 start the first container's command in its sandbox, report Running, wait for it to end or for
-the pod's deletion, report the end with exit code, reason and termination message. Under
+the pod's deletion, report the end with exit code, reason and termination message. An image
+of a registry under `.invalid` waits in ErrImagePull, as an image no registry has would. Under
 restartPolicy Always (or OnFailure after a failure) the container is started again after a
 back-off (10 s doubling to 5 min, reset after 10 min of running), counting restartCount.
 
@@ -75,6 +76,13 @@ class Host:
     def log_path(self, pod: Mapping[str, Any]) -> Path:
         meta = pod["metadata"]
         return self.workdir / "logs" / f"{meta['namespace']}_{meta['name']}.log"
+
+
+def unpullable(image: str) -> bool:
+    """Whether no kubelet could pull `image`: its registry is under the reserved `.invalid`
+    domain (RFC 2606), so a test can name an image that fails as a missing one would."""
+    registry = image.split("/", 1)[0] if "/" in image else ""
+    return registry.split(":", 1)[0].endswith(".invalid")
 
 
 def lost_state() -> ContainerState:
@@ -267,6 +275,11 @@ class PodWorker(threading.Thread):
 
     def _start(self) -> str | None:
         """Start the container; its start time, or None when it must wait (status written)."""
+        image = str(self.pod["spec"]["containers"][0].get("image") or "")
+        if unpullable(image):
+            self.run_state.sandbox = True
+            self._waiting("ErrImagePull", f'Failed to pull image "{image}": no such host')
+            return None
         try:
             argv, env, volumes = self._prepare()
         except VolumeError as error:

@@ -190,18 +190,28 @@ class Influx2Server(InfluxProcess):
 
     def create_read_token(self, *bucket_ids: str) -> str:
         """A new token that may read the given buckets and nothing else."""
+        return self._create_token(bucket_ids, ("read",), "wattcast read-only")
+
+    def create_write_token(self, *bucket_ids: str) -> str:
+        """A new token that may read and write the given buckets (a forecast writer's)."""
+        return self._create_token(bucket_ids, ("read", "write"), "wattcast forecast writer")
+
+    def _create_token(
+        self, bucket_ids: tuple[str, ...], actions: tuple[str, ...], description: str
+    ) -> str:
         answer = self.api(
             "POST",
             "/api/v2/authorizations",
             {
                 "orgID": self.org_id,
-                "description": "wattcast read-only",
+                "description": description,
                 "permissions": [
                     {
-                        "action": "read",
+                        "action": action,
                         "resource": {"type": "buckets", "id": bucket_id, "orgID": self.org_id},
                     }
                     for bucket_id in bucket_ids
+                    for action in actions
                 ],
             },
         )
