@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,18 +33,13 @@ from wattcast.devtools.cluster.access import api_client, install_crds
 from wattcast.devtools.cluster.chart import component_kubeconfig, install_identities
 from wattcast.devtools.cluster.devcluster import DevCluster
 from wattcast.devtools.cluster.fixtures import crd_paths
+from wattcast.devtools.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TOKEN = "bench-token-" + uuid.uuid4().hex
 NAMESPACE = "bench"
 POLLERS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

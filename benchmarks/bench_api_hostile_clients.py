@@ -33,17 +33,13 @@ from pathlib import Path
 import httpx
 from wattcast.devtools.emulator.process import spawn_emulator
 
+from wattcast.devtools.processes import free_port
+
 BIN = Path(sys.executable).parent
 TOKEN = "bench-token-" + uuid.uuid4().hex
 NAMESPACE = "bench"
 HOST = "127.0.0.1"
 MAX_STALLED = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def start_api(kubeconfig: Path, port: int) -> subprocess.Popen[bytes]:

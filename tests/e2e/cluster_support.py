@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit import tj_body, wait_for
 
 from wattcast.devtools.testbed.influx import write_meter
 from wattcast.devtools.testbed.synthetic import generate_meter
@@ -129,19 +129,15 @@ class Cluster:
         )
 
     def apply_tj(self, name: str, meter_id: str, **spec: Any) -> None:
-        body = {
-            "apiVersion": "wattcast.dev/v1alpha1",
-            "kind": "TrainingJob",
-            "metadata": {"name": name, "namespace": self.namespace},
-            "spec": {
-                "meterId": meter_id,
-                "meterType": "electricity",
-                "start": stamp(START),
-                "end": stamp(START + timedelta(days=DAYS)),
-                "model": TINY_MODEL,
-                **spec,
-            },
-        }
+        body = tj_body(
+            name,
+            namespace=self.namespace,
+            meterId=meter_id,
+            start=stamp(START),
+            end=stamp(START + timedelta(days=DAYS)),
+            model=TINY_MODEL,
+            **spec,
+        )
         self.kubectl("apply", "-f", "-", stdin=json.dumps(body))
 
     def tj(self, name: str) -> dict[str, Any] | None:
@@ -152,14 +148,13 @@ class Cluster:
         return dict((self.tj(name) or {}).get("status") or {})
 
     def wait_phase(self, name: str, phases: set[str], timeout: float = TIMEOUT_S) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            status = self.status(name)
-            if status.get("phase") in phases:
-                return status
-            time.sleep(2)
-        raise AssertionError(f"{name} did not reach {phases} in {timeout:g}s: {status}")
+        found: dict[str, Any] = wait_for(
+            f"{name} to reach {sorted(phases)}",
+            lambda: (status := self.status(name)).get("phase") in phases and status,
+            timeout,
+            interval=2,
+        )
+        return found
 
     def jobs_of(self, name: str) -> list[dict[str, Any]]:
         return list(self.get_json("jobs", "-l", f"wattcast.dev/trainingjob={name}")["items"])

@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from kubernetes import client
+from testkit import wait_for
 
 from wattcast.devtools.cluster.access import api_client
 from wattcast.devtools.stack import LocalStack
@@ -43,21 +43,6 @@ def stamp(value: datetime) -> str:
 
 def tiny_range(days: int = TINY_DAYS) -> tuple[str, str]:
     return stamp(START), stamp(START + timedelta(days=days))
-
-
-def wait_for(
-    predicate: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str]
-) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(
-        f"timed out after {timeout:g}s waiting for {what} (last: {last!r})\n{logs()}"
-    )
 
 
 class E2E:
@@ -145,10 +130,10 @@ class E2E:
     ) -> dict[str, Any]:
         wanted = set(words)
         found: dict[str, Any] = wait_for(
+            f"{name} to reach {sorted(wanted)}",
             lambda: (job := self.get(name))["taskStatus"] in wanted and job,
             timeout,
-            f"{name} to reach {sorted(wanted)}",
-            self.stack.logs,
+            logs=self.stack.logs,
         )
         return found
 

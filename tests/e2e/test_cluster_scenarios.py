@@ -9,10 +9,10 @@ operator restart mid-training still ends in one Job and Succeeded; 20 at once al
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from cluster_support import (
@@ -23,8 +23,13 @@ from cluster_support import (
     stamp,
     unique,
 )
+from testkit import wait_for
 
 pytestmark = pytest.mark.cluster
+
+
+def live_pods(cluster: Cluster, name: str) -> list[dict[str, Any]]:
+    return [p for p in cluster.pods_of(name) if p["status"].get("phase") in ("Pending", "Running")]
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +129,12 @@ def test_suspend_and_resume(cluster: Cluster, cleanup: list[str]) -> None:
     cluster.kubectl("patch", "tj", name, "--type=merge", "-p", '{"spec":{"suspend":true}}')
     status = cluster.wait_phase(name, {"Suspended", "Succeeded"})
     if status["phase"] == "Suspended":
-        deadline = time.monotonic() + 120
-        while cluster.pods_of(name) and time.monotonic() < deadline:
-            time.sleep(2)
-        assert not [
-            p for p in cluster.pods_of(name) if p["status"].get("phase") in ("Pending", "Running")
-        ]
+        wait_for(
+            "no pod of it pending or running",
+            lambda: not live_pods(cluster, name),
+            120,
+            interval=2,
+        )
         cluster.kubectl("patch", "tj", name, "--type=merge", "-p", '{"spec":{"suspend":false}}')
     status = cluster.wait_phase(name, {"Succeeded", "Failed"})
     assert status["phase"] == "Succeeded", status
@@ -141,11 +146,12 @@ def test_delete_removes_job_and_pods(cluster: Cluster) -> None:
     cluster.apply_tj(name, meter)
     cluster.wait_phase(name, {"ProcessingData", "Training", "Saving", "Succeeded"})
     cluster.kubectl("delete", "tj", name, "--wait=true")
-    deadline = time.monotonic() + 120
-    while (cluster.jobs_of(name) or cluster.pods_of(name)) and time.monotonic() < deadline:
-        time.sleep(2)
-    assert not cluster.jobs_of(name)
-    assert not cluster.pods_of(name)
+    wait_for(
+        "its Job and pods to go",
+        lambda: not cluster.jobs_of(name) and not cluster.pods_of(name),
+        120,
+        interval=2,
+    )
 
 
 def test_operator_restart_mid_training(cluster: Cluster, cleanup: list[str]) -> None:

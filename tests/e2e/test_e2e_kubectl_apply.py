@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import yaml
-from e2e_support import E2E, TINY_MODEL, tiny_range, unique, wait_for
+from e2e_support import E2E, TINY_MODEL, tiny_range, unique
+from testkit import tj_body, wait_for
 
 
 def test_kubectl_apply_trains_a_model(e2e: E2E) -> None:
@@ -12,18 +13,7 @@ def test_kubectl_apply_trains_a_model(e2e: E2E) -> None:
     name = unique("tj-kubectl")
     start, end = tiny_range()
     manifest = yaml.safe_dump(
-        {
-            "apiVersion": "wattcast.dev/v1alpha1",
-            "kind": "TrainingJob",
-            "metadata": {"name": name, "namespace": "default"},
-            "spec": {
-                "meterId": meter,
-                "meterType": "electricity",
-                "start": start,
-                "end": end,
-                "model": TINY_MODEL,
-            },
-        }
+        tj_body(name, namespace="default", meterId=meter, start=start, end=end, model=TINY_MODEL)
     )
     applied = e2e.kubectl("apply", "-f", "-", stdin=manifest)
     assert applied.returncode == 0, applied.stderr
@@ -45,9 +35,4 @@ def test_kubectl_apply_trains_a_model(e2e: E2E) -> None:
     obj = e2e.trainingjob(name)
     assert obj is not None
     assert obj["metadata"]["labels"]["wattcast.dev/meter-id"] == meter
-    wait_for(
-        lambda: e2e.running_pid(name) is None,
-        10,
-        "no process",
-        e2e.stack.logs,
-    )
+    wait_for("no process", lambda: e2e.running_pid(name) is None, 10, logs=e2e.stack.logs)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 
-from e2e_support import E2E, condition, unique, wait_for
+from e2e_support import E2E, condition, unique
+from testkit import wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -21,7 +22,7 @@ def _alive(pid: int) -> bool:
 
 
 def _running_pid(e2e: E2E, name: str) -> int:
-    pid = wait_for(lambda: e2e.running_pid(name), 120, f"{name}'s process", e2e.stack.logs)
+    pid = wait_for(f"{name}'s process", lambda: e2e.running_pid(name), 120, logs=e2e.stack.logs)
     return int(pid)
 
 
@@ -35,8 +36,8 @@ def test_suspend_then_resume_ends_in_success(e2e: E2E) -> None:
     suspended = e2e.act(name, "suspend")
     assert suspended["taskStatus"] != "SUCCESS"
     e2e.wait_status(name, {"SUSPENDED"}, timeout=60)
-    wait_for(lambda: not _alive(pid), 30, "the trainer to stop", e2e.stack.logs)
-    wait_for(lambda: not e2e.pods_of(name), 30, "the pods to go", e2e.stack.logs)
+    wait_for("the trainer to stop", lambda: not _alive(pid), 30, logs=e2e.stack.logs)
+    wait_for("the pods to go", lambda: not e2e.pods_of(name), 30, logs=e2e.stack.logs)
     job = e2e.get(name)
     assert condition(job, "Suspended") is not None
     assert len(e2e.jobs_of(name)) == 1  # the Job stays
@@ -54,7 +55,7 @@ def test_cancel_is_revoked_and_cannot_resume(e2e: E2E) -> None:
     pid = _running_pid(e2e, name)
     cancelled = e2e.act(name, "cancel")
     assert cancelled["taskStatus"] == "REVOKED"
-    wait_for(lambda: not _alive(pid), 30, "the trainer to stop", e2e.stack.logs)
+    wait_for("the trainer to stop", lambda: not _alive(pid), 30, logs=e2e.stack.logs)
     assert e2e.seed_status(name)["status"] == "REVOKED"
     refused = e2e.http.post(f"/v1/trainingjobs/{name}/resume")
     assert refused.status_code == 409, refused.text
@@ -68,7 +69,7 @@ def test_deleting_a_trainingjob_removes_its_job_and_stops_its_process(e2e: E2E) 
     assert len(e2e.jobs_of(name)) == 1
     response = e2e.http.delete(f"/v1/trainingjobs/{name}")
     assert response.status_code == 204, response.text
-    wait_for(lambda: not _alive(pid), 30, "the trainer to stop", e2e.stack.logs)
-    wait_for(lambda: not e2e.jobs_of(name), 30, "the Job to go", e2e.stack.logs)
-    wait_for(lambda: not e2e.pods_of(name), 30, "the pods to go", e2e.stack.logs)
+    wait_for("the trainer to stop", lambda: not _alive(pid), 30, logs=e2e.stack.logs)
+    wait_for("the Job to go", lambda: not e2e.jobs_of(name), 30, logs=e2e.stack.logs)
+    wait_for("the pods to go", lambda: not e2e.pods_of(name), 30, logs=e2e.stack.logs)
     assert e2e.trainingjob(name) is None

@@ -21,7 +21,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from typing import Any
 import kubernetes
 import pytest
 import yaml
+from testkit import free_port
 
 from wattcast.crd import constants
 
@@ -148,13 +148,6 @@ def dev_uv_version() -> str:
     match = re.search(r'"uv==([0-9.]+)"', pyproject)
     assert match, "uv is not pinned in the workspace's dev group"
     return match.group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def http_status(url: str) -> int | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
+from testkit import free_port
 
 from wattcast.devtools.testbed.fixtures import Influx2Bucket
 from wattcast.devtools.testbed.influx import InfluxError, find_influxd, write_meter_v2
@@ -185,14 +186,6 @@ def _launch(
     return process, line
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("flavor", [1, 2])
 def test_wattcast_influxdb_serves_until_sigterm_and_writes_its_connection(
     flavor: int, tmp_path: Path, launched: list[subprocess.Popen[str]]
@@ -201,7 +194,7 @@ def test_wattcast_influxdb_serves_until_sigterm_and_writes_its_connection(
         pytest.skip("influxd (InfluxDB 1.x) is not installed")
     if flavor == 2 and find_influxd2() is None:
         pytest.fail("InfluxDB 2 is not built: run `make setup`", pytrace=False)
-    port = _free_port()
+    port = free_port()
     process, line = _launch(
         launched, "--flavor", str(flavor), "--workdir", str(tmp_path), "--port", str(port)
     )

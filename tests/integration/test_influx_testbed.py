@@ -515,13 +515,13 @@ def test_synthetic_meter_factory_seeds_per_test(synthetic_meter: SyntheticMeterF
 def test_a_port_taken_meanwhile_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     from wattcast.devtools.testbed import influx
 
-    real = influx._free_port
+    real = influx.free_port
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
         offered = iter([busy])
-        monkeypatch.setattr(influx, "_free_port", lambda: next(offered, None) or real())
+        monkeypatch.setattr(influx, "free_port", lambda: next(offered, None) or real())
         with InfluxServer() as server:
             assert server.port != busy
             assert requests.get(f"{server.url}/ping", timeout=5).status_code == 204

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from kubernetes import client
+from testkit import free_port, wait_for
 
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.main import create_app
-from wattcast.crd import constants
 from wattcast.devtools import serving
 
 TOKEN = "integration-token-5d1f"
@@ -50,49 +47,24 @@ class ServedApp(serving.ServedApp):
         super().__init__(recording)
 
 
-class Cluster:
-    """The test's view of the real API server: what exists, and status patches as the
-    operator and the trainer make them."""
-
-    def __init__(self, objects: client.CustomObjectsApi, namespace: str) -> None:
-        self.objects = objects
-        self.namespace = namespace
-
-    def jobs(self) -> list[dict[str, Any]]:
-        """Every TrainingJob in the namespace, straight from the API server."""
-        listing = self.objects.list_namespaced_custom_object(
-            constants.GROUP, constants.VERSION, self.namespace, constants.PLURAL
-        )
-        items: list[dict[str, Any]] = listing["items"]
-        return items
-
-    def names(self) -> list[str]:
-        return sorted(o["metadata"]["name"] for o in self.jobs())
-
-    def get(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.objects.get_namespaced_custom_object(
-            constants.GROUP, constants.VERSION, self.namespace, constants.PLURAL, name
-        )
-        return result
-
-    def patch_status(self, name: str, status: dict[str, Any]) -> dict[str, Any]:
-        """A merge patch of the status subresource."""
-        result: dict[str, Any] = self.objects.patch_namespaced_custom_object_status(
-            constants.GROUP,
-            constants.VERSION,
-            self.namespace,
-            constants.PLURAL,
-            name,
-            {"status": status},
-            _content_type="application/merge-patch+json",
-        )
-        return result
+@contextmanager
+def served_client(settings: Settings, timeout: float = 30) -> Iterator[httpx.Client]:
+    """The API app with `settings`, served on loopback, and a client that holds TOKEN."""
+    served = ServedApp(settings).start()
+    try:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=served.url, headers=headers, timeout=timeout) as client:
+            yield client
+    finally:
+        served.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _ready(served: ApiProcess) -> bool:
+    assert served.proc.poll() is None, "wattcast-api exited"
+    try:
+        return httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @contextmanager
@@ -104,8 +76,8 @@ def api_process(kubeconfig: Path, namespace: str, **settings: str) -> Iterator[A
         WATTCAST_API_KUBECONFIG=str(kubeconfig),
         WATTCAST_API_NAMESPACE=namespace,
         WATTCAST_API_TOKENS=TOKEN,
-        **settings,
     )
+    env.update(settings)
     port = free_port()
     script = Path(sys.executable).parent / "wattcast-api"
     proc = subprocess.Popen(
@@ -114,16 +86,7 @@ def api_process(kubeconfig: Path, namespace: str, **settings: str) -> Iterator[A
     )
     served = ApiProcess(proc, "127.0.0.1", port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{served.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "wattcast-api exited"
-            assert time.monotonic() < deadline, "wattcast-api did not become ready"
-            time.sleep(0.1)
+        wait_for("wattcast-api to be ready", lambda: _ready(served), 60, interval=0.1)
         yield served
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import SEED_BODY, TOKEN, Cluster, ServedApp
+from api_support import SEED_BODY, TOKEN, ServedApp
 from kubernetes import client, config
+from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
 from wattcast.devtools.cluster.chart import ChartIdentities
@@ -88,8 +89,8 @@ def kube_objects(kubeconfig: Path) -> Iterator[client.CustomObjectsApi]:
 
 
 @pytest.fixture
-def cluster(kube_objects: client.CustomObjectsApi, namespace: str) -> Cluster:
-    return Cluster(kube_objects, namespace)
+def cluster(kube_objects: client.CustomObjectsApi, namespace: str) -> TrainingJobs:
+    return TrainingJobs(kube_objects, namespace)
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ import httpx
 import pytest
 import yaml
 from aiohttp import web
-from api_support import TOKEN, Cluster, ServedApp
+from api_support import TOKEN, served_client
+from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
 from wattcast.devtools.cluster.chart import ChartIdentities
@@ -161,18 +162,12 @@ def proxied_api(
         api_namespace=namespace,
         api_retry_after_seconds=11,
     )
-    served = ServedApp(settings).start()
-    try:
-        with httpx.Client(
-            base_url=served.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
-        ) as client:
-            yield client
-    finally:
-        served.stop()
+    with served_client(settings) as client:
+        yield client
 
 
 def test_a_create_whose_answer_was_lost_is_reported_as_accepted(
-    proxied_api: httpx.Client, proxy: FaultyProxy, cluster: Cluster, seed_body: dict[str, Any]
+    proxied_api: httpx.Client, proxy: FaultyProxy, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     proxy.mode = "lose-answer"
     response = proxied_api.post("/trainmodel/v2/", json=seed_body)
@@ -182,7 +177,7 @@ def test_a_create_whose_answer_was_lost_is_reported_as_accepted(
 
 
 def test_a_failed_create_is_503_and_its_retry_creates_exactly_one(
-    proxied_api: httpx.Client, proxy: FaultyProxy, cluster: Cluster, seed_body: dict[str, Any]
+    proxied_api: httpx.Client, proxy: FaultyProxy, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     key = {"Idempotency-Key": "retry-after-500"}
     proxy.mode = "fail"
@@ -190,7 +185,7 @@ def test_a_failed_create_is_503_and_its_retry_creates_exactly_one(
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "11"
     assert "Idempotency-Key" in refused.json()["detail"]
-    assert cluster.jobs() == []
+    assert cluster.items() == []
 
     proxy.mode = "pass"
     first = proxied_api.post("/trainmodel/v2/", json=seed_body, headers=key)
@@ -201,11 +196,11 @@ def test_a_failed_create_is_503_and_its_retry_creates_exactly_one(
 
 
 def test_throttling_is_passed_on_with_the_servers_retry_after(
-    proxied_api: httpx.Client, proxy: FaultyProxy, cluster: Cluster, seed_body: dict[str, Any]
+    proxied_api: httpx.Client, proxy: FaultyProxy, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     proxy.mode = "throttle"
     response = proxied_api.post("/trainmodel/v2/", json=seed_body)
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"
     assert response.json()["code"] == "rate_limited"
-    assert cluster.jobs() == []
+    assert cluster.items() == []

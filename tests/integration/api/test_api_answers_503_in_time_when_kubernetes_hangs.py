@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import SEED_BODY, TOKEN, ServedApp
+from api_support import SEED_BODY, TOKEN, served_client
 
 from wattcast.api.core.config import Settings
 from wattcast.devtools.silentserver import SilentServer, closed_port, kubeconfig_for
@@ -67,14 +67,8 @@ def silent() -> Iterator[SilentServer]:
 
 
 def _client(kubeconfig: Path) -> Iterator[httpx.Client]:
-    served = ServedApp(_settings(kubeconfig)).start()
-    try:
-        with httpx.Client(
-            base_url=served.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
-        ) as client:
-            yield client
-    finally:
-        served.stop()
+    with served_client(_settings(kubeconfig), timeout=60) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

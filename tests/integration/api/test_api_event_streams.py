@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from api_support import Cluster
+from testkit import TrainingJobs
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,9 @@ def _create(api: httpx.Client, meter: str = "meter1") -> str:
     return str(response.json()["name"])
 
 
-def test_one_jobs_stream_follows_it_until_it_finishes(api: httpx.Client, cluster: Cluster) -> None:
+def test_one_jobs_stream_follows_it_until_it_finishes(
+    api: httpx.Client, cluster: TrainingJobs
+) -> None:
     name = _create(api)
     with api.stream("GET", f"/v1/trainingjobs/{name}/events", timeout=15) as response:
         assert response.status_code == 200
@@ -96,7 +98,7 @@ def test_a_cancel_ends_the_jobs_stream_with_revoked(api: httpx.Client) -> None:
 
 
 def test_the_namespace_stream_sees_new_changed_and_deleted_jobs(
-    api: httpx.Client, cluster: Cluster
+    api: httpx.Client, cluster: TrainingJobs
 ) -> None:
     existing = _create(api, "meter-a")
     with api.stream("GET", "/v1/events", timeout=15) as response:

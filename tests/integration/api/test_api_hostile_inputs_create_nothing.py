@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import SEED_BODY, Cluster
+from api_support import SEED_BODY
+from testkit import TrainingJobs
 
 V1_BODY: dict[str, Any] = {
     "meterId": "meter1",
@@ -254,7 +255,7 @@ def test_the_table_is_big_enough() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input_is_refused_and_creates_nothing(
-    api: httpx.Client, cluster: Cluster, case: Case
+    api: httpx.Client, cluster: TrainingJobs, case: Case
 ) -> None:
     headers = dict(case.headers)
     if case.content is not None:
@@ -270,4 +271,4 @@ def test_hostile_input_is_refused_and_creates_nothing(
     assert body["detail"]
     if case.field is not None:
         assert case.field in [e["field"] for e in body["errors"]], body
-    assert cluster.jobs() == []
+    assert cluster.items() == []

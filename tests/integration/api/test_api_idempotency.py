@@ -8,11 +8,12 @@ import uuid
 from typing import Any
 
 import httpx
-from api_support import TOKEN, Cluster
+from api_support import TOKEN
+from testkit import TrainingJobs
 
 
 def test_a_retried_seed_submission_returns_the_same_task(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     key = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
     first = api.post("/trainmodel/v2/", json=seed_body, headers=key)
@@ -23,7 +24,7 @@ def test_a_retried_seed_submission_returns_the_same_task(
 
 
 def test_a_replay_with_another_time_zone_spelling_is_the_same_submission(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     key = {"Idempotency-Key": "tz-spelling"}
     first = api.post("/trainmodel/v2/", json=seed_body, headers=key).json()
@@ -31,11 +32,11 @@ def test_a_replay_with_another_time_zone_spelling_is_the_same_submission(
     second = api.post("/trainmodel/v2/", json=respelled, headers=key)
     assert second.status_code == 200
     assert second.json()["task_id"] == first["task_id"]
-    assert len(cluster.jobs()) == 1
+    assert len(cluster.items()) == 1
 
 
 def test_the_same_key_with_another_body_is_a_conflict(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     key = {"Idempotency-Key": "reused-key"}
     first = api.post("/trainmodel/v2/", json=seed_body, headers=key)
@@ -46,7 +47,7 @@ def test_the_same_key_with_another_body_is_a_conflict(
     assert cluster.names() == [first.json()["task_id"]]
 
 
-def test_v1_replay_answers_200_and_the_same_job(api: httpx.Client, cluster: Cluster) -> None:
+def test_v1_replay_answers_200_and_the_same_job(api: httpx.Client, cluster: TrainingJobs) -> None:
     spec = {
         "meterId": "meter1",
         "meterType": "water",
@@ -59,10 +60,10 @@ def test_v1_replay_answers_200_and_the_same_job(api: httpx.Client, cluster: Clus
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["uid"] == second.json()["uid"]
     assert second.json()["idempotencyKey"] == key["Idempotency-Key"]
-    assert len(cluster.jobs()) == 1
+    assert len(cluster.items()) == 1
 
 
-def test_a_client_name_is_idempotent_too(api: httpx.Client, cluster: Cluster) -> None:
+def test_a_client_name_is_idempotent_too(api: httpx.Client, cluster: TrainingJobs) -> None:
     spec = {
         "name": "nightly-meter1",
         "meterId": "meter1",
@@ -80,7 +81,7 @@ def test_a_client_name_is_idempotent_too(api: httpx.Client, cluster: Cluster) ->
 
 
 def test_a_replay_still_matches_after_the_job_was_suspended(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     key = {"Idempotency-Key": "then-suspended"}
     task_id = api.post("/trainmodel/v2/", json=seed_body, headers=key).json()["task_id"]
@@ -107,20 +108,20 @@ async def _burst(
 
 
 def test_200_concurrent_submissions_create_exactly_200_trainingjobs(
-    api_url: str, cluster: Cluster, seed_body: dict[str, Any]
+    api_url: str, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     bodies = [{**seed_body, "meter_id": f"meter-{i}"} for i in range(200)]
     statuses, task_ids = asyncio.run(_burst(api_url, bodies, [None] * 200))
     assert statuses == [200] * 200
     assert len(set(task_ids)) == 200
     assert cluster.names() == sorted(task_ids)
-    assert sorted(j["spec"]["meterId"] for j in cluster.jobs()) == sorted(
+    assert sorted(j["spec"]["meterId"] for j in cluster.items()) == sorted(
         b["meter_id"] for b in bodies
     )
 
 
 def test_concurrent_retries_with_one_key_create_one_trainingjob(
-    api_url: str, cluster: Cluster, seed_body: dict[str, Any]
+    api_url: str, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     statuses, task_ids = asyncio.run(_burst(api_url, [seed_body] * 20, ["one-key"] * 20))
     assert statuses == [200] * 20

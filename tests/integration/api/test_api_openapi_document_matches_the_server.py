@@ -74,7 +74,7 @@ CONFIG = schemathesis.Config.from_dict(
             # 10 years later; priorityClass needs queueName; each request at most its limit)
             # and the sources the operator knows: a schema-valid spec may still be a 422,
             # which then names the field (the CRD refuses the same; see
-            # tests/support/refused_trainingjob_specs.py).
+            # tests/support/refused_specs.py).
             {
                 "include-name": "POST /v1/trainingjobs",
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "422"]}},

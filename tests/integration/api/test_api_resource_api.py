@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import TOKEN, Cluster, ServedApp
+from api_support import TOKEN, ServedApp
+from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
 from wattcast.crd import constants
@@ -24,7 +25,9 @@ def _spec(meter: str = "meter1", meter_type: str = "electricity", **extra: Any) 
     }
 
 
-def test_create_answers_201_with_location_and_the_job(api: httpx.Client, cluster: Cluster) -> None:
+def test_create_answers_201_with_location_and_the_job(
+    api: httpx.Client, cluster: TrainingJobs
+) -> None:
     response = api.post("/v1/trainingjobs", json=_spec(model={"epochs": 3}, name="tj-create"))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -38,14 +41,14 @@ def test_create_answers_201_with_location_and_the_job(api: httpx.Client, cluster
     assert api.get("/v1/trainingjobs/tj-create").json()["uid"] == body["uid"]
 
 
-def test_create_with_a_configured_source(api: httpx.Client, cluster: Cluster) -> None:
+def test_create_with_a_configured_source(api: httpx.Client, cluster: TrainingJobs) -> None:
     response = api.post("/v1/trainingjobs", json=_spec(source={"name": "archive"}))
     assert response.status_code == 201, response.text
     assert cluster.get(response.json()["name"])["spec"]["source"] == {"name": "archive"}
 
 
 def test_list_filters_on_the_server_by_meter_type_and_phase(
-    api: httpx.Client, cluster: Cluster
+    api: httpx.Client, cluster: TrainingJobs
 ) -> None:
     names = {}
     for meter, kind in [("m-a", "electricity"), ("m-b", "electricity"), ("m-a", "water")]:
@@ -101,7 +104,7 @@ def test_list_refuses_bad_filters(api: httpx.Client, query: str, field: str) -> 
     assert response.json()["errors"][0]["field"] == field
 
 
-def test_suspend_resume_cancel(api: httpx.Client, cluster: Cluster) -> None:
+def test_suspend_resume_cancel(api: httpx.Client, cluster: TrainingJobs) -> None:
     name = api.post("/v1/trainingjobs", json=_spec(name="tj-actions")).json()["name"]
     cluster.patch_status(name, {"phase": "Training", "progress": 20})
 
@@ -130,7 +133,7 @@ def test_suspend_resume_cancel(api: httpx.Client, cluster: Cluster) -> None:
     assert cluster.get(name)["spec"]["suspend"] is True
 
 
-def test_finished_jobs_cannot_be_cancelled(api: httpx.Client, cluster: Cluster) -> None:
+def test_finished_jobs_cannot_be_cancelled(api: httpx.Client, cluster: TrainingJobs) -> None:
     name = api.post("/v1/trainingjobs", json=_spec()).json()["name"]
     cluster.patch_status(name, {"phase": "Failed", "message": "no data"})
     response = api.post(f"/v1/trainingjobs/{name}/cancel")
@@ -138,10 +141,10 @@ def test_finished_jobs_cannot_be_cancelled(api: httpx.Client, cluster: Cluster) 
     assert "already finished (Failed)" in response.json()["detail"]
 
 
-def test_delete(api: httpx.Client, cluster: Cluster) -> None:
+def test_delete(api: httpx.Client, cluster: TrainingJobs) -> None:
     name = api.post("/v1/trainingjobs", json=_spec()).json()["name"]
     assert api.delete(f"/v1/trainingjobs/{name}").status_code == 204
-    assert cluster.jobs() == []
+    assert cluster.items() == []
     assert api.get(f"/v1/trainingjobs/{name}").status_code == 404
     again = api.delete(f"/v1/trainingjobs/{name}")
     assert again.status_code == 404
@@ -154,7 +157,7 @@ def test_actions_on_a_missing_job_are_404(api: httpx.Client, action: str) -> Non
 
 
 def test_creating_in_an_allowed_namespace_without_the_charts_role_is_403_and_names_the_fix(
-    api_settings: Settings, cluster: Cluster
+    api_settings: Settings, cluster: TrainingJobs
 ) -> None:
     # A real API server authorizes before it looks: with no Role in the namespace (the chart
     # makes one per api.namespaces entry), whether it exists is not the API's to know.
@@ -172,7 +175,7 @@ def test_creating_in_an_allowed_namespace_without_the_charts_role_is_403_and_nam
     detail = response.json()["detail"]
     assert ghost in detail
     assert "grant it in the chart's RBAC" in detail
-    assert cluster.jobs() == []
+    assert cluster.items() == []
 
 
 def test_a_forged_continue_token_is_refused_with_a_message(api: httpx.Client) -> None:

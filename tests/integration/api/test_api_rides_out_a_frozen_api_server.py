@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from api_support import SEED_BODY, TOKEN, ServedApp
+from api_support import SEED_BODY, TOKEN, served_client
+from testkit import control_plane_only
 
 from wattcast.api.core.config import Settings
-from wattcast.devtools.cluster.access import api_client, create_namespace, install_crds
+from wattcast.devtools.cluster.access import api_client, create_namespace
 from wattcast.devtools.cluster.devcluster import DevCluster
-from wattcast.devtools.processes import repo_root
 
 TIMEOUT_S = 3.0
 BOUND_S = 2 * TIMEOUT_S
@@ -26,12 +26,8 @@ BOUND_S = 2 * TIMEOUT_S
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
-    running = DevCluster(tmp_path_factory.mktemp("frozen-cp"), kubelet=False).start()
-    try:
-        install_crds(running.kubeconfig, repo_root() / "crds" / "trainingjob.yaml")
+    with control_plane_only(tmp_path_factory.mktemp("frozen-cp")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +43,8 @@ def api(cluster: DevCluster) -> Iterator[httpx.Client]:
         api_kube_timeout_seconds=TIMEOUT_S,
         api_retry_after_seconds=4,
     )
-    served = ServedApp(settings).start()
-    try:
-        with httpx.Client(
-            base_url=served.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
-        ) as client:
-            yield client
-    finally:
-        served.stop()
+    with served_client(settings, timeout=60) as client:
+        yield client
 
 
 def _timed(

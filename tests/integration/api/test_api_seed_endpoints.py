@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import httpx
-from api_support import Cluster
+from testkit import TrainingJobs
 
 RESULT = {
     "modelPath": "electricity/meter1/versions/20230601T123456Z/model.keras",
@@ -16,7 +16,7 @@ RESULT = {
 
 
 def test_the_seeds_curl_example_creates_one_trainingjob(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     response = api.post("/trainmodel/v2/", json=seed_body)
     assert response.status_code == 200, response.text
@@ -24,7 +24,7 @@ def test_the_seeds_curl_example_creates_one_trainingjob(
     assert set(body) == {"task_id", "status", "progress"}
     assert body["status"] == "PENDING" and body["progress"] == 0
     assert uuid.UUID(body["task_id"]).version == 4
-    (job,) = cluster.jobs()
+    (job,) = cluster.items()
     assert job["metadata"]["name"] == body["task_id"]
     assert job["spec"]["meterId"] == "meter1"
     assert job["spec"]["meterType"] == "electricity"
@@ -34,7 +34,7 @@ def test_the_seeds_curl_example_creates_one_trainingjob(
 
 
 def test_status_follows_the_trainingjob_through_its_phases(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     task_id = api.post("/trainmodel/v2/", json=seed_body).json()["task_id"]
     assert api.get(f"/trainmodel/status/{task_id}").json() == {
@@ -75,7 +75,7 @@ def test_status_follows_the_trainingjob_through_its_phases(
 
 
 def test_a_failed_task_reports_reason_and_message(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     task_id = api.post("/trainmodel/v2/", json=seed_body).json()["task_id"]
     cluster.patch_status(
@@ -104,7 +104,7 @@ def test_a_failed_task_reports_reason_and_message(
 
 
 def test_a_cancelled_task_is_revoked(
-    api: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    api: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     task_id = api.post("/trainmodel/v2/", json=seed_body).json()["task_id"]
     cluster.patch_status(task_id, {"phase": "Training", "progress": 40})
@@ -120,11 +120,11 @@ def test_an_unknown_task_is_404(api: httpx.Client) -> None:
 
 
 def test_the_seeds_requests_are_refused_without_a_token_and_create_nothing(
-    anon: httpx.Client, cluster: Cluster, seed_body: dict[str, Any]
+    anon: httpx.Client, cluster: TrainingJobs, seed_body: dict[str, Any]
 ) -> None:
     assert anon.post("/trainmodel/v2/", json=seed_body).status_code == 401
     assert anon.get(f"/trainmodel/status/{uuid.uuid4()}").status_code == 401
-    assert cluster.jobs() == []
+    assert cluster.items() == []
 
 
 def test_readyz_checks_the_kubernetes_api(anon: httpx.Client) -> None:

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_support import TOKEN, ApiProcess, Cluster, api_process
+from api_support import TOKEN, ApiProcess, api_process
 from kubernetes import client, config
+from testkit import TrainingJobs
 
 from wattcast.devtools.cluster.access import create_namespace, delete_namespace
 from wattcast.devtools.cluster.chart import ChartIdentities
@@ -63,11 +64,11 @@ def served(api_kubeconfig: Path, module_namespace: str) -> Iterator[ApiProcess]:
 
 
 @pytest.fixture
-def served_cluster(kubeconfig: Path, module_namespace: str) -> Iterator[Cluster]:
+def served_cluster(kubeconfig: Path, module_namespace: str) -> Iterator[TrainingJobs]:
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
     with client.ApiClient(configuration) as api_client:
-        yield Cluster(client.CustomObjectsApi(api_client), module_namespace)
+        yield TrainingJobs(client.CustomObjectsApi(api_client), module_namespace)
 
 
 def _connect(served: ApiProcess) -> socket.socket:
@@ -204,7 +205,7 @@ def test_64_mib_headers_leave_memory_bounded(served: ApiProcess) -> None:
 
 
 def test_a_body_that_does_not_arrive_in_time_gets_408_and_creates_nothing(
-    served: ApiProcess, served_cluster: Cluster
+    served: ApiProcess, served_cluster: TrainingJobs
 ) -> None:
     with _connect(served) as sock:
         sock.sendall(
@@ -217,7 +218,7 @@ def test_a_body_that_does_not_arrive_in_time_gets_408_and_creates_nothing(
         answer = _read_until_closed(sock)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert time.monotonic() - started >= 2 - 0.2
-    assert served_cluster.jobs() == []
+    assert served_cluster.items() == []
 
 
 def _stall(served: ApiProcess, count: int) -> list[socket.socket]:

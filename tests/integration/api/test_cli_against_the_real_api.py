@@ -4,7 +4,6 @@ client on the test bed): what it sends, what it prints, and its exit codes."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -12,8 +11,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from api_support import Cluster, ServedApp
+from api_support import ServedApp
 from cli_support import FAILED, RANGE, SUCCESS_RESULT, run, submit
+from testkit import TrainingJobs, free_port
 from typer.testing import CliRunner
 
 from wattcast.cli.main import app
@@ -28,7 +28,7 @@ def test_help_lists_every_command() -> None:
 
 
 def test_train_creates_the_trainingjob_it_was_asked_for(
-    served_api: ServedApp, cluster: Cluster
+    served_api: ServedApp, cluster: TrainingJobs
 ) -> None:
     code, out, err = run(
         served_api.url,
@@ -81,7 +81,7 @@ def test_train_creates_the_trainingjob_it_was_asked_for(
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (1, 600)
 
 
-def test_train_without_wait_says_how_to_follow(api_url: str, cluster: Cluster) -> None:
+def test_train_without_wait_says_how_to_follow(api_url: str, cluster: TrainingJobs) -> None:
     code, out, _ = run(api_url, "train", "meter1", *RANGE)
     assert code == 0
     (name,) = cluster.names()
@@ -89,7 +89,7 @@ def test_train_without_wait_says_how_to_follow(api_url: str, cluster: Cluster) -
     assert f"wattcast status {name} --watch" in out
 
 
-def test_status_shows_stage_progress_epoch_and_eta(api_url: str, cluster: Cluster) -> None:
+def test_status_shows_stage_progress_epoch_and_eta(api_url: str, cluster: TrainingJobs) -> None:
     submit(api_url, "tj-6")
     training = {"epoch": 3, "epochs": 10, "etaSeconds": 75}
     cluster.patch_status("tj-6", {"phase": "Training", "progress": 55, "training": training})
@@ -99,7 +99,7 @@ def test_status_shows_stage_progress_epoch_and_eta(api_url: str, cluster: Cluste
         assert shown in out
 
 
-def test_status_of_a_failed_job_shows_the_apis_reason(api_url: str, cluster: Cluster) -> None:
+def test_status_of_a_failed_job_shows_the_apis_reason(api_url: str, cluster: TrainingJobs) -> None:
     submit(api_url, "tj-f")
     cluster.patch_status("tj-f", FAILED)
     code, out, _ = run(api_url, "status", "tj-f")
@@ -107,7 +107,7 @@ def test_status_of_a_failed_job_shows_the_apis_reason(api_url: str, cluster: Clu
     assert "FAILURE" in out and "DataInsufficient" in out
 
 
-def test_result_of_success_failure_and_running(api_url: str, cluster: Cluster) -> None:
+def test_result_of_success_failure_and_running(api_url: str, cluster: TrainingJobs) -> None:
     for name in ("ok", "bad", "busy"):
         submit(api_url, name)
     cluster.patch_status("ok", {"phase": "Succeeded", "progress": 100, "result": SUCCESS_RESULT})
@@ -126,7 +126,7 @@ def test_result_of_success_failure_and_running(api_url: str, cluster: Cluster) -
 
 
 def test_list_follows_pages_and_filters_on_the_server(
-    served_api: ServedApp, cluster: Cluster
+    served_api: ServedApp, cluster: TrainingJobs
 ) -> None:
     for name in ("a", "b", "c"):
         submit(served_api.url, name, "--type", "water")
@@ -154,7 +154,7 @@ def test_list_follows_pages_and_filters_on_the_server(
     assert len(served_api.requests) >= 2  # one page per request
 
 
-def test_list_table_and_empty(api_url: str, cluster: Cluster) -> None:
+def test_list_table_and_empty(api_url: str, cluster: TrainingJobs) -> None:
     code, _, err = run(api_url, "list")
     assert code == 0
     assert "no TrainingJobs" in err
@@ -165,7 +165,7 @@ def test_list_table_and_empty(api_url: str, cluster: Cluster) -> None:
     assert "tj-a" in out and "SUCCESS" in out and "100%" in out
 
 
-def test_suspend_resume_cancel_and_delete(api_url: str, cluster: Cluster) -> None:
+def test_suspend_resume_cancel_and_delete(api_url: str, cluster: TrainingJobs) -> None:
     submit(api_url, "tj-7")
     code, out, _ = run(api_url, "suspend", "tj-7")
     assert (code, "tj-7 suspended" in out) == (0, True)
@@ -197,7 +197,7 @@ def test_no_token_is_refused_with_a_hint(api_url: str) -> None:
     assert "401" in err and "WATTCAST_API_TOKEN" in err
 
 
-def test_field_errors_are_listed(api_url: str, cluster: Cluster) -> None:
+def test_field_errors_are_listed(api_url: str, cluster: TrainingJobs) -> None:
     code, _, err = run(api_url, "train", "bad id", *RANGE)
     assert code == 3
     assert "422" in err and "meterId" in err
@@ -228,9 +228,7 @@ def test_bad_usage_exits_2_before_any_request(
 
 
 def test_unreachable_api_exits_4() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     code, _, err = run(f"http://127.0.0.1:{port}", "status", "x")
     assert code == 4
     assert "cannot reach the API" in err

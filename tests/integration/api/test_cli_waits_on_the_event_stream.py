@@ -12,8 +12,9 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from api_support import TOKEN, Cluster, ServedApp
+from api_support import TOKEN, ServedApp
 from cli_support import FAILED, RANGE, SUCCESS_RESULT, run, submit
+from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
 
@@ -62,7 +63,9 @@ def meanwhile(steps: Callable[[], None]) -> Iterator[list[BaseException]]:
     assert not errors, errors
 
 
-def test_train_wait_follows_the_stream_to_success(served_api: ServedApp, cluster: Cluster) -> None:
+def test_train_wait_follows_the_stream_to_success(
+    served_api: ServedApp, cluster: TrainingJobs
+) -> None:
     def steps() -> None:
         wait_until("the job", lambda: cluster.names() == ["tj-3"])
         wait_until("the CLI's stream", streamed(served_api, "tj-3"))
@@ -80,7 +83,7 @@ def test_train_wait_follows_the_stream_to_success(served_api: ServedApp, cluster
 
 
 def test_wait_exits_1_on_failure_with_the_apis_reason(
-    served_api: ServedApp, cluster: Cluster
+    served_api: ServedApp, cluster: TrainingJobs
 ) -> None:
     submit(served_api.url, "tj-4")
 
@@ -96,7 +99,9 @@ def test_wait_exits_1_on_failure_with_the_apis_reason(
     assert shown["failureReason"] == "DataInsufficient"
 
 
-def test_a_cancel_while_waiting_ends_with_revoked(served_api: ServedApp, cluster: Cluster) -> None:
+def test_a_cancel_while_waiting_ends_with_revoked(
+    served_api: ServedApp, cluster: TrainingJobs
+) -> None:
     submit(served_api.url, "tj-c")
 
     def steps() -> None:
@@ -110,7 +115,7 @@ def test_a_cancel_while_waiting_ends_with_revoked(served_api: ServedApp, cluster
 
 
 def test_a_job_deleted_while_waiting_ends_the_wait_with_exit_3(
-    served_api: ServedApp, cluster: Cluster
+    served_api: ServedApp, cluster: TrainingJobs
 ) -> None:
     submit(served_api.url, "tj-d")
 
@@ -131,7 +136,7 @@ def test_watching_an_unknown_job_is_refused_at_once(api_url: str) -> None:
 
 
 def test_the_wait_gives_up_at_its_timeout_while_the_stream_is_quiet(
-    api_url: str, cluster: Cluster
+    api_url: str, cluster: TrainingJobs
 ) -> None:
     submit(api_url, "tj-5")
     cluster.patch_status("tj-5", {"phase": "Training", "progress": 40})
@@ -149,7 +154,7 @@ def one_stream_only(api_settings: Settings) -> Settings:
 
 
 def test_without_a_stream_to_be_had_the_wait_reads_the_job_instead(
-    one_stream_only: Settings, cluster: Cluster
+    one_stream_only: Settings, cluster: TrainingJobs
 ) -> None:
     served = ServedApp(one_stream_only).start()
     try:

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubeletkit import Pods, sandboxes, wait_for
+from kubeletkit import Pods, sandboxes
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from testkit import wait_for
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kubeletkit import Pods, sandboxes, wait_for
+from kubeletkit import Pods, sandboxes
 from kubernetes import client
+from testkit import wait_for
 
 from wattcast.devtools.cluster.kubelet import ProcessKubelet
 

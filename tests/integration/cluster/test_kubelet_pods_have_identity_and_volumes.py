@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from kubeletkit import Pods, wait_for
+from kubeletkit import Pods
 from kubernetes import client
+from testkit import wait_for
 
 # Runs in the pod: in-cluster config, a call the ServiceAccount may make, one it may not.
 IN_CLUSTER = textwrap.dedent(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import socket
 from typing import Any
 
 import pytest
-from kubeletkit import Pods, wait_for
+from kubeletkit import Pods
 from kubernetes import client
+from testkit import free_port, wait_for
 
 NODE = "wattcast-dev"
 
@@ -155,12 +155,6 @@ def test_restart_policy_always_restarts_and_counts(pods: Pods) -> None:
     assert container(pod)["lastState"]["terminated"]["exitCode"] == 1
     pods.core.delete_namespaced_pod(name, pods.namespace)
     pods.gone(name)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_readiness_probe_decides_ready(pods: Pods) -> None:

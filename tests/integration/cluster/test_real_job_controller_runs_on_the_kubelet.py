@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kubeletkit import Pods, wait_for
+from kubeletkit import Pods
+from testkit import wait_for
 
 
 def test_backoff_limit_gives_a_second_pod_then_the_job_fails(pods: Pods) -> None:

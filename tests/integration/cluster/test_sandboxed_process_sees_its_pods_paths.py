@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+from testkit import wait_for
+
 from wattcast.devtools.cluster.processes import ContainerProcess, termination_message
 from wattcast.devtools.cluster.sandbox import bwrap_argv
 from wattcast.devtools.cluster.volumes import Mount
@@ -64,20 +66,23 @@ def test_a_read_only_mount_cannot_be_written(tmp_path: Path) -> None:
     assert not (data / "x").exists()
 
 
+def ready(process: ContainerProcess) -> bool:
+    """The script said `ready` (its trap is set), and it still runs."""
+    return "ready" in process.log_path.read_text() and process.poll() is None
+
+
 def test_stop_sends_sigterm_to_the_whole_group_then_sigkill(tmp_path: Path) -> None:
-    process = start(tmp_path, "trap 'echo term; exit 0' TERM; sleep 300 & wait")
-    time.sleep(0.5)
-    assert process.pid is not None and process.poll() is None
+    process = start(tmp_path, "trap 'echo term; exit 0' TERM; sleep 300 & echo ready; wait")
+    wait_for("the script's trap", lambda: ready(process))
+    group = process.pid
+    assert group is not None
     assert process.stop(5) == 0
     assert "term" in process.log_path.read_text()
     # The shell's child went with the group.
-    deadline = time.monotonic() + 10
-    while living_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert living_members(process.pid) == []
+    wait_for("the group to go", lambda: living_members(group) == [], 10)
 
-    stubborn = start(tmp_path, "trap '' TERM; while true; do sleep 0.1; done")
-    time.sleep(0.5)
+    stubborn = start(tmp_path, "trap '' TERM; echo ready; while true; do sleep 0.1; done")
+    wait_for("the stubborn script's trap", lambda: ready(stubborn))
     began = time.monotonic()
     assert stubborn.stop(1) == 137
     assert time.monotonic() - began < 5

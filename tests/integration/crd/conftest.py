@@ -1,6 +1,6 @@
 """Fixtures of the CRD's integration tests, on the session's real API server.
 
-- ``tjs`` (function): :class:`crd_support.TrainingJobs` in the test's own namespace.
+- ``tjs`` (function): :class:`testkit.TrainingJobs` in the test's own namespace.
 - ``shared_tjs`` (module): the same in one namespace for the whole module, for tests that
   create nothing (refusals) or only uniquely named objects.
 """
@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from crd_support import TrainingJobs
 from kubernetes import client
+from testkit import TrainingJobs
 
 from wattcast.devtools.cluster.access import create_namespace, delete_namespace
 

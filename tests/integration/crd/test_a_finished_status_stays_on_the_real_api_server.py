@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from testkit import control_plane_only, tj_body
 
 from wattcast.crd import constants
-from wattcast.devtools.cluster.access import api_client, create_namespace, install_crds
-from wattcast.devtools.cluster.devcluster import DevCluster
-from wattcast.devtools.processes import repo_root
+from wattcast.devtools.cluster.access import api_client, create_namespace
 
 GVP = (constants.GROUP, constants.VERSION)
 RESULT = {
@@ -33,17 +32,15 @@ REMOVED = "a finished TrainingJob's phase cannot change, and its status cannot b
 
 @pytest.fixture(scope="module")
 def objects() -> Iterator[tuple[client.CustomObjectsApi, str]]:
-    with tempfile.TemporaryDirectory(prefix="crd-cp-") as workdir:
-        cluster = DevCluster(Path(workdir), kubelet=False).start()
-        try:
-            install_crds(cluster.kubeconfig, repo_root() / "crds" / "trainingjob.yaml")
-            api = api_client(cluster.kubeconfig)
-            namespace = f"crd-{uuid.uuid4().hex[:8]}"
-            create_namespace(api, namespace)
-            yield client.CustomObjectsApi(api), namespace
-            api.close()  # type: ignore[no-untyped-call]
-        finally:
-            cluster.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="crd-cp-") as workdir,
+        control_plane_only(Path(workdir)) as cluster,
+    ):
+        api = api_client(cluster.kubeconfig)
+        namespace = f"crd-{uuid.uuid4().hex[:8]}"
+        create_namespace(api, namespace)
+        yield client.CustomObjectsApi(api), namespace
+        api.close()  # type: ignore[no-untyped-call]
 
 
 def _finished(objects: tuple[client.CustomObjectsApi, str], phase: str) -> dict[str, Any]:
@@ -53,17 +50,7 @@ def _finished(objects: tuple[client.CustomObjectsApi, str], phase: str) -> dict[
         *GVP,
         namespace,
         constants.PLURAL,
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": constants.KIND,
-            "metadata": {"name": name},
-            "spec": {
-                "meterId": "meter1",
-                "meterType": "electricity",
-                "start": "2024-01-01T00:00:00Z",
-                "end": "2024-03-01T00:00:00Z",
-            },
-        },
+        tj_body(name),
     )
     status: dict[str, Any] = {"phase": phase, "progress": 100, "message": "done"}
     if phase == "Succeeded":
@@ -163,17 +150,7 @@ def test_an_unfinished_status_may_still_be_reset(
         *GVP,
         namespace,
         constants.PLURAL,
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": constants.KIND,
-            "metadata": {"name": fresh},
-            "spec": {
-                "meterId": "meter1",
-                "meterType": "electricity",
-                "start": "2024-01-01T00:00:00Z",
-                "end": "2024-03-01T00:00:00Z",
-            },
-        },
+        tj_body(fresh),
     )
     api.patch_namespaced_custom_object_status(
         *GVP, namespace, constants.PLURAL, fresh, {"status": {"phase": "Training", "progress": 40}}

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from crd_support import TrainingJobs, run_kubectl, trainingjob
+from crd_support import run_kubectl
 from pydantic import BaseModel
+from testkit import TrainingJobs, tj_body
 
 from wattcast.crd import (
     Condition,
@@ -178,13 +179,13 @@ def test_the_examples_cover_every_field() -> None:
 
 def test_a_full_spec_is_stored_as_written(tjs: TrainingJobs) -> None:
     written = FULL_SPEC.to_json_dict()
-    created = tjs.create(trainingjob("full-spec", written), field_validation="Strict")
+    created = tjs.create(tj_body("full-spec", written), field_validation="Strict")
     assert created["spec"] == written
     assert tjs.get("full-spec")["spec"] == written
 
 
 def test_a_full_status_is_stored_as_written(tjs: TrainingJobs) -> None:
-    tjs.create(trainingjob("full-status"))
+    tjs.create(tj_body("full-status"))
     written = FULL_STATUS.to_json_dict()
     assert tjs.patch_status("full-status", written)["status"] == written
     assert tjs.get("full-status")["status"] == written
@@ -193,7 +194,7 @@ def test_a_full_status_is_stored_as_written(tjs: TrainingJobs) -> None:
 def test_the_operators_and_the_trainers_status_patches_are_kept(tjs: TrainingJobs) -> None:
     """The life of a TrainingJob as its writers patch it: the operator records the Job, the
     trainer reports its stages and result, the operator closes it when the Job completes."""
-    tjs.create(trainingjob("life"))
+    tjs.create(tj_body("life"))
     expected: dict[str, Any] = {}
 
     def write(patch: dict[str, Any]) -> None:

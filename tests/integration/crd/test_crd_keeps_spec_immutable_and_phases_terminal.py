@@ -8,7 +8,8 @@ import copy
 from typing import Any
 
 import pytest
-from crd_support import TrainingJobs, refused, trainingjob
+from crd_support import refused
+from testkit import TrainingJobs, tj_body
 
 from wattcast.crd.trainingjob import FINISHED_STATUS_RULES
 
@@ -24,7 +25,7 @@ TERMINAL = (
 
 @pytest.fixture
 def created(tjs: TrainingJobs) -> dict[str, Any]:
-    return tjs.create(trainingjob("tj"))
+    return tjs.create(tj_body("tj"))
 
 
 @pytest.mark.parametrize(
@@ -32,8 +33,8 @@ def created(tjs: TrainingJobs) -> dict[str, Any]:
     [
         {"meterId": "meter2"},
         {"meterType": "water"},
-        {"start": "2023-02-01T00:00:00Z"},
-        {"end": "2023-06-30T00:00:00Z"},
+        {"start": "2024-02-01T00:00:00Z"},
+        {"end": "2024-02-15T00:00:00Z"},
         {"model": {"epochs": 3}},
         {"source": {"name": "archive"}},
         {"resources": {"limits": {"cpu": "2"}}},
@@ -153,7 +154,7 @@ def test_status_is_written_only_through_the_status_subresource(
 ) -> None:
     ignored = tjs.patch("tj", {"status": {"phase": "Succeeded"}})
     assert "status" not in ignored
-    both = tjs.api.patch_namespaced_custom_object_status(
+    both = tjs.objects.patch_namespaced_custom_object_status(
         "wattcast.dev",
         "v1alpha1",
         tjs.namespace,

@@ -18,16 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import (
-    CHROMIUM,
-    DESKTOP,
-    PHONE,
-    TOKEN,
-    Cluster,
-    build_app,
-    chromium_context,
-)
+from dashboard_support import CHROMIUM, DESKTOP, PHONE, TOKEN, build_app, chromium_context
 from kubernetes import client, config
+from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
 from wattcast.api.dashboard.settings import DashboardSettings
@@ -79,12 +72,12 @@ def api(dashboard_url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def cluster(kubeconfig: Path, namespace: str) -> Iterator[Cluster]:
+def cluster(kubeconfig: Path, namespace: str) -> Iterator[TrainingJobs]:
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
     api_client = client.ApiClient(configuration)
     try:
-        yield Cluster(client.CustomObjectsApi(api_client), namespace)
+        yield TrainingJobs(client.CustomObjectsApi(api_client), namespace)
     finally:
         api_client.close()
 

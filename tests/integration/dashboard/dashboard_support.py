@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from kubernetes import client
 
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.dashboard.settings import DashboardSettings, get_dashboard_settings
 from wattcast.api.main import create_app
-from wattcast.crd import constants
 from wattcast.devtools.testbed.modelstore import sample_metadata
 
 TOKEN = "dashboard-token-7c41"
@@ -49,38 +47,6 @@ def build_app(settings: Settings, dashboard_settings: DashboardSettings) -> Fast
     app.dependency_overrides[get_settings] = lambda: settings
     app.dependency_overrides[get_dashboard_settings] = lambda: dashboard_settings
     return app
-
-
-class Cluster:
-    """The real API server as the operator and trainer see it: status patches, reads."""
-
-    def __init__(self, objects: client.CustomObjectsApi, namespace: str) -> None:
-        self.objects = objects
-        self.namespace = namespace
-
-    def get(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.objects.get_namespaced_custom_object(
-            constants.GROUP, constants.VERSION, self.namespace, constants.PLURAL, name
-        )
-        return result
-
-    def names(self) -> list[str]:
-        listing = self.objects.list_namespaced_custom_object(
-            constants.GROUP, constants.VERSION, self.namespace, constants.PLURAL
-        )
-        return sorted(o["metadata"]["name"] for o in listing["items"])
-
-    def patch_status(self, name: str, status: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.objects.patch_namespaced_custom_object_status(
-            constants.GROUP,
-            constants.VERSION,
-            self.namespace,
-            constants.PLURAL,
-            name,
-            {"status": status},
-            _content_type="application/merge-patch+json",
-        )
-        return result
 
 
 def job_body(name: str, meter: str, meter_type: str = "electricity") -> dict[str, Any]:

@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import METRICS, TOKEN, Cluster, iso, job_body, screenshot, write_model
+from dashboard_support import METRICS, TOKEN, iso, job_body, screenshot, write_model
 from playwright.sync_api import Page, expect
+from testkit import TrainingJobs
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -193,7 +194,7 @@ def test_an_unauthenticated_visit_shows_the_sign_in_form_and_no_data(
 def test_the_list_shows_live_progress_counts_and_filters(
     dashboard_url: str,
     api: httpx.Client,
-    cluster: Cluster,
+    cluster: TrainingJobs,
     models_dir: Path,
     desktop: Any,
     phone: Any,
@@ -286,7 +287,7 @@ def test_the_list_shows_live_progress_counts_and_filters(
 def test_a_job_page_draws_its_plots_metrics_and_lineage(
     dashboard_url: str,
     api: httpx.Client,
-    cluster: Cluster,
+    cluster: TrainingJobs,
     models_dir: Path,
     desktop: Any,
     phone: Any,
@@ -357,7 +358,7 @@ def test_a_job_page_draws_its_plots_metrics_and_lineage(
 
 
 def test_suspend_and_cancel_through_the_confirm_dialog_change_the_trainingjob(
-    dashboard_url: str, api: httpx.Client, cluster: Cluster, desktop: Any, watch: list[Watched]
+    dashboard_url: str, api: httpx.Client, cluster: TrainingJobs, desktop: Any, watch: list[Watched]
 ) -> None:
     create(api, "tj-act", "meter-act")
     cluster.patch_status("tj-act", training(40, 3))
@@ -404,7 +405,7 @@ def test_suspend_and_cancel_through_the_confirm_dialog_change_the_trainingjob(
 
 
 def test_a_failed_job_shows_why_and_retrain_makes_a_new_job_with_the_same_spec(
-    dashboard_url: str, api: httpx.Client, cluster: Cluster, desktop: Any, watch: list[Watched]
+    dashboard_url: str, api: httpx.Client, cluster: TrainingJobs, desktop: Any, watch: list[Watched]
 ) -> None:
     create(api, "tj-fail", "meter-fail", "water")
     cluster.patch_status("tj-fail", failed())

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dashboard_support import (
-    METRICS,
-    TOKEN,
-    Cluster,
-    build_app,
-    job_body,
-    write_model,
-)
+from dashboard_support import METRICS, TOKEN, build_app, job_body, write_model
+from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
 from wattcast.api.dashboard.settings import DashboardSettings
@@ -23,7 +17,7 @@ from wattcast.devtools.cluster.chart import ChartIdentities
 from wattcast.devtools.serving import ServedApp
 
 
-def _succeed(cluster: Cluster, name: str, model_path: str) -> None:
+def _succeed(cluster: TrainingJobs, name: str, model_path: str) -> None:
     cluster.patch_status(
         name,
         {
@@ -40,7 +34,7 @@ def _succeed(cluster: Cluster, name: str, model_path: str) -> None:
 
 
 def test_a_succeeded_job_gets_its_loss_holdout_and_lineage(
-    api: httpx.Client, cluster: Cluster, models_dir: Path
+    api: httpx.Client, cluster: TrainingJobs, models_dir: Path
 ) -> None:
     assert api.post("/v1/trainingjobs", json=job_body("tj-m1", "meter-m")).status_code == 201
     write_model(models_dir, "electricity", "meter-m", "20251201T000000Z", "tj-m0", current=False)
@@ -66,7 +60,7 @@ def test_a_succeeded_job_gets_its_loss_holdout_and_lineage(
 
 
 def test_a_job_without_a_model_yet_is_a_404_that_says_why(
-    api: httpx.Client, cluster: Cluster
+    api: httpx.Client, cluster: TrainingJobs
 ) -> None:
     assert api.post("/v1/trainingjobs", json=job_body("tj-m2", "meter-m")).status_code == 201
     cluster.patch_status("tj-m2", {"phase": "Training", "progress": 50})
@@ -85,7 +79,7 @@ def test_an_unknown_job_is_a_404(api: httpx.Client) -> None:
 
 
 def test_a_model_gone_from_the_store_is_a_404_that_says_why(
-    api: httpx.Client, cluster: Cluster
+    api: httpx.Client, cluster: TrainingJobs
 ) -> None:
     assert api.post("/v1/trainingjobs", json=job_body("tj-m3", "meter-m")).status_code == 201
     _succeed(cluster, "tj-m3", "electricity/meter-m/versions/20200101T000000Z/model.keras")
@@ -106,7 +100,7 @@ def test_a_model_gone_from_the_store_is_a_404_that_says_why(
     ids=["dot-dot-out", "dot-dot-sideways", "other-meter", "other-type", "not-a-version"],
 )
 def test_a_model_outside_the_jobs_meter_directory_is_never_served(
-    api: httpx.Client, cluster: Cluster, models_dir: Path, model_path: str
+    api: httpx.Client, cluster: TrainingJobs, models_dir: Path, model_path: str
 ) -> None:
     # Another meter's model exists and is readable: a forged modelPath must not reach it.
     write_model(models_dir, "electricity", "meter-x", "20260101T000000Z", "tj-x", current=True)
@@ -126,7 +120,7 @@ def test_a_model_outside_the_jobs_meter_directory_is_never_served(
 
 
 def test_a_link_in_the_meters_directory_to_another_meter_is_not_followed(
-    api: httpx.Client, cluster: Cluster, models_dir: Path
+    api: httpx.Client, cluster: TrainingJobs, models_dir: Path
 ) -> None:
     write_model(models_dir, "electricity", "meter-x", "20260101T000000Z", "tj-x", current=True)
     versions = models_dir / "electricity" / "meter-m" / "versions"
@@ -158,7 +152,7 @@ def storeless_api(
 
 
 def test_without_a_model_store_the_404_names_the_setting(
-    storeless_api: httpx.Client, cluster: Cluster
+    storeless_api: httpx.Client, cluster: TrainingJobs
 ) -> None:
     body = job_body("tj-m5", "meter-m")
     assert storeless_api.post("/v1/trainingjobs", json=body).status_code == 201

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from testkit import tj_body
 
 from wattcast.api.dashboard.store import read_model_report
 from wattcast.devtools.testbed.influx import InfluxServer, write_meter
@@ -37,19 +38,14 @@ def test_the_trainers_metadata_has_all_the_job_page_plots(
 ) -> None:
     meter = synthetic_meter("household", start=START, days=DAYS, seed=5)
     write_meter(influxdb.url, influx_database, "electricity", "dash-home-1", meter.observed)
-    spec = {
-        "apiVersion": "wattcast.dev/v1alpha1",
-        "kind": "TrainingJob",
-        "metadata": {"name": "tj-dash-real"},
-        "spec": {
-            "meterId": "dash-home-1",
-            "meterType": "electricity",
-            "start": START.isoformat(),
-            "end": (START + timedelta(days=DAYS)).isoformat(),
-            "source": {"url": influxdb.url, "dialect": "influxql", "database": influx_database},
-            "model": {"holdoutDays": 7, "epochs": EPOCHS},
-        },
-    }
+    spec = tj_body(
+        "tj-dash-real",
+        meterId="dash-home-1",
+        start=START.isoformat(),
+        end=(START + timedelta(days=DAYS)).isoformat(),
+        source={"url": influxdb.url, "dialect": "influxql", "database": influx_database},
+        model={"holdoutDays": 7, "epochs": EPOCHS},
+    )
     spec_file = tmp_path / "tj.yaml"
     spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
     models = tmp_path / "models"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import testkit
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from testkit import free_port, tj_body
 
 OPERATOR = Path(sys.executable).with_name("wattcast-operator")
 SOURCES_YAML = """
@@ -45,22 +46,9 @@ MODELS_CLAIM = "wattcast-models"
 DIFFBASE_ANNOTATION = "wattcast.dev/last-handled-configuration"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    """testkit.wait_for in the argument order of the operator's tests."""
+    return testkit.wait_for(what, predicate, timeout)
 
 
 class OperatorProcess:
@@ -153,18 +141,7 @@ class K8s:
         self.core = client.CoreV1Api(self.api)
 
     def create_tj(self, namespace: str, name: str, **spec: Any) -> dict[str, Any]:
-        body = {
-            "apiVersion": "wattcast.dev/v1alpha1",
-            "kind": "TrainingJob",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "meterId": "meter1",
-                "meterType": "electricity",
-                "start": "2023-01-01T00:00:00Z",
-                "end": "2023-06-01T00:00:00Z",
-                **spec,
-            },
-        }
+        body = tj_body(name, namespace=namespace, **spec)
         result: dict[str, Any] = self.custom.create_namespaced_custom_object(
             "wattcast.dev", "v1alpha1", namespace, "trainingjobs", body
         )

@@ -27,18 +27,17 @@ from operatorkit import (
     operator_under_chart_rbac,
     wait_for,
 )
+from testkit import control_plane_only, tj_body
 
 from wattcast.crd import TrainingJob, constants
 from wattcast.devtools.cluster.access import (
     api_client,
     apply,
     create_namespace,
-    install_crds,
     service_account_kubeconfig,
     service_account_token,
 )
 from wattcast.devtools.cluster.devcluster import DevCluster
-from wattcast.devtools.processes import repo_root
 from wattcast.operator.rendering import render_trainer_identity
 
 GVP = (constants.GROUP, constants.VERSION)
@@ -47,12 +46,8 @@ WAIT_S = 60.0
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
-    cluster = DevCluster(tmp_path_factory.mktemp("rbac-cp"), kubelet=False).start()
-    try:
-        install_crds(cluster.kubeconfig, repo_root() / "crds" / "trainingjob.yaml")
+    with control_plane_only(tmp_path_factory.mktemp("rbac-cp")) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +83,7 @@ def operator(
 
 
 def _create_tj(admin: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
-    body = {
-        "apiVersion": constants.API_VERSION,
-        "kind": constants.KIND,
-        "metadata": {"name": name},
-        "spec": {
-            "meterId": f"meter-{name}",
-            "meterType": "electricity",
-            "start": "2024-01-01T00:00:00Z",
-            "end": "2024-03-01T00:00:00Z",
-        },
-    }
+    body = tj_body(name, meterId=f"meter-{name}")
     result: dict[str, Any] = client.CustomObjectsApi(admin).create_namespaced_custom_object(
         *GVP, namespace, constants.PLURAL, body
     )

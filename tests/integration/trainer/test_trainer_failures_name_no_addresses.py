@@ -7,12 +7,12 @@ kinds of internals that must not leak."""
 from __future__ import annotations
 
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import free_port
 from trainer_support import recording_server, run_trainer, write_spec
 
 from wattcast.crd import InfluxSource
@@ -26,12 +26,6 @@ SECRET = "s3cret-pa55"
 INTERNAL = f"http://10.0.0.5:8086/debug/pprof?token={SECRET}"
 # What must never appear in a message (the server's port is added per test).
 LEAKS = ["127.0.0.1", "10.0.0.5", "8086", SECRET, "Traceback", "HTTPConnectionPool", "Errno"]
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _spec(url: str, dialect: str) -> dict[str, Any]:
@@ -94,7 +88,7 @@ DIALECTS = ["flux", "influxql"]
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_an_unreachable_source_is_named_not_addressed(dialect: str, tmp_path: Path) -> None:
-    port = _closed_port()
+    port = free_port()
     status, termination, code = _run(
         _with_credentials(f"http://127.0.0.1:{port}"), dialect, tmp_path
     )
@@ -173,7 +167,7 @@ def test_an_in_band_influxql_error_keeps_its_reason_without_addresses(tmp_path: 
 
 
 def test_the_standalone_command_prints_and_writes_the_same_clean_words(tmp_path: Path) -> None:
-    port = _closed_port()
+    port = free_port()
     spec = write_spec(
         tmp_path / "tj.yaml", _spec(_with_credentials(f"http://127.0.0.1:{port}"), "influxql")
     )

@@ -4,7 +4,6 @@ observed with a watch."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client, config, watch
+from testkit import free_port, tj_body
 from trainer_support import run_trainer
 
 from wattcast.crd import Phase, constants
@@ -33,6 +33,7 @@ def _watch_status(
     api: client.CustomObjectsApi,
     namespace: str,
     name: str,
+    since: str,
     seen: list[dict[str, Any]],
     done: threading.Event,
 ) -> None:
@@ -44,6 +45,7 @@ def _watch_status(
         namespace,
         constants.PLURAL,
         field_selector=f"metadata.name={name}",
+        resource_version=since,
         timeout_seconds=120,
     ):
         status = event["object"].get("status") or {}
@@ -74,26 +76,22 @@ def test_progress_patches_reach_the_trainingjob_status(
         constants.VERSION,
         namespace,
         constants.PLURAL,
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": constants.KIND,
-            "metadata": {"name": name},
-            "spec": {
-                "meterId": "block-2",
-                "meterType": "water",
-                "start": "2024-01-01T00:00:00Z",
-                "end": (START + timedelta(days=42)).isoformat().replace("+00:00", "Z"),
-                "model": {"epochs": 8, "holdoutDays": 7},
-            },
-        },
+        tj_body(
+            name,
+            meterId="block-2",
+            meterType="water",
+            end=(START + timedelta(days=42)).isoformat().replace("+00:00", "Z"),
+            model={"epochs": 8, "holdoutDays": 7},
+        ),
     )
     seen: list[dict[str, Any]] = []
     done = threading.Event()
     watcher = threading.Thread(
-        target=_watch_status, args=(api, namespace, name, seen, done), daemon=True
+        target=_watch_status,
+        args=(api, namespace, name, created["metadata"]["resourceVersion"], seen, done),
+        daemon=True,
     )
-    watcher.start()
-    time.sleep(0.5)  # the watch is established before the first patch
+    watcher.start()  # it sees every change after the creation, however late it starts
 
     monkeypatch.setenv("KUBECONFIG", str(trainer_kubeconfig_for(created)))
     monkeypatch.setenv(constants.ENV_TRAININGJOB_NAME, name)
@@ -136,9 +134,7 @@ def test_a_trainingjob_that_does_not_exist_is_permanent(
 
 
 def test_an_unreachable_api_does_not_stall_or_fail_reporting() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     configuration = client.Configuration()
     configuration.host = f"http://127.0.0.1:{port}"
     configuration.retries = False

@@ -7,13 +7,13 @@ retriable exit without a partial model.
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from testkit import free_port
 from trainer_support import recording_server, run_trainer, write_spec
 
 from wattcast.crd.modelstore import ModelMetadata
@@ -121,14 +121,8 @@ def _is_number(word: str) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_influxdb_down_is_retriable_and_leaves_no_model(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     spec = write_spec(tmp_path / "tj.yaml", _spec(url, "energy", "m1", 30))
     run = run_trainer(
         ["--spec", str(spec), "--models-dir", str(tmp_path / "models")], tmp_path / "term"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from testkit import tj_body
 from typer.testing import CliRunner
 
 from wattcast.forecasting.settings import get_influx_env
@@ -25,13 +26,7 @@ def clear_settings() -> None:
 
 
 def write_spec(path: Path, spec: dict[str, Any], name: str = "tj") -> Path:
-    document = {
-        "apiVersion": "wattcast.dev/v1alpha1",
-        "kind": "TrainingJob",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(yaml.safe_dump(tj_body(name, spec)))
     return path
 
 

@@ -11,9 +11,10 @@ from enum import StrEnum
 from typing import Any
 
 from wattcast.api.errors import ApiProblem
-from wattcast.api.kube import KubeApiError, KubeClient
+from wattcast.api.kube import KubeClient
 from wattcast.api.mapping import is_cancelled, phase_of
 from wattcast.crd import constants
+from wattcast.crd.kubeapi import KubeApiError
 
 _ATTEMPTS = 3
 

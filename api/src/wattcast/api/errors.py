@@ -1,8 +1,11 @@
 """Every error the API answers, in one JSON shape (`ErrorPublic`), and their OpenAPI docs.
 
 Route code raises `ApiProblem`; request validation errors (FastAPI's and the contract's) are
-turned into field-level messages here. Kubernetes API errors are mapped in `kube.py`, the one
-place that knows them.
+turned into field-level messages here, and so is every failed Kubernetes call
+(`problem_for`, the one mapping): 404, 409, 403, 422 and 429 keep their meaning, 5xx and
+unreachable become 503 with Retry-After. What reaches a client is for people: a failure with no
+answer says only what kind it was (no answer in time, cannot connect), and a 5xx only its
+status; the raw exception, with the API server's address in it, goes to the log.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from wattcast.api.models import ErrorPublic, FieldErrorPublic
+from wattcast.crd.kubeapi import KubeApiError
 
 # Where pydantic's own wording is not enough for a person to fix the request.
 _FRIENDLIER: dict[tuple[str, str], str] = {
@@ -172,6 +176,86 @@ def forecast_problem(reason: str, message: str) -> ApiProblem:
     if status == 503:
         return ApiProblem(503, message, headers={"Retry-After": "5"})
     return ApiProblem(status, message)
+
+
+def problem_for(
+    err: KubeApiError,
+    *,
+    action: str,
+    namespace: str,
+    name: str | None = None,
+    retry_after: int = 5,
+) -> ApiProblem:
+    """The one mapping from a failed Kubernetes call to the API's HTTP error."""
+    what = f"TrainingJob {name!r}" if name else "TrainingJobs"
+    where = f"in namespace {namespace!r}"
+    unavailable_headers = {"Retry-After": str(err.retry_after or retry_after)}
+    if err.status == 404:
+        if name is None:
+            # The collection itself is missing: the CRD is not installed. Not the caller's fault.
+            return ApiProblem(
+                503,
+                "The TrainingJob resource is not installed in the cluster (apply "
+                "crds/trainingjob.yaml or install the Helm chart with crds.enabled).",
+                headers=unavailable_headers,
+            )
+        if action == "create":
+            # Nothing to find when creating: the namespace itself (or the resource) is missing.
+            return ApiProblem(
+                404,
+                f"Could not create {what} {where}: {err.message}. Does the namespace exist, "
+                "and is the TrainingJob CRD installed?",
+            )
+        return ApiProblem(404, f"{what} not found {where}.")
+    if err.status == 409:
+        return ApiProblem(409, f"Conflict while trying to {action} {what} {where}: {err.message}")
+    if err.status == 403:
+        return ApiProblem(
+            403,
+            f"The API's Kubernetes identity may not {action} {what} {where} "
+            f"(grant it in the chart's RBAC): {err.message}",
+        )
+    if err.status == 422:
+        errors = [
+            FieldErrorPublic(
+                field=str(c.get("field") or "spec"),
+                location=["body", *str(c.get("field") or "spec").split(".")],
+                message=str(c.get("message") or err.message),
+                type=str(c.get("reason") or "FieldValueInvalid"),
+            )
+            for c in err.causes
+        ]
+        return ApiProblem(
+            422, f"The Kubernetes API refused the TrainingJob: {err.message}", errors=errors
+        )
+    if err.status == 429:
+        return ApiProblem(
+            429,
+            f"The Kubernetes API is busy; retry after {err.retry_after or retry_after} s.",
+            headers=unavailable_headers,
+        )
+    if err.status == 410:
+        return ApiProblem(
+            410, f"{err.message}. The list changed too much: start again without `continue`."
+        )
+    if err.status == 400:
+        return ApiProblem(400, f"The Kubernetes API refused the request: {err.message}")
+    if err.status == 0 or err.status == 401 or err.status >= 500:
+        if err.status == 401:
+            cause = "cannot authenticate (check the API's kubeconfig or ServiceAccount)"
+        elif err.status == 0:
+            cause = f"is unavailable ({err.message})"
+        else:
+            # A server error's text may carry internal addresses (webhooks, etcd): not shown.
+            cause = f"is unavailable (HTTP {err.status})"
+        return ApiProblem(
+            503,
+            f"Could not {action} {what} {where}: the Kubernetes API {cause}. Retry after "
+            f"{unavailable_headers['Retry-After']} s; a submission retried with the same "
+            "Idempotency-Key is never duplicated.",
+            headers=unavailable_headers,
+        )
+    return ApiProblem(502, f"Unexpected answer from the Kubernetes API (HTTP {err.status}).")
 
 
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:

@@ -1,16 +1,14 @@
-"""Kubernetes access for the API, and the ONE place Kubernetes errors become HTTP errors.
+"""The API's Kubernetes calls: TrainingJob reads and writes, bounded in time and in threads.
 
 The official (synchronous) `kubernetes` client runs in worker threads, bounded by a capacity
 limiter that matches its connection pool, so a burst of submissions queues instead of opening
 hundreds of connections. Watches for the event streams run in their own threads (one per
 stream, bounded by WATTCAST_API_MAX_STREAMS) and hand events to the event loop.
 
-Every failure of a Kubernetes call is turned into a `KubeApiError` (status 0 when no answer
-came at all), and `problem_for()` maps it to the API's error (`ApiProblem`): 404, 409, 403,
-422 and 429 keep their meaning, 5xx and unreachable become 503 with Retry-After. What reaches
-a client is for people: a failure with no answer says only what kind it was (no answer in
-time, cannot connect), and a 5xx only its status; the raw exception, with the API server's
-address in it, goes to the log.
+The configuration comes from `wattcast.crd.kubeapi.load_configuration` (WATTCAST_API_KUBECONFIG,
+else in-cluster, else $KUBECONFIG). Every failure of a call is raised as the contract's
+`KubeApiError` (status 0 when no answer came at all); `errors()` turns it into the API's HTTP
+error with `wattcast.api.errors.problem_for`, the one mapping.
 
 WATTCAST_API_KUBE_TIMEOUT_SECONDS bounds a whole request's Kubernetes calls, not each one:
 `bound_to_request()` (the `get_kube` dependency) starts a deadline, and every call gets what is
@@ -30,194 +28,22 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import anyio
 import urllib3
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
-from wattcast.api.errors import ApiProblem
-from wattcast.api.models import FieldErrorPublic
+from wattcast.api.errors import problem_for
 from wattcast.crd import constants
+from wattcast.crd.kubeapi import KubeApiError, kube_error
 
 logger = logging.getLogger(__name__)
 
 
 _GVP = (constants.GROUP, constants.VERSION)
-
-
-@dataclass
-class KubeApiError(Exception):
-    """A Kubernetes API call that failed: its HTTP status (0: no answer) and the server's words."""
-
-    status: int
-    message: str
-    kube_reason: str = ""
-    retry_after: int | None = None
-    causes: list[dict[str, Any]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return f"{self.status} {self.kube_reason}: {self.message}"
-
-
-def _parse_retry_after(headers: Any) -> int | None:
-    try:
-        value = headers.get("Retry-After") if headers is not None else None
-        return max(1, int(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def kube_error(exc: BaseException) -> KubeApiError:
-    """Any exception of a Kubernetes call -> KubeApiError (the server's Status when it sent one)."""
-    if isinstance(exc, KubeApiError):
-        return exc
-    if isinstance(exc, ApiException):
-        status = int(exc.status or 0)
-        message = str(exc.reason or "")
-        kube_reason = ""
-        causes: list[dict[str, Any]] = []
-        try:
-            body = json.loads(exc.body) if exc.body else None
-        except (TypeError, ValueError):
-            body = None
-        if isinstance(body, dict):
-            message = str(body.get("message") or message)
-            kube_reason = str(body.get("reason") or "")
-            details = body.get("details")
-            if isinstance(details, dict) and isinstance(details.get("causes"), list):
-                causes = [c for c in details["causes"] if isinstance(c, dict)]
-        return KubeApiError(
-            status=status,
-            message=message,
-            kube_reason=kube_reason,
-            retry_after=_parse_retry_after(exc.headers),
-            causes=causes,
-        )
-    if isinstance(exc, urllib3.exceptions.HTTPError | OSError | TimeoutError):
-        # The exception's text names the API server's host and port: logged, never shown.
-        logger.warning("Kubernetes API call failed without an answer: %r", exc)
-        return KubeApiError(status=0, message=_no_answer(exc))
-    raise exc
-
-
-def _no_answer(exc: BaseException) -> str:
-    """What kind of failure it was, in words that name no address."""
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    # First: urllib3's NewConnectionError (refused, no route, DNS) is a kind of TimeoutError.
-    if isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
-        return "cannot connect"
-    if isinstance(reason, TimeoutError | urllib3.exceptions.TimeoutError):
-        return "no answer in time"
-    if isinstance(reason, urllib3.exceptions.SSLError):
-        return "TLS handshake failed"
-    return "the connection failed"
-
-
-def problem_for(
-    err: KubeApiError,
-    *,
-    action: str,
-    namespace: str,
-    name: str | None = None,
-    retry_after: int = 5,
-) -> ApiProblem:
-    """The one mapping from a failed Kubernetes call to the API's HTTP error."""
-    what = f"TrainingJob {name!r}" if name else "TrainingJobs"
-    where = f"in namespace {namespace!r}"
-    unavailable_headers = {"Retry-After": str(err.retry_after or retry_after)}
-    if err.status == 404:
-        if name is None:
-            # The collection itself is missing: the CRD is not installed. Not the caller's fault.
-            return ApiProblem(
-                503,
-                "The TrainingJob resource is not installed in the cluster (apply "
-                "crds/trainingjob.yaml or install the Helm chart with crds.enabled).",
-                headers=unavailable_headers,
-            )
-        if action == "create":
-            # Nothing to find when creating: the namespace itself (or the resource) is missing.
-            return ApiProblem(
-                404,
-                f"Could not create {what} {where}: {err.message}. Does the namespace exist, "
-                "and is the TrainingJob CRD installed?",
-            )
-        return ApiProblem(404, f"{what} not found {where}.")
-    if err.status == 409:
-        return ApiProblem(409, f"Conflict while trying to {action} {what} {where}: {err.message}")
-    if err.status == 403:
-        return ApiProblem(
-            403,
-            f"The API's Kubernetes identity may not {action} {what} {where} "
-            f"(grant it in the chart's RBAC): {err.message}",
-        )
-    if err.status == 422:
-        errors = [
-            FieldErrorPublic(
-                field=str(c.get("field") or "spec"),
-                location=["body", *str(c.get("field") or "spec").split(".")],
-                message=str(c.get("message") or err.message),
-                type=str(c.get("reason") or "FieldValueInvalid"),
-            )
-            for c in err.causes
-        ]
-        return ApiProblem(
-            422, f"The Kubernetes API refused the TrainingJob: {err.message}", errors=errors
-        )
-    if err.status == 429:
-        return ApiProblem(
-            429,
-            f"The Kubernetes API is busy; retry after {err.retry_after or retry_after} s.",
-            headers=unavailable_headers,
-        )
-    if err.status == 410:
-        return ApiProblem(
-            410, f"{err.message}. The list changed too much: start again without `continue`."
-        )
-    if err.status == 400:
-        return ApiProblem(400, f"The Kubernetes API refused the request: {err.message}")
-    if err.status == 0 or err.status == 401 or err.status >= 500:
-        if err.status == 401:
-            cause = "cannot authenticate (check the API's kubeconfig or ServiceAccount)"
-        elif err.status == 0:
-            cause = f"is unavailable ({err.message})"
-        else:
-            # A server error's text may carry internal addresses (webhooks, etcd): not shown.
-            cause = f"is unavailable (HTTP {err.status})"
-        return ApiProblem(
-            503,
-            f"Could not {action} {what} {where}: the Kubernetes API {cause}. Retry after "
-            f"{unavailable_headers['Retry-After']} s; a submission retried with the same "
-            "Idempotency-Key is never duplicated.",
-            headers=unavailable_headers,
-        )
-    return ApiProblem(502, f"Unexpected answer from the Kubernetes API (HTTP {err.status}).")
-
-
-def load_configuration(kubeconfig: Path | None = None) -> client.Configuration:
-    """`kubeconfig` if given; else in-cluster configuration in a pod, else KUBECONFIG or
-    ~/.kube/config."""
-    configuration = client.Configuration()
-    if kubeconfig is not None:
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig), client_configuration=configuration
-        )
-        logger.info("Kubernetes: %s, server %s", kubeconfig, configuration.host)
-        return configuration
-    try:
-        config.load_incluster_config(  # type: ignore[no-untyped-call]
-            client_configuration=configuration
-        )
-        logger.info("Kubernetes: in-cluster configuration")
-    except ConfigException:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        logger.info("Kubernetes: kubeconfig, server %s", configuration.host)
-    return configuration
 
 
 # When the current request's Kubernetes budget ends (time.monotonic()); None: no request's.
@@ -502,7 +328,7 @@ class KubeClient:
                     raise KubeApiError(
                         status=int(status.get("code") or 500),
                         message=str(status.get("message") or "watch error"),
-                        kube_reason=str(status.get("reason") or ""),
+                        reason=str(status.get("reason") or ""),
                     )
                 yield item
         finally:

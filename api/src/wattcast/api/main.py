@@ -37,7 +37,7 @@ from wattcast.api.core.connections import (
 )
 from wattcast.api.dashboard.settings import get_dashboard_settings
 from wattcast.api.errors import ApiProblem, field_errors, invalid
-from wattcast.api.kube import KubeClient, load_configuration
+from wattcast.api.kube import KubeClient
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.middleware import (
     BodyLimitMiddleware,
@@ -45,6 +45,7 @@ from wattcast.api.middleware import (
     MetricsMiddleware,
 )
 from wattcast.api.routes import events, forecasts, health, jobs, seed
+from wattcast.crd.kubeapi import load_configuration
 from wattcast.forecasting.forecasters import keras_for_serving
 
 logger = logging.getLogger(__name__)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from wattcast.api.errors import ApiProblem
-from wattcast.api.kube import KubeApiError, KubeClient
+from wattcast.api.kube import KubeClient
 from wattcast.api.mapping import comparable_spec
 from wattcast.crd import TrainingJobSpec, constants
+from wattcast.crd.kubeapi import KubeApiError
 from wattcast.crd.labels import trainingjob_labels
 
 logger = logging.getLogger(__name__)

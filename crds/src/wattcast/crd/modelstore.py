@@ -29,6 +29,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field
 
+from wattcast.crd.fieldtypes import ContractModel
 from wattcast.crd.trainingjob import (
     METER_ID_PATTERN,
     InfluxDialect,
@@ -38,7 +39,6 @@ from wattcast.crd.trainingjob import (
     PromotePolicy,
     Resolution,
     Timestamp,
-    _Model,
 )
 
 MODEL_FILE: Final = "model.keras"
@@ -81,12 +81,12 @@ def model_path(meter_type: MeterType, meter_id: str, version: str, file: str = M
     return (version_dir(meter_type, meter_id, version) / file).as_posix()
 
 
-class MeterRef(_Model):
+class MeterRef(ContractModel):
     id: str = Field(pattern=METER_ID_PATTERN, max_length=128, description="The meter id.")
     type: MeterType = Field(description="electricity or water.")
 
 
-class DataRange(_Model):
+class DataRange(ContractModel):
     start: Timestamp = Field(description="The TrainingJob's start (inclusive).")
     end: Timestamp = Field(description="The TrainingJob's end (exclusive).")
     first: Timestamp | None = Field(default=None, description="First point of the grid.")
@@ -94,7 +94,7 @@ class DataRange(_Model):
     points: int = Field(ge=0, description="Valid points after cleaning.")
 
 
-class FeatureConfiguration(_Model):
+class FeatureConfiguration(ContractModel):
     """Everything needed to rebuild the model's inputs exactly as training did."""
 
     steps_per_day: int = Field(ge=1, le=96, description="Points per day at the resolution.")
@@ -116,7 +116,7 @@ class FeatureConfiguration(_Model):
     names: list[str] = Field(max_length=256, description="Input feature names, in order.")
 
 
-class ForecasterRef(_Model):
+class ForecasterRef(ContractModel):
     """Which kind of model the version holds, so the forecasting path loads it right."""
 
     kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")] = Field(
@@ -128,7 +128,7 @@ class ForecasterRef(_Model):
     model_type: str = Field(max_length=64, description="spec.model.type it was trained as.")
 
 
-class PredictionInterval(_Model):
+class PredictionInterval(ContractModel):
     """Offsets added to the point forecast, per horizon step (empirical residual quantiles)."""
 
     level: float = Field(gt=0, lt=1, description="Nominal coverage, e.g. 0.9.")
@@ -137,12 +137,12 @@ class PredictionInterval(_Model):
     residuals: int = Field(ge=0, description="Holdout residuals they were estimated from.")
 
 
-class LossHistory(_Model):
+class LossHistory(ContractModel):
     loss: Series = Field(description="Training loss per epoch.")
     val_loss: Series = Field(default_factory=list, description="Validation loss per epoch.")
 
 
-class HoldoutSeries(_Model):
+class HoldoutSeries(ContractModel):
     """The last part of the holdout, for plots (at most two weeks hourly)."""
 
     timestamps: list[Timestamp]
@@ -152,18 +152,18 @@ class HoldoutSeries(_Model):
     naive_weekly: Series
 
 
-class SourceInfo(_Model):
+class SourceInfo(ContractModel):
     dialect: InfluxDialect
     url: str = Field(max_length=2048)
 
 
-class TrainingJobRef(_Model):
+class TrainingJobRef(ContractModel):
     name: str | None = Field(default=None, max_length=253)
     namespace: str | None = Field(default=None, max_length=63)
     uid: str | None = Field(default=None, max_length=64)
 
 
-class Promotion(_Model):
+class Promotion(ContractModel):
     """The promotion gate's decision for this version (DESIGN: serving always uses current)."""
 
     policy: PromotePolicy = Field(description="spec.model.promote of the TrainingJob.")
@@ -177,7 +177,7 @@ class Promotion(_Model):
     )
 
 
-class ModelMetadata(_Model):
+class ModelMetadata(ContractModel):
     """metadata.json of one model version."""
 
     schema_version: Literal[1] = Field(description="Layout version of this file.")

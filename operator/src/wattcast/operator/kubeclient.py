@@ -11,35 +11,24 @@ import asyncio
 import json
 from typing import Any
 
-from kubernetes import client, config
-from kubernetes.config.config_exception import ConfigException
+from kubernetes import client
 
 from wattcast.crd import constants
+from wattcast.crd.kubeapi import KubeApiError, load_configuration
 from wattcast.operator.metrics import API_REQUESTS
+
+__all__ = ["KubeApiError", "KubeClient", "load_api_client"]
 
 MERGE_PATCH = "application/merge-patch+json"
 
 
 def load_api_client(pool_size: int = 32) -> client.ApiClient:
-    """An ApiClient for the in-cluster service account, else the current kubeconfig."""
-    configuration = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    except ConfigException:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    """An ApiClient for the pod's ServiceAccount, else $KUBECONFIG (the contract's one order,
+    wattcast.crd.kubeapi); ConfigException when there is neither."""
+    configuration = load_configuration()
     # Bursts create many Jobs at once; the default pool of 4 would discard connections.
     configuration.connection_pool_maxsize = pool_size
     return client.ApiClient(configuration)
-
-
-class KubeApiError(Exception):
-    """The API server answered with an error status."""
-
-    def __init__(self, status: int, reason: str, body: str) -> None:
-        super().__init__(f"{status} {reason}: {body[:500]}")
-        self.status = status
-        self.reason = reason
-        self.body = body
 
 
 # The namespaced kinds of a trainer's identity: (resource, collection path).
@@ -110,7 +99,7 @@ class KubeClient:
         if status == 404 and missing_ok:
             return None
         if status >= 400:
-            raise KubeApiError(status, reason, data.decode(errors="replace"))
+            raise KubeApiError.from_answer(status, reason, data)
         result: dict[str, Any] = json.loads(data) if data else {}
         return result
 

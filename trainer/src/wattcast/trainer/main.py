@@ -17,7 +17,6 @@ where the pod would. Exit codes: 0 success, 2 permanent failure, anything else r
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,17 +50,13 @@ app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__
 
 
 def kubernetes_api_client() -> Any:
-    """An ApiClient: in-cluster config in a pod, else KUBECONFIG / ~/.kube/config."""
-    from kubernetes import client, config
+    """An ApiClient: the pod's ServiceAccount, else $KUBECONFIG / ~/.kube/config (the
+    contract's one order, wattcast.crd.kubeapi)."""
+    from kubernetes import client
 
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-        return client.ApiClient()
-    configuration = client.Configuration()
-    # The client reads KUBECONFIG when it is imported; read it now, when we are asked.
-    config.load_kube_config(  # type: ignore[no-untyped-call]
-        config_file=os.environ.get("KUBECONFIG") or None, client_configuration=configuration
-    )
+    from wattcast.crd.kubeapi import load_configuration
+
+    configuration = load_configuration()
     # One try per call: the patcher retries by sending the next state anyway.
     configuration.retries = False
     return client.ApiClient(configuration)

@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from wattcast.api.auth import require_token
 from wattcast.api.deps import KubeDep, MetricsDep, NamePath, NamespaceDep, SettingsDep
 from wattcast.api.errors import ApiProblem, error_responses
-from wattcast.api.kube import KubeApiError, KubeClient
+from wattcast.api.kube import KubeClient
 from wattcast.api.mapping import job_public
 from wattcast.api.metrics import ApiMetrics
 from wattcast.api.models import (
@@ -31,6 +31,7 @@ from wattcast.api.models import (
     StreamSyncedPublic,
     TrainingJobPublic,
 )
+from wattcast.crd.kubeapi import KubeApiError
 
 logger = logging.getLogger(__name__)
 

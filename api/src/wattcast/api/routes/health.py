@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wattcast.api.deps import KubeDep, MetricsDep, SettingsDep
-from wattcast.api.kube import KubeApiError, problem_for
+from wattcast.api.errors import problem_for
 from wattcast.api.models import HealthPublic
+from wattcast.crd.kubeapi import KubeApiError
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from wattcast.crd.kubeapi import load_configuration
 from wattcast.devtools.cluster.controlplane import kubeconfig_document, write_kubeconfig
 from wattcast.devtools.processes import bin_path
 
 
 def api_client(kubeconfig: Path) -> client.ApiClient:
     """An official-client ApiClient for `kubeconfig` (one per caller; close it)."""
-    configuration = client.Configuration()
-    config.load_kube_config(str(kubeconfig), client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return client.ApiClient(configuration)
+    return client.ApiClient(load_configuration(kubeconfig))
 
 
 def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, timeout: float = 120) -> str:

@@ -35,8 +35,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from kubernetes import client, config
+from kubernetes import client
 
+from wattcast.crd.kubeapi import load_configuration
 from wattcast.devtools.cluster import nodes, podapi, scheduling
 from wattcast.devtools.cluster.nodeagent import NodeAgent
 from wattcast.devtools.cluster.podcache import PodCache
@@ -119,10 +120,7 @@ class ProcessKubelet:
         if shutil.which(BWRAP) is None:
             raise RuntimeError("bubblewrap (bwrap) is not installed: run make setup")
         self.node_name, self.capacity, self.workdir = node_name, capacity, Path(workdir)
-        configuration = client.Configuration()
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig), client_configuration=configuration
-        )
+        configuration = load_configuration(kubeconfig)
         configuration.connection_pool_maxsize = POOL_SIZE
         self._api = client.ApiClient(configuration)
         self.core = client.CoreV1Api(self._api)

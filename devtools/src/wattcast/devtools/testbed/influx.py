@@ -41,6 +41,7 @@ import pandas as pd
 import requests
 
 from wattcast.crd.constants import TAG_METER_ID
+from wattcast.devtools.processes import free_port
 
 __all__ = [
     "DEFAULT_BINARY",
@@ -88,14 +89,6 @@ def find_influxd() -> str | None:
     if found:
         return found
     return DEFAULT_BINARY if os.access(DEFAULT_BINARY, os.X_OK) else None
-
-
-def _free_port() -> int:
-    # The kernel picks an unused port; influxd binds it a moment later. A clash in between is
-    # possible but rare, and start() retries with fresh ports when influxd reports one.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(root: Path, http_port: int, rpc_port: int, auth: bool) -> str:
@@ -268,7 +261,9 @@ class InfluxProcess:
 
     def _pick_ports(self) -> None:
         if self.fixed_port is None:
-            self.port = _free_port()
+            # influxd binds it a moment later: a clash in between is rare, and start()
+            # retries with fresh ports when influxd reports one.
+            self.port = free_port()
             return
         # A server already there would answer our /ping in place of the new one.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -484,9 +479,9 @@ class InfluxServer(InfluxProcess):
 
     def _pick_ports(self) -> None:
         super()._pick_ports()
-        self.rpc_port = _free_port()
+        self.rpc_port = free_port()
         while self.rpc_port == self.port:
-            self.rpc_port = _free_port()
+            self.rpc_port = free_port()
 
     def _command(self, root: Path) -> list[str]:
         config = root / "influxdb.conf"

@@ -149,12 +149,16 @@ def test_a_refused_job_is_described_by_the_servers_message_not_its_body() -> Non
         f'Invalid value: "{INTERNAL}"',
         "details": {"causes": [{"field": "env", "message": f"bad {INTERNAL}"}]},
     }
-    text = messages.job_refused(KubeApiError(422, "Unprocessable Entity", json.dumps(status)))
+    text = messages.job_refused(
+        KubeApiError.from_answer(422, "Unprocessable Entity", json.dumps(status))
+    )
     assert text.startswith('the API server refused the Job: Job.batch "tj1" is invalid')
     _clean(text)
     assert "details" not in text and "causes" not in text
 
 
 def test_a_refused_job_without_a_status_body_gives_the_http_status() -> None:
-    text = messages.job_refused(KubeApiError(400, "Bad Request", f"<html>{INTERNAL}</html>"))
+    text = messages.job_refused(
+        KubeApiError.from_answer(400, "Bad Request", f"<html>{INTERNAL}</html>")
+    )
     assert text == "the API server refused the Job: HTTP 400 Bad Request"

@@ -7,7 +7,6 @@ request was refused before any Kubernetes call; anything that reached Kubernetes
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from testkit import free_port
 
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.dashboard import routes
@@ -34,9 +34,7 @@ def _app() -> FastAPI:
 
 @pytest.fixture
 def offline_kubeconfig(tmp_path: Path) -> Path:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     path = tmp_path / "kubeconfig"
     path.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: offline\n"

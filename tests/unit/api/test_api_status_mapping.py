@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from testkit import tj_body
 
 from wattcast.api.mapping import (
     comparable_spec,
@@ -24,17 +25,7 @@ def _job(
     status: dict[str, Any] | None = None,
     name: str = "a1b2c3d4-e5f6-7890-abcd-1234567890ab",
 ) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "apiVersion": constants.API_VERSION,
-        "kind": constants.KIND,
-        "metadata": {"name": name, "namespace": "default", "resourceVersion": "7"},
-        "spec": {
-            "meterId": "meter1",
-            "meterType": "electricity",
-            "start": "2023-01-01T00:00:00Z",
-            "end": "2023-12-31T23:59:59Z",
-        },
-    }
+    obj = tj_body(name, namespace="default", metadata={"resourceVersion": "7"})
     if cancelled:
         obj["metadata"]["annotations"] = {constants.ANNOTATION_CANCELLED: "true"}
         obj["spec"]["suspend"] = True
@@ -178,7 +169,7 @@ def test_resource_view_keeps_unknown_status_fields_out_instead_of_failing() -> N
 
 def test_same_submission_compares_instants_not_spellings_and_ignores_suspend() -> None:
     a = _job()["spec"]
-    b = {**a, "start": "2023-01-01T01:00:00+01:00", "suspend": True}
+    b = {**a, "start": "2024-01-01T01:00:00+01:00", "suspend": True}
     assert comparable_spec(a) == comparable_spec(b)
     assert comparable_spec(a) != comparable_spec({**a, "meterId": "meter2"})
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 THIS = Path(__file__).resolve().relative_to(ROOT).as_posix()
 
 # What once pointed outside: the design documents of the team's shared folder (now

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from testkit import tj_body
 
 from wattcast.api.mapping import job_public
 from wattcast.api.models import Stage
@@ -21,18 +22,13 @@ FAILED_CONDITION = {
 
 
 def _job(phase: str | None = None, *, cancelled: bool = False, **status: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "apiVersion": constants.API_VERSION,
-        "kind": constants.KIND,
-        "metadata": {"name": "tj-shown", "namespace": "default", "resourceVersion": "3"},
-        "spec": {
-            "meterId": "meter1",
-            "meterType": "water",
-            "start": "2024-01-01T00:00:00Z",
-            "end": "2024-03-01T00:00:00Z",
-            "suspend": cancelled,
-        },
-    }
+    obj = tj_body(
+        "tj-shown",
+        namespace="default",
+        metadata={"resourceVersion": "3"},
+        meterType="water",
+        suspend=cancelled,
+    )
     if cancelled:
         obj["metadata"]["annotations"] = {constants.ANNOTATION_CANCELLED: "true"}
     if phase is not None:

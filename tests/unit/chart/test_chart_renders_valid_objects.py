@@ -32,7 +32,7 @@ from referencing import Registry, Resource
 from wattcast.crd import generate
 from wattcast.crd.trainingjob import InfluxSource
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "wattcast"
 HELM = ROOT / ".venv" / "bin" / "helm"
 NAMESPACE = "wattcast-system"

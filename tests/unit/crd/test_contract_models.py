@@ -19,7 +19,7 @@ from wattcast.crd import (
     constants,
 )
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples").glob("*.yaml"))
 SEED_SPEC = {
     "meterId": "meter1",
     "meterType": "electricity",

@@ -9,12 +9,12 @@ server in tests/integration/api.)
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from testkit import free_port
 
 from wattcast.api.auth import Authenticator, NoTokensConfiguredError
 from wattcast.api.core.config import Settings, get_settings
@@ -29,18 +29,12 @@ SEED_BODY = {
 }
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def offline_kubeconfig(tmp_path: Path) -> Path:
     path = tmp_path / "kubeconfig"
     path.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: offline\n"
-        f"clusters: [{{name: offline, cluster: {{server: 'http://127.0.0.1:{_closed_port()}'}}}}]\n"
+        f"clusters: [{{name: offline, cluster: {{server: 'http://127.0.0.1:{free_port()}'}}}}]\n"
         "users: [{name: u, user: {token: t}}]\n"
         "contexts: [{name: offline, context: {cluster: offline, user: u}}]\n",
         encoding="utf-8",

@@ -1,7 +1,7 @@
 """The contract's models (what the REST API validates with) give the CRD's verdict on every spec
 of the shared table: each refused spec is refused, naming its field; each accepted one is
 accepted. That the real API server gives the same verdicts with the generated CRD is
-tests/integration/crd/test_the_real_crd_refuses_every_spec_the_api_refuses.py.
+tests/integration/crd/test_crd_refuses_hostile_trainingjobs.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from refused_trainingjob_specs import ACCEPTED_SPECS, REFUSED_SPECS, VALID_SPEC, RefusedSpec
+from refused_specs import ACCEPTED_SPECS, REFUSED_SPECS, VALID_SPEC, RefusedSpec
 
 from wattcast.crd import TrainingJobSpec
 from wattcast.crd.quantities import quantity_value

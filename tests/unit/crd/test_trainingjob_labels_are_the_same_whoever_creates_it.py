@@ -4,6 +4,7 @@ them): both take them from the contract's one function."""
 from __future__ import annotations
 
 import pytest
+from testkit import tj_body
 
 from wattcast.api.submitting import manifest
 from wattcast.crd import TrainingJob, TrainingJobSpec, constants
@@ -24,14 +25,8 @@ def spec(meter_id: str = "meter1", meter_type: str = "water") -> TrainingJobSpec
 
 def applied(s: TrainingJobSpec) -> TrainingJob:
     """A TrainingJob as `kubectl apply` makes it: no labels at all."""
-    return TrainingJob.model_validate(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": constants.KIND,
-            "metadata": {"name": "tj-applied", "namespace": "ns", "uid": "u-1"},
-            "spec": s.to_json_dict(),
-        }
-    )
+    body = tj_body("tj-applied", s.to_json_dict(), namespace="ns", metadata={"uid": "u-1"})
+    return TrainingJob.model_validate(body)
 
 
 @pytest.mark.parametrize(

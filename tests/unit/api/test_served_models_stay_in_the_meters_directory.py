@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import tj_body
 
 from wattcast.api.dashboard.store import ModelStoreError, read_model_report
 from wattcast.api.mapping import job_public, task_public
-from wattcast.crd import constants
 from wattcast.crd.modelstore import is_meter_model_path, meter_versions_dir, model_path_of
 from wattcast.devtools.testbed.modelstore import sample_metadata
 from wattcast.devtools.testbed.modelstore import write_version as store_version
@@ -79,15 +79,7 @@ def test_model_path_of_reads_status_and_spec_json() -> None:
 
 def succeeded(model_path: str) -> dict[str, Any]:
     return {
-        "apiVersion": constants.API_VERSION,
-        "kind": constants.KIND,
-        "metadata": {"name": "tj-forged", "namespace": "default"},
-        "spec": {
-            "meterId": "meter1",
-            "meterType": "electricity",
-            "start": "2023-01-01T00:00:00Z",
-            "end": "2023-12-31T00:00:00Z",
-        },
+        **tj_body("tj-forged", namespace="default"),
         "status": {
             "phase": "Succeeded",
             "progress": 100,

@@ -26,7 +26,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "wattcast"
 HELM = ROOT / ".venv" / "bin" / "helm"
 NAMESPACE = "wattcast-system"

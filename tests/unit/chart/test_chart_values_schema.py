@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "charts" / "wattcast"
 HELM = ROOT / ".venv" / "bin" / "helm"
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())

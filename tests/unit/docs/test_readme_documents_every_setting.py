@@ -13,9 +13,9 @@ from wattcast.forecasting.settings import ForecastSettings, InfluxEnvSettings
 from wattcast.operator.settings import OperatorSettings
 from wattcast.trainer.settings import TrainerSettings
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
 CONFIGURATION = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-# The CLI reads these through typer's envvar options (cli/src/wattcast/cli/main.py).
+# The CLI reads these through typer's envvar options (cli/src/wattcast/cli/app.py).
 CLI_VARIABLES = {"WATTCAST_API_URL", "WATTCAST_API_TOKEN"}
 MODELS = [
     OperatorSettings,

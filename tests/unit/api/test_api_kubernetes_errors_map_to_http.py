@@ -1,4 +1,4 @@
-"""Kubernetes API errors become the API's HTTP errors in one place (kube.problem_for)."""
+"""Kubernetes API errors become the API's HTTP errors in one place (errors.problem_for)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from wattcast.api.kube import KubeApiError, kube_error, problem_for
+from wattcast.api.errors import problem_for
+from wattcast.crd.kubeapi import KubeApiError, kube_error
 
 
 def _api_exception(status: int, body: dict[str, object] | None = None) -> ApiException:
@@ -36,7 +37,7 @@ def test_a_kubernetes_status_body_is_read() -> None:
             },
         )
     )
-    assert err.status == 422 and err.kube_reason == "Invalid"
+    assert err.status == 422 and err.reason == "Invalid"
     problem = problem_for(err, action="create", namespace="ns", name="x")
     assert problem.status_code == 422
     assert problem.errors is not None and problem.errors[0].field == "spec.end"

@@ -1,0 +1,123 @@
+"""`wattcast train`: submit a TrainingJob for one meter and range, and follow it with --wait."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from wattcast.cli.app import (
+    Output,
+    fail,
+    print_json,
+    rfc3339_option,
+    state_of,
+    stderr,
+    stdout,
+    wait_and_show,
+)
+from wattcast.cli.client import CliError, ExitCode
+from wattcast.cli.render import coloured, status_word
+
+# The contract's enums: the CLI offers exactly the values the TrainingJob schema accepts.
+from wattcast.crd import MeterType, ModelType
+
+
+def train(
+    ctx: typer.Context,
+    meter_id: Annotated[str, typer.Argument(help="Meter id (the InfluxDB tag meter_id).")],
+    start: Annotated[
+        datetime,
+        typer.Option(help="Start of the data range (inclusive), e.g. 2023-01-01T00:00:00Z."),
+    ],
+    end: Annotated[datetime, typer.Option(help="End of the data range (exclusive).")],
+    meter_type: Annotated[
+        MeterType, typer.Option("--type", "-t", help="What the meter measures.")
+    ] = MeterType.ELECTRICITY,
+    name: Annotated[
+        str | None, typer.Option(help="Name of the TrainingJob (default: the API picks a UUID).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="A configured InfluxDB source (default: the default one).")
+    ] = None,
+    model_type: Annotated[ModelType | None, typer.Option(help="Model to fit.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, max=500, help="Training epochs.")] = None,
+    lookback_hours: Annotated[
+        int | None, typer.Option(min=24, max=2016, help="History the model sees, in hours.")
+    ] = None,
+    horizon_hours: Annotated[
+        int | None, typer.Option(min=1, max=168, help="How far ahead it forecasts, in hours.")
+    ] = None,
+    holdout_days: Annotated[
+        int | None, typer.Option(min=1, max=90, help="Days kept out of training to score it.")
+    ] = None,
+    backoff_limit: Annotated[
+        int | None, typer.Option(min=0, max=20, help="Retries of a failed trainer pod.")
+    ] = None,
+    deadline: Annotated[
+        int | None, typer.Option(min=1, help="Seconds the whole run may take (retries too).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Repeat a submission safely: same key, same TrainingJob.")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", "-w", help="Follow the job to its end with a progress bar.")
+    ] = False,
+    wait_timeout: Annotated[
+        float | None, typer.Option(min=1, help="With --wait: give up after this many seconds.")
+    ] = None,
+    interval: Annotated[
+        float,
+        typer.Option(min=0.1, help="With --wait: seconds between reads without a stream."),
+    ] = 1.0,
+) -> None:
+    """Submit a training job for one meter and range; --wait follows it to the end."""
+    state = state_of(ctx)
+    body: dict[str, Any] = {
+        "meterId": meter_id,
+        "meterType": meter_type.value,
+        "start": rfc3339_option(start, "--start"),
+        "end": rfc3339_option(end, "--end"),
+    }
+    if name:
+        body["name"] = name
+    if source:
+        body["source"] = {"name": source}
+    model: dict[str, Any] = {}
+    if model_type is not None:
+        model["type"] = model_type.value
+    for key, value in (
+        ("epochs", epochs),
+        ("lookbackHours", lookback_hours),
+        ("horizonHours", horizon_hours),
+        ("holdoutDays", holdout_days),
+    ):
+        if value is not None:
+            model[key] = value
+    if model:
+        body["model"] = model
+    if backoff_limit is not None:
+        body["backoffLimit"] = backoff_limit
+    if deadline is not None:
+        body["activeDeadlineSeconds"] = deadline
+    try:
+        with state.client() as client:
+            job = client.create(body, idempotency_key=idempotency_key)
+            if not wait:
+                if state.output is Output.JSON:
+                    print_json(job)
+                else:
+                    stdout.print(
+                        f"submitted [bold]{job['name']}[/bold] ({coloured(status_word(job))}); "
+                        f"follow it with: wattcast status {job['name']} --watch"
+                    )
+                return
+            if state.output is Output.TABLE:
+                stderr.print(f"submitted [bold]{job['name']}[/bold]")
+            code = wait_and_show(state, client, str(job["name"]), interval, wait_timeout)
+    except CliError as error:
+        raise fail(error) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    raise typer.Exit(code)
