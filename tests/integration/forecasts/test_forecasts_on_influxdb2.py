@@ -13,11 +13,12 @@ import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from forecast_support import DAYS, START
 from pydantic import SecretStr
 from trainer_support import run_trainer, write_spec
 from typer.testing import CliRunner
@@ -35,8 +36,6 @@ from wattcast.forecasting.settings import get_forecast_settings, get_influx_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.influxdb2, pytest.mark.timeout(900)]
 
-START = datetime(2024, 1, 1, tzinfo=UTC)
-DAYS = 42
 METER_ID = "flat-9"
 
 
