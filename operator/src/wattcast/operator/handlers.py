@@ -38,7 +38,7 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.times import now_utc, parse_rfc3339
-from wattcast.operator import messages
+from wattcast.operator import admission, messages
 from wattcast.operator import status as mapping
 from wattcast.operator.identity import IdentityConflict, IdentityVanished, ensure_trainer_identity
 from wattcast.operator.kubeclient import KubeApiError, KubeClient, load_api_client
@@ -254,6 +254,23 @@ def jobs(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Ke
     }
 
 
+@kopf.index(*admission.WORKLOADS)
+def workloads(
+    body: kopf.Body, namespace: str | None, **_: Any
+) -> dict[Key, admission.Admission | None]:
+    """Kueue's Workloads of Jobs, by (namespace, Job name): why each Job waits (if it does).
+    Served only where Kueue's CRDs are installed when the operator starts."""
+    job = admission.owner_job(body)
+    if job is None:
+        return {}
+    return {(namespace or "", job): admission.pending_admission(body)}
+
+
+def _admission(kwargs: Mapping[str, Any], key: Key) -> admission.Admission | None:
+    index = kwargs.get("workloads")
+    return _one(index, key) if index is not None else None
+
+
 def _indexes(
     kwargs: Mapping[str, Any],
 ) -> tuple[kopf.Index[Key, Snapshot], kopf.Index[Key, dict[str, Any]]]:
@@ -448,8 +465,10 @@ async def reconcile(
     trainingjobs: kopf.Index[Key, Snapshot],
     jobs: kopf.Index[Key, dict[str, Any]],
     logger: kopf.Logger,
+    waiting: admission.Admission | None = None,
 ) -> None:
-    """Bring one TrainingJob's status in line with its Job (level-based, idempotent)."""
+    """Bring one TrainingJob's status in line with its Job (level-based, idempotent);
+    `waiting` is Kueue's word on the Job's wait (its Workload), if it has one."""
     async with rt.lock(key):
         observed = _one(trainingjobs, key)
         if observed is None or observed.deleting:
@@ -484,6 +503,7 @@ async def reconcile(
                 cancelled=current.cancelled,
                 termination=termination,
                 now=now_utc(),
+                admission=waiting,
             )
 
         # Cheap check first: most events change nothing and need no pods read.
@@ -494,6 +514,7 @@ async def reconcile(
             cancelled=tj.cancelled,
             termination=None,
             now=now_utc(),
+            admission=waiting,
         )
         if quick.patch:
             await write_fresh(rt, tj, compute, logger)
@@ -541,7 +562,9 @@ async def trainingjob_event(
     tj = _one(trainingjobs, key)
     if tj is not None:
         TRAININGJOBS.set(namespace, name, tj.phase)
-    await reconcile(rt, key, trainingjobs, jobs, logger)
+    job_name = tj.status.get("jobName") if tj is not None else None
+    waiting = _admission(kwargs, (namespace, str(job_name))) if job_name else None
+    await reconcile(rt, key, trainingjobs, jobs, logger, waiting)
 
 
 @kopf.on.event(*JOBS, labels=OUR_JOBS)
@@ -566,7 +589,32 @@ async def job_event(
         return  # carries our label but is not a TrainingJob's Job
     key = (namespace or "", str(owner.get("name", "")))
     runtime(memo).awaiting_job.pop(key, None)
-    await reconcile(runtime(memo), key, trainingjobs, jobs, logger)
+    waiting = _admission(kwargs, (namespace or "", str(body.metadata.get("name", ""))))
+    await reconcile(runtime(memo), key, trainingjobs, jobs, logger, waiting)
+
+
+@kopf.on.event(*admission.WORKLOADS)
+@counted
+async def workload_event(
+    body: kopf.Body, namespace: str | None, memo: Any, logger: kopf.Logger, **kwargs: Any
+) -> None:
+    """Kueue changed a Workload: the Queued TrainingJob of its Job shows Kueue's word."""
+    trainingjobs, jobs = _indexes(kwargs)
+    job_name = admission.owner_job(body)
+    job = _one(jobs, (namespace or "", job_name)) if job_name else None
+    owner = next(
+        (
+            ref
+            for ref in (job or {}).get("metadata", {}).get("ownerReferences") or []
+            if ref.get("controller") and ref.get("kind") == constants.KIND
+        ),
+        None,
+    )
+    if owner is None:
+        return  # not the Workload of one of our Jobs
+    key = (namespace or "", str(owner.get("name", "")))
+    waiting = admission.pending_admission(body)
+    await reconcile(runtime(memo), key, trainingjobs, jobs, logger, waiting)
 
 
 # --- Suspend and resume ----------------------------------------------------------------------
