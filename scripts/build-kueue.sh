@@ -2,7 +2,7 @@
 # Builds Kueue (the `kueue` manager, `go install` of sigs.k8s.io/kueue/cmd/kueue from the Go
 # module proxy, pinned below) into a cache keyed by its inputs, copies next to it the parts of
 # the module's config/ that the test bed applies (CRDs and the kustomization that says which
-# get the conversion webhook, the webhook configurations, the manager's ClusterRole), and links
+# get the conversion webhook, the webhook configurations, the manager's ClusterRole and Role), and links
 # the binary as .work/bin/kueue (wattcast.devtools.cluster.kueue finds config/ and VERSION
 # beside it).
 # A fresh machine pays the build once (a few minutes on 2 cores); afterwards, and in every
@@ -34,7 +34,7 @@ if [ ! -x "$dir/kueue" ] || [ ! -f "$dir/VERSION" ]; then
   cp "$components"/crd/bases/*.yaml "$components"/crd/kustomization.yaml "$dir.partial/config/crd/"
   cp -r "$components"/crd/patches "$dir.partial/config/crd/patches"
   cp "$components"/webhook/manifests.yaml "$dir.partial/config/webhook/"
-  cp "$components"/rbac/role.yaml "$dir.partial/config/rbac/"
+  cp "$components"/rbac/role.yaml "$components"/rbac/manager_secrets_role.yaml "$dir.partial/config/rbac/"
   chmod -R u+w "$dir.partial"  # the module cache's files are read-only
   echo "$KUEUE_VERSION" >"$dir.partial/VERSION"  # written last: the copy is whole
   rm -rf "$dir"

@@ -92,6 +92,11 @@ def build(tmp_path: Path) -> KueueBuild:
         "metadata: {name: manager-role}\n"
         "rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]\n"
     )
+    (config / "rbac" / "manager_secrets_role.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+        "metadata: {name: manager-secrets-role, namespace: system}\n"
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: [list]}]\n"
+    )
     return KueueBuild(tmp_path / "kueue", config, "v0.17.0")
 
 
@@ -121,15 +126,30 @@ def test_webhooks_are_called_by_url_and_only_for_kueue_and_jobs(build: KueueBuil
     assert [w["clientConfig"]["url"] for w in validating["webhooks"]] == [f"{URL}/validate-cq"]
 
 
-def test_kueues_cluster_role_is_bound_to_its_service_account(build: KueueBuild) -> None:
-    role, binding = rbac_documents(build)
-    assert role["kind"] == "ClusterRole"
-    assert role["metadata"] == {"name": "kueue-manager-role"}
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
-    assert binding["roleRef"]["name"] == "kueue-manager-role"
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "kueue-controller-manager", "namespace": "kueue-system"}
-    ]
+def test_kueues_roles_are_bound_to_its_service_account(build: KueueBuild) -> None:
+    cluster_role, cluster_binding, role, binding = rbac_documents(build)
+    assert cluster_role["metadata"] == {"name": "kueue-manager-role"}
+    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    assert role["metadata"] == {"name": "kueue-manager-secrets-role", "namespace": "kueue-system"}
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]
+    account = {
+        "kind": "ServiceAccount",
+        "name": "kueue-controller-manager",
+        "namespace": "kueue-system",
+    }
+    assert cluster_binding["kind"] == "ClusterRoleBinding"
+    assert cluster_binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "kueue-manager-role",
+    }
+    assert binding["kind"] == "RoleBinding"
+    assert binding["metadata"] == {
+        "name": "kueue-manager-secrets-role",
+        "namespace": "kueue-system",
+    }
+    assert binding["roleRef"]["kind"] == "Role"
+    assert cluster_binding["subjects"] == binding["subjects"] == [account]
 
 
 def test_manager_configuration_is_the_test_beds() -> None:

@@ -10,7 +10,8 @@ binary the parts of the module's config/ that are applied here. `Kueue.start()`:
    (the mutating one suspends queue-labelled Jobs), each webhook's `service:` replaced by a
    `url:` on the same loopback port; webhooks of integrations that are off are left out;
 3. makes the ServiceAccount ``kueue-system/kueue-controller-manager``, binds Kueue's own
-   ClusterRole to it and hands Kueue a kubeconfig holding its bound token;
+   ClusterRole and its Role in ``kueue-system`` (secrets) to it and hands Kueue a kubeconfig
+   holding its bound token;
 4. writes Kueue's Configuration: only the ``batch/job`` integration, no leader election, no
    internal certificate management (the webhook serves the test bed's serving certificate,
    which names 127.0.0.1, from its certDir), free loopback ports for the webhook, the health
@@ -55,6 +56,7 @@ GROUP = "kueue.x-k8s.io"
 NAMESPACE = "kueue-system"
 SERVICE_ACCOUNT = "kueue-controller-manager"
 CLUSTER_ROLE = "kueue-manager-role"
+SECRETS_ROLE = "kueue-manager-secrets-role"
 # The API groups whose webhooks are installed: Kueue's own and batch (the one integration on).
 WEBHOOK_GROUPS = frozenset({GROUP, "batch"})
 METRICS_CERT_DIR = "/etc/kueue/metrics/certs"  # fixed in Kueue's main without cert management
@@ -147,23 +149,36 @@ def webhook_configurations(
 
 
 def rbac_documents(build: KueueBuild) -> list[dict[str, Any]]:
-    """Kueue's own ClusterRole, bound to its ServiceAccount."""
-    (role,) = [
-        d for d in _documents(build.config / "rbac" / "role.yaml") if d["kind"] == "ClusterRole"
+    """Kueue's own ClusterRole and its Role in its namespace (secrets), bound to its
+    ServiceAccount."""
+    rbac = build.config / "rbac"
+    (cluster_role,) = [d for d in _documents(rbac / "role.yaml") if d["kind"] == "ClusterRole"]
+    (role,) = [d for d in _documents(rbac / "manager_secrets_role.yaml") if d["kind"] == "Role"]
+    cluster_role["metadata"] = {"name": CLUSTER_ROLE}
+    role["metadata"] = {"name": SECRETS_ROLE, "namespace": NAMESPACE}
+    subjects = [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}]
+    return [
+        cluster_role,
+        _binding("ClusterRoleBinding", CLUSTER_ROLE, {}, subjects),
+        role,
+        _binding("RoleBinding", SECRETS_ROLE, {"namespace": NAMESPACE}, subjects),
     ]
-    role["metadata"] = {"name": CLUSTER_ROLE}
-    binding = {
+
+
+def _binding(
+    kind: str, role: str, metadata: dict[str, str], subjects: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": CLUSTER_ROLE},
+        "kind": kind,
+        "metadata": {"name": role, **metadata},
         "roleRef": {
             "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": CLUSTER_ROLE,
+            "kind": kind.removesuffix("Binding"),
+            "name": role,
         },
-        "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
+        "subjects": subjects,
     }
-    return [role, binding]
 
 
 def manager_configuration(ports: dict[str, int], cert_dir: Path) -> dict[str, Any]:
@@ -282,23 +297,26 @@ class Kueue:
         )
 
     def _wait_authorized(self, timeout: float = 15.0) -> None:
-        review = client.V1SubjectAccessReview(
-            spec=client.V1SubjectAccessReviewSpec(
-                user=f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
-                groups=["system:serviceaccounts", f"system:serviceaccounts:{NAMESPACE}"],
-                resource_attributes=client.V1ResourceAttributes(
-                    verb="update", group=GROUP, resource="workloads"
-                ),
-            )
-        )
+        """Until the API server's authorizer applies both bindings (a moment after the write)."""
         authorization = client.AuthorizationV1Api(self.api)
         deadline = time.monotonic() + timeout
-        while not getattr(
-            authorization.create_subject_access_review(review).status, "allowed", False
+        for attributes in (
+            client.V1ResourceAttributes(verb="update", group=GROUP, resource="workloads"),
+            client.V1ResourceAttributes(namespace=NAMESPACE, verb="list", resource="secrets"),
         ):
-            if time.monotonic() > deadline:
-                raise StartError(f"Kueue's ClusterRole is not in effect after {timeout:g}s")
-            time.sleep(0.05)
+            review = client.V1SubjectAccessReview(
+                spec=client.V1SubjectAccessReviewSpec(
+                    user=f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
+                    groups=["system:serviceaccounts", f"system:serviceaccounts:{NAMESPACE}"],
+                    resource_attributes=attributes,
+                )
+            )
+            while not getattr(
+                authorization.create_subject_access_review(review).status, "allowed", False
+            ):
+                if time.monotonic() > deadline:
+                    raise StartError(f"Kueue's RBAC is not in effect after {timeout:g}s")
+                time.sleep(0.05)
 
     def _wait_for_webhooks(self, timeout: float) -> None:
         """Until the API server reaches the conversion, validating and mutating webhooks."""
