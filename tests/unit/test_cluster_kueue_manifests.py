@@ -162,6 +162,9 @@ def test_manager_configuration_is_the_test_beds() -> None:
     assert config["internalCertManagement"] == {"enable": False}
     assert config["integrations"] == {"frameworks": ["batch/job"]}
     assert config["manageJobsWithoutQueueName"] is False
+    assert config["managedJobsNamespaceSelector"] == {
+        "matchLabels": {"wattcast.dev/kueue": "managed"}
+    }
 
 
 def test_missing_build_says_to_run_make_setup(

@@ -1,9 +1,9 @@
 """Fixtures of the Kueue tests: real Kueue (the session's ``kueue``) admits the Jobs of the real
 operator on the real control plane; the process kubelet runs the trainer double.
 
-- ``kueue_namespace`` (function): a training namespace set up as the chart sets one up (the
-  operator's and the trainer's RBAC, the token Secret, the model store claim), with an
-  operator of the test's own watching it.
+- ``kueue_namespace`` (function): a namespace Kueue manages, set up as the chart sets up a
+  training namespace (the operator's and the trainer's RBAC, the token Secret, the model
+  store claim), with an operator of the test's own watching it.
 - ``queues`` (function): the test's Kueue objects (:class:`~kueuekit.Queues`): a ClusterQueue
   of its own, the chart's LocalQueue and WorkloadPriorityClasses, Workloads to look at.
 
@@ -57,6 +57,7 @@ def kueue_namespace(
     kueue_operator_kubeconfig: Path,
     tmp_path: Path,
 ) -> Iterator[str]:
+    kueue.manage(namespace)
     chart_identities.grant(namespace, "operator")
     chart_identities.grant(namespace, "trainer")
     k8s.prepare_training_namespace(namespace)

@@ -12,7 +12,8 @@ binary the parts of the module's config/ that are applied here. `Kueue.start()`:
 3. makes the ServiceAccount ``kueue-system/kueue-controller-manager``, binds Kueue's own
    ClusterRole and its Role in ``kueue-system`` (secrets) to it and hands Kueue a kubeconfig
    holding its bound token;
-4. writes Kueue's Configuration: only the ``batch/job`` integration, no leader election, no
+4. writes Kueue's Configuration: only the ``batch/job`` integration, only in namespaces
+   labelled ``wattcast.dev/kueue=managed`` (`Kueue.manage`), no leader election, no
    internal certificate management (the webhook serves the test bed's serving certificate,
    which names 127.0.0.1, from its certDir), free loopback ports for the webhook, the health
    probes and the metrics;
@@ -61,6 +62,10 @@ SECRETS_ROLE = "kueue-manager-secrets-role"
 WEBHOOK_GROUPS = frozenset({GROUP, "batch"})
 METRICS_CERT_DIR = "/etc/kueue/metrics/certs"  # fixed in Kueue's main without cert management
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+# Kueue manages Jobs only in namespaces with this label (managedJobsNamespaceSelector, always
+# respected since Kueue 0.15): other tests of the session, which play Kueue's part by hand,
+# keep their queue-labelled Jobs to themselves.
+MANAGED_LABEL = ("wattcast.dev/kueue", "managed")
 
 
 class KueueMissing(FileNotFoundError):
@@ -193,6 +198,7 @@ def manager_configuration(ports: dict[str, int], cert_dir: Path) -> dict[str, An
         "leaderElection": {"leaderElect": False},
         "internalCertManagement": {"enable": False},
         "manageJobsWithoutQueueName": False,
+        "managedJobsNamespaceSelector": {"matchLabels": dict([MANAGED_LABEL])},
         "integrations": {"frameworks": ["batch/job"]},
     }
 
@@ -283,7 +289,7 @@ class Kueue:
 
     def _identity(self) -> Path:
         """Kueue's ServiceAccount with its ClusterRole; a kubeconfig of its bound token."""
-        create_namespace(self.api, NAMESPACE)
+        create_namespace(self.api, NAMESPACE, labels=dict([MANAGED_LABEL]))
         ensure_service_account(self.api, NAMESPACE, SERVICE_ACCOUNT)
         apply(self.control_plane.kubeconfig, rbac_documents(self.build))
         self._wait_authorized()
@@ -361,7 +367,7 @@ class Kueue:
                         "create",
                         "--dry-run=server",
                         "-n",
-                        "default",
+                        NAMESPACE,
                         "-o",
                         "json",
                         "-f",
@@ -377,6 +383,13 @@ class Kueue:
             time.sleep(0.2)
         log = self.service.log_tail() if self.service else ""
         raise StartError(f"Kueue's webhooks did not answer in {timeout:g}s ({last}):\n{log}")
+
+    def manage(self, namespace: str) -> None:
+        """Let Kueue manage the queue-labelled Jobs of `namespace` (label it)."""
+        key, value = MANAGED_LABEL
+        client.CoreV1Api(self.api).patch_namespace(
+            namespace, {"metadata": {"labels": {key: value}}}
+        )
 
     def stop(self) -> None:
         if self.service is not None:
