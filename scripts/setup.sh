@@ -7,6 +7,8 @@
 #  - the test bed's Kubernetes control plane, built from the Go module proxy and cached by its
 #    inputs outside the repository (scripts/build-controlplane.sh)
 #  - InfluxDB 2 (`.work/bin/influxd2`), built the same way (scripts/build-influxdb2.sh)
+#  - Kueue (`.work/bin/kueue` and the CRDs and webhooks it needs), built the same way
+#    (scripts/build-kueue.sh)
 # Nothing outside the repository changes except Debian packages and the build caches
 # (~/.cache/wattcast, Go's module and build caches).
 set -euo pipefail
@@ -66,4 +68,7 @@ scripts/build-controlplane.sh
 
 # 5. InfluxDB 2 (the seed's store, Flux) built from its Go module, cached outside the repo --
 scripts/build-influxdb2.sh
+
+# 6. Kueue (the admission controller of queued TrainingJobs) built from its Go module ---------
+scripts/build-kueue.sh
 log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"

@@ -254,6 +254,10 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+# Read the Workloads Kueue makes for queued Jobs: a Queued TrainingJob shows why it waits.
+- apiGroups: ["kueue.x-k8s.io"]
+  resources: ["workloads"]
+  verbs: ["get", "list", "watch"]
 {{- if .Values.operator.peering.enabled }}
 # Kopf peering: replicas record their liveness on the peering object and pause while a peer
 # with a higher priority is alive.

@@ -98,6 +98,7 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
         | expand(scope, "rbac.authorization.k8s.io", "rolebindings", "create get")
         | expand(scope, "", "pods", "list watch")
         | expand(scope, "", "events", "create")
+        | expand(scope, "kueue.x-k8s.io", "workloads", "get list watch")
     )
     if retention:
         rights |= expand(scope, "wattcast.dev", "trainingjobs", "delete")

@@ -195,7 +195,7 @@ CUSTOM_KIND_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
         },
         ["apiVersion", "kind", "metadata", "spec"],
     ),
-    ("kueue.x-k8s.io/v1beta1", "LocalQueue"): _strict(
+    ("kueue.x-k8s.io/v1beta2", "LocalQueue"): _strict(
         {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
@@ -204,7 +204,7 @@ CUSTOM_KIND_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
         },
         ["apiVersion", "kind", "metadata", "spec"],
     ),
-    ("kueue.x-k8s.io/v1beta1", "WorkloadPriorityClass"): _strict(
+    ("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass"): _strict(
         {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},

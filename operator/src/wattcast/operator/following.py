@@ -24,6 +24,7 @@ import kopf
 from wattcast.crd import TERMINAL_PHASES, Reason, constants
 from wattcast.crd.times import now_utc
 from wattcast.operator import status as mapping
+from wattcast.operator.admission import Admission
 from wattcast.operator.blockers import pod_blocker
 from wattcast.operator.rendering import is_owned_by
 from wattcast.operator.runtime import Runtime
@@ -37,14 +38,25 @@ JOB_NAME_LABEL = "job-name"
 
 @dataclass(frozen=True)
 class Indexes:
-    """Kopf's two indexes, which it passes to every handler by the indexers' names."""
+    """Kopf's indexes, which it passes to every handler by the indexers' names. `workloads`
+    (Kueue's word on each Job's wait, by the Job's key) exists only where Kueue's CRDs were
+    installed when the operator started."""
 
     trainingjobs: Mapping[Key, Iterable[Snapshot]]
     jobs: Mapping[Key, Iterable[dict[str, Any]]]  # of `snapshots.job_summary`
+    workloads: Mapping[Key, Iterable[Admission | None]] | None = None
 
     @classmethod
     def of(cls, kwargs: Mapping[str, Any]) -> Indexes:
-        return cls(trainingjobs=kwargs["trainingjobs"], jobs=kwargs["jobs"])
+        return cls(
+            trainingjobs=kwargs["trainingjobs"],
+            jobs=kwargs["jobs"],
+            workloads=kwargs.get("workloads"),
+        )
+
+    def admission(self, job_key: Key) -> Admission | None:
+        """What Kueue says of the Job's wait, if Kueue manages it."""
+        return lookup(self.workloads, job_key) if self.workloads is not None else None
 
 
 def follows_a_job(status: Mapping[str, Any]) -> bool:
@@ -116,7 +128,8 @@ async def _follow(
             return await check_lost(rt, tj, job_name, logger)
         if await carry_suspend(rt, tj, job, logger):
             return True  # the Job's own event brings the state to map
-        return await map_job(rt, tj, job, logger)
+        waiting = indexes.admission((tj.namespace, job_name))
+        return await map_job(rt, tj, job, logger, waiting)
 
 
 async def pod_changed(
@@ -151,8 +164,15 @@ async def pod_changed(
         await write_fresh(rt, tj, compute, logger)
 
 
-async def map_job(rt: Runtime, tj: Snapshot, job: Mapping[str, Any], logger: kopf.Logger) -> bool:
-    """Write the status the Job's state calls for (reading its pods only when needed)."""
+async def map_job(
+    rt: Runtime,
+    tj: Snapshot,
+    job: Mapping[str, Any],
+    logger: kopf.Logger,
+    waiting: Admission | None = None,
+) -> bool:
+    """Write the status the Job's state calls for (reading its pods only when needed);
+    `waiting` is Kueue's word on the Job's wait (its Workload), if it has one."""
     observation = mapping.observe_job(job)
     # Cheap check first: most events change nothing and need no pods read.
     quick = mapping.from_job(
@@ -162,6 +182,7 @@ async def map_job(rt: Runtime, tj: Snapshot, job: Mapping[str, Any], logger: kop
         cancelled=tj.cancelled,
         termination=None,
         now=now_utc(),
+        admission=waiting,
     )
     if not quick.patch:
         return True
@@ -178,6 +199,7 @@ async def map_job(rt: Runtime, tj: Snapshot, job: Mapping[str, Any], logger: kop
             cancelled=current.cancelled,
             termination=termination,
             now=now_utc(),
+            admission=waiting,
         )
 
     return await write_fresh(rt, tj, compute, logger)

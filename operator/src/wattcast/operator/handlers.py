@@ -29,7 +29,7 @@ import kopf
 
 from wattcast.crd import constants
 from wattcast.crd.times import now_utc
-from wattcast.operator import creating, following, kopf_settings, retention
+from wattcast.operator import admission, creating, following, kopf_settings, retention
 from wattcast.operator.following import Indexes
 from wattcast.operator.metrics import TRAININGJOBS, counted
 from wattcast.operator.runtime import Runtime, runtime_of
@@ -71,6 +71,16 @@ def trainingjobs(
 @kopf.index(*JOBS, labels=OUR_JOBS)
 def jobs(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Key, dict[str, Any]]:
     return {(namespace or "", name): job_summary(body)}
+
+
+@kopf.index(*admission.WORKLOADS)
+def workloads(
+    body: kopf.Body, namespace: str | None, **_: Any
+) -> dict[Key, admission.Admission | None]:
+    """Kueue's Workloads of Jobs, by (namespace, Job name): why each Job waits (if it does).
+    Served only where Kueue's CRDs are installed when the operator starts."""
+    job = admission.owner_job(body)
+    return {(namespace or "", job): admission.pending_admission(body)} if job else {}
 
 
 # --- The one Job --------------------------------------------------------------------------------
@@ -148,6 +158,19 @@ async def job_event(
         await following.job_deleted(rt, key, Indexes.of(kwargs), logger, owner_uid=owner[1])
     else:
         await following.reconcile(rt, key, Indexes.of(kwargs), logger)
+
+
+@kopf.on.event(*admission.WORKLOADS)
+@counted
+async def workload_event(
+    body: kopf.Body, namespace: str | None, memo: Any, logger: kopf.Logger, **kwargs: Any
+) -> None:
+    indexes = Indexes.of(kwargs)
+    job_name = admission.owner_job(body)
+    job = lookup(indexes.jobs, (namespace or "", job_name)) if job_name else None
+    owner = owning_trainingjob(job) if job is not None else None
+    if owner is not None:  # else not the Workload of one of our Jobs
+        await following.reconcile(runtime_of(memo), (namespace or "", owner[0]), indexes, logger)
 
 
 @kopf.on.event("", "v1", "pods", labels=OUR_JOBS)

@@ -32,6 +32,7 @@ from wattcast.crd import (
 )
 from wattcast.crd.messages import redacted
 from wattcast.crd.times import rfc3339
+from wattcast.operator.admission import Admission
 from wattcast.operator.blockers import Blocker
 
 BLOCKED_PREFIX = "the trainer pod cannot start: "
@@ -284,8 +285,12 @@ def from_job(
     cancelled: bool,
     termination: TerminationMessage | None,
     now: datetime,
+    admission: Admission | None = None,
 ) -> StatusChange:
     """The TrainingJob status the Job's state calls for.
+
+    `admission` is what Kueue says of a queued Job's wait (its Workload's conditions): a
+    Queued TrainingJob shows it as its Queued condition and message.
 
     A finished TrainingJob keeps its record. While the trainer's pod runs, the trainer's own
     phases are kept; the operator only moves the phase out of Pending/Queued/Suspended when the
@@ -340,12 +345,15 @@ def from_job(
             b.clear(ConditionType.RUNNING, reason, message)
             return b.done(reason, message)
         if job.queued:
-            message = "waiting for Kueue to admit the Job"
+            reason, message = Reason.WAITING_FOR_ADMISSION, "waiting for Kueue to admit the Job"
+            if admission is not None:
+                reason, message = admission.reason, admission.message
             b.set("phase", Phase.QUEUED.value)
-            b.condition(ConditionType.QUEUED, True, Reason.WAITING_FOR_ADMISSION, message)
+            b.set("message", message)
+            b.condition(ConditionType.QUEUED, True, reason, message)
             b.clear(ConditionType.SUSPENDED, Reason.RESUMED, "spec.suspend is false")
-            b.clear(ConditionType.RUNNING, Reason.WAITING_FOR_ADMISSION, message)
-            return b.done(Reason.WAITING_FOR_ADMISSION, message)
+            b.clear(ConditionType.RUNNING, reason, message)
+            return b.done(reason, message)
         # Suspended without a queue while the TrainingJob is not: the operator's resume
         # patch is on its way; the TrainingJob waits in Pending.
         b.clear(ConditionType.SUSPENDED, Reason.RESUMED, "spec.suspend is false")
@@ -356,6 +364,8 @@ def from_job(
     # Running or pending: admitted by Kueue, resumed, or not started yet.
     b.clear(ConditionType.QUEUED, Reason.ADMITTED, "Kueue admitted the Job")
     b.clear(ConditionType.SUSPENDED, Reason.RESUMED, "spec.suspend is false")
+    if phase == Phase.QUEUED:
+        b.set("message", "Kueue admitted the Job")  # no longer the reason of the wait
     if phase not in TRAINER_PHASES:
         b.set("phase", Phase.PENDING.value)
     if job.state is JobState.RUNNING:

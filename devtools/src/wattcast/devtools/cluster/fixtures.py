@@ -13,6 +13,8 @@
   (:class:`~.chart.ChartIdentities`): ``grant(namespace, component)`` applies a component's
   Role and RoleBinding in a test's namespace, ``kubeconfig_for(component, path)`` acts as it.
 - ``api_kubeconfig`` (session): a kubeconfig of the chart's API ServiceAccount.
+- ``kueue`` (session, opt-in): Kueue (:mod:`.kueue`) running against ``devcluster`` from the
+  first test that requests it to the end of the session; fails when Kueue is not built.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from wattcast.devtools.cluster.access import (
 )
 from wattcast.devtools.cluster.chart import ChartIdentities
 from wattcast.devtools.cluster.devcluster import DevCluster
+from wattcast.devtools.cluster.kueue import Kueue, KueueMissing, find_build
 from wattcast.devtools.processes import repo_root
 
 CRDS = (Path("crds") / "trainingjob.yaml",)
@@ -106,3 +109,19 @@ def api_kubeconfig(
     return chart_identities.kubeconfig_for(
         "api", tmp_path_factory.mktemp("api-identity") / "kubeconfig"
     )
+
+
+@pytest.fixture(scope="session")
+def kueue(
+    devcluster: DevCluster, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Kueue]:
+    try:
+        build = find_build()
+    except KueueMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    running = Kueue(devcluster.control_plane, kube, tmp_path_factory.mktemp("kueue"), build=build)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
