@@ -83,9 +83,16 @@ class Queues:
         queue = self.custom.get_cluster_custom_object(
             GROUP, VERSION, "clusterqueues", self.cluster_queue
         )
-        queue["spec"]["resourceGroups"][0]["flavors"][0]["resources"] = quota(cpu, memory)
-        self.custom.replace_cluster_custom_object(
-            GROUP, VERSION, "clusterqueues", self.cluster_queue, queue
+        groups = queue["spec"]["resourceGroups"]
+        groups[0]["flavors"][0]["resources"] = quota(cpu, memory)
+        # A merge patch of the spec, not a replace: Kueue writes the ClusterQueue's status all
+        # the while, so a read-modify-replace would meet 409 Conflict.
+        self.custom.patch_cluster_custom_object(
+            GROUP,
+            VERSION,
+            "clusterqueues",
+            self.cluster_queue,
+            {"spec": {"resourceGroups": groups}},
         )
 
     def workload(self, job_name: str) -> dict[str, Any] | None:
