@@ -273,9 +273,14 @@ def assert_restricted(name: str, pod: dict[str, Any]) -> None:
 @pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
 def test_every_pod_is_restricted(value_set: str) -> None:
     pods = pod_templates(rendered(value_set))
-    assert len(pods) == 2  # the operator and the API
+    # The operator and the API; the other Pod is the `helm test` hook, restricted too.
+    workloads = [(name, pod) for name, pod in pods if not name.startswith("Pod/")]
+    assert len(workloads) == 2
+    hooks = [name for name, _ in pods if name.startswith("Pod/")]
+    assert len(hooks) == 1 and hooks[0].endswith("-test-api"), hooks
     for name, pod in pods:
         assert_restricted(name, pod)
+    for name, pod in workloads:
         # A numeric user the kubelet can check against runAsNonRoot.
         assert isinstance(pod["securityContext"]["runAsUser"], int), name
         for container in pod["containers"]:
@@ -348,7 +353,11 @@ def test_trainer_pods_the_operator_renders_fit_what_the_chart_provides(
 
 def test_api_mounts_models_read_only_and_tokens_from_the_existing_secret() -> None:
     objects = rendered("existing-secrets-and-claim-values")
-    (api,) = [o for o in pod_templates(objects) if o[0].endswith("-api")]
+    (api,) = [
+        o
+        for o in pod_templates(objects)
+        if o[0].startswith("Deployment/") and o[0].endswith("-api")
+    ]
     pod = api[1]
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["models"]["persistentVolumeClaim"] == {
