@@ -92,6 +92,8 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
     rights = (
         expand(scope, "wattcast.dev", "trainingjobs", "get list watch patch")
         | expand(scope, "wattcast.dev", "trainingjobs/status", "patch")
+        # OpenShift: blockOwnerDeletion on the owner references it writes.
+        | expand(scope, "wattcast.dev", "trainingjobs/finalizers", "update")
         | expand(scope, "batch", "jobs", "create get list watch patch")
         | expand(scope, "", "serviceaccounts", "create get")
         | expand(scope, "rbac.authorization.k8s.io", "roles", "create get")
@@ -107,9 +109,8 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
 
 
 def api_rights(namespace: str) -> set[Right]:
-    return expand(
-        namespace, "wattcast.dev", "trainingjobs", "create get list watch patch delete"
-    ) | expand(namespace, "wattcast.dev", "trainingjobs/status", "get")
+    # No status subresource: the API never reads or writes it (grep api/src for "status(").
+    return expand(namespace, "wattcast.dev", "trainingjobs", "create get list watch patch delete")
 
 
 EXPECTED_RIGHTS: dict[str, dict[str, set[Right]]] = {

@@ -157,8 +157,17 @@ def test_helm_install_apply_the_example_test_upgrade_and_uninstall(
     # The trainer ran as the TrainingJob's own identity, which the operator (under the
     # chart's rights) made.
     job = tools.get("job", EXAMPLE_NAME)
-    trainer_account = job["spec"]["template"]["spec"]["serviceAccountName"]
-    assert trainer_account == f"wattcast-trainer-{EXAMPLE_NAME}"
+    pod_spec = job["spec"]["template"]["spec"]
+    assert pod_spec["serviceAccountName"] == f"wattcast-trainer-{EXAMPLE_NAME}"
+    # The chart's defaults for trainers reached the Job: requests and limits, and the pod
+    # affinity that keeps every pod of the ReadWriteOnce model store on its node.
+    (trainer,) = pod_spec["containers"]
+    assert trainer["resources"]["requests"]["memory"] == "1Gi"
+    assert trainer["resources"]["limits"]["memory"] == "2Gi"
+    (term,) = pod_spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["labelSelector"]["matchLabels"] == {
+        "wattcast.dev/models-claim": f"{RELEASE}-models"
+    }
 
     # `helm test --logs` needs the kubelet's log API, which the process kubelet does not
     # serve: the test pod's output is read from the kubelet's log file instead.
@@ -197,3 +206,56 @@ def test_helm_install_apply_the_example_test_upgrade_and_uninstall(
     for gone in ("deployment", "service", "configmap", "serviceaccount", "role"):
         left = tools.get(gone, "-l", f"app.kubernetes.io/instance={RELEASE}").get("items", [])
         assert left == [], (gone, [i["metadata"]["name"] for i in left])
+
+
+def test_peering_installs_in_one_release(
+    devcluster: DevCluster, namespace: str, tmp_path: Path
+) -> None:
+    """operator.peering.enabled=true: Kopf's peering CRDs (the chart's crds/) and the
+    KopfPeering object (a template) go in with one `helm install`, and the operator runs with
+    peering under the chart's rights."""
+    tools = Tools(devcluster.kubeconfig, namespace)
+    kubelet_dir = devcluster.workdir / "kubelet"
+
+    def diagnose() -> str:
+        state = tools.kubectl("get", "all,kopfpeerings", "-o", "wide")
+        return f"{state.stdout}{state.stderr}\n{pod_logs(kubelet_dir, namespace)}"
+
+    values = values_file(
+        tmp_path / "values.yaml",
+        {
+            "operator": {
+                "peering": {"enabled": True},
+                "metricsPort": free_port(),
+                "healthPort": free_port(),
+            },
+            "api": {"enabled": False},
+        },
+    )
+    installed = tools.helm(
+        "install", RELEASE, str(CHART), "--values", str(values), "--take-ownership"
+    )
+    assert installed.returncode == 0, installed.stderr
+    for crd in ("kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
+        assert tools.get("crd", crd), crd
+    peering = tools.get("kopfpeering", RELEASE)
+    assert peering["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    wait_for(
+        lambda: _available(tools, f"{RELEASE}-operator"),
+        120,
+        "the peering operator available",
+        diagnose,
+    )
+    config = tools.get("configmap", f"{RELEASE}-operator")["data"]
+    assert config["WATTCAST_PEERING"] == RELEASE
+    # The running operator announces itself on the peering object (Kopf's status entry).
+    wait_for(
+        lambda: tools.get("kopfpeering", RELEASE).get("status"),
+        60,
+        "the operator on the peering object",
+        diagnose,
+    )
+    uninstalled = tools.helm("uninstall", RELEASE)
+    assert uninstalled.returncode == 0, uninstalled.stderr
+    assert tools.get("kopfpeering", RELEASE) == {}
+    assert tools.get("crd", "kopfpeerings.kopf.dev")  # Helm never deletes crds/
