@@ -66,4 +66,7 @@ scripts/build-controlplane.sh
 
 # 5. InfluxDB 2 (the seed's store, Flux) built from its Go module, cached outside the repo --
 scripts/build-influxdb2.sh
+
+# 6. actionlint (checks .github/workflows) from the Go module proxy, cached the same way -----
+scripts/build-actionlint.sh
 log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"
