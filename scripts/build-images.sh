@@ -113,6 +113,14 @@ for image in "${images[@]}"; do
   log "building $tag from Dockerfile.$image"
   started=$SECONDS
   args=(--file "Dockerfile.$image" --tag "$tag" --build-arg "VERSION=$version" --build-arg "REVISION=$revision")
+  # Behind a TLS-intercepting proxy (SSL_CERT_FILE names a bundle with its CA), the RUN steps
+  # get that bundle at /run/build-ca.crt (podman, buildah); the image never holds it.
+  if [ -n "${SSL_CERT_FILE:-}" ] && [ -f "$SSL_CERT_FILE" ] && [ "$builder" != docker ]; then
+    args+=(--volume "$SSL_CERT_FILE:/run/build-ca.crt:ro")
+    for variable in SSL_CERT_FILE PIP_CERT NODE_EXTRA_CA_CERTS; do
+      args+=(--build-arg "$variable=/run/build-ca.crt")
+    done
+  fi
   case $builder in
     docker) docker build "${args[@]}" . ;;
     # Never pull what is here already (the local base), pull what is missing.
