@@ -101,10 +101,12 @@ version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' charts/wattca
 [ -n "$version" ] || die "no appVersion in charts/wattcast/Chart.yaml"
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
+# The image's size, as "<n> MB".
 image_size() {
   case $builder in
-    docker) docker image inspect --format '{{.Size}}' "$1" ;;
-    *) "$builder" inspect --type image --format '{{.Size}}' "$1" ;;
+    docker) echo "$(( $(docker image inspect --format '{{.Size}}' "$1") / 1000000 )) MB" ;;
+    podman) echo "$(( $(podman image inspect --format '{{.Size}}' "$1") / 1000000 )) MB" ;;
+    buildah) buildah images --noheading --format '{{.Size}}' "$1" | head -n1 ;;
   esac
 }
 
@@ -129,5 +131,5 @@ for image in "${images[@]}"; do
   esac
   seconds=$((SECONDS - started))
   size=$(image_size "$tag")
-  printf '%s: built in %d s, %d MB\n' "$tag" "$seconds" $((size / 1000000))
+  printf '%s: built in %d s, %s\n' "$tag" "$seconds" "$size"
 done

@@ -64,6 +64,8 @@ def container_argv(
         return [
             "buildah",
             "run",
+            # As scripts/build-images.sh builds: chroot isolation needs no nested namespaces.
+            f"--isolation={os.environ.get('BUILDAH_ISOLATION', 'chroot')}",
             "--network=host",
             f"--user={USER}",
             *volumes,
@@ -141,6 +143,8 @@ class Containers:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
         for container in self.working:
             subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
 
