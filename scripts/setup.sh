@@ -71,4 +71,7 @@ scripts/build-influxdb2.sh
 
 # 6. Kueue (the admission controller of queued TrainingJobs) built from its Go module ---------
 scripts/build-kueue.sh
+
+# 7. actionlint (checks .github/workflows) from the Go module proxy, cached the same way -----
+scripts/build-actionlint.sh
 log "ready: $(.venv/bin/python --version), $(.venv/bin/helm version --short), kubectl $(.venv/bin/kubectl version --client -o json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"

@@ -159,6 +159,11 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- $names = append $names .name -}}
 {{- end -}}
+{{- with .Values.networkPolicy -}}
+{{- if and .enabled .apiIngressFrom (not .metricsFrom) $.Values.monitoring.serviceMonitor.enabled -}}
+{{- fail "networkPolicy.apiIngressFrom narrows who reaches the API's port, which also serves /metrics: set networkPolicy.metricsFrom to where Prometheus runs, or its ServiceMonitor cannot scrape the API" -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.influx.default.url (has "default" $names) -}}
 {{- fail "influx.sources: the name \"default\" belongs to influx.default; pick another name" -}}
 {{- end -}}
@@ -191,11 +196,17 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- define "wattcast.networkPolicy.egressBase" -}}
 # DNS, to resolve the API server's and InfluxDB's names.
 - ports:
-    - port: 53
+    {{- range .Values.networkPolicy.dns.ports }}
+    - port: {{ . }}
       protocol: UDP
-    - port: 53
+    - port: {{ . }}
       protocol: TCP
-# The Kubernetes API server.
+    {{- end }}
+  {{- with .Values.networkPolicy.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+# The Kubernetes API server, by its endpoints' ports (and addresses, when given).
 - ports:
     {{- range .Values.networkPolicy.kubeApiServer.ports }}
     - port: {{ . }}
@@ -227,6 +238,12 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["wattcast.dev"]
   resources: ["trainingjobs/status"]
   verbs: ["patch"]
+# The Jobs and trainer identities it creates name their TrainingJob as owner with
+# blockOwnerDeletion; clusters that enforce owner references (OpenShift's
+# OwnerReferencesPermissionEnforcement) require update on the owner's finalizers for that.
+- apiGroups: ["wattcast.dev"]
+  resources: ["trainingjobs/finalizers"]
+  verbs: ["update"]
 # Create each TrainingJob's Job, follow its status, and suspend and resume it (patch
 # spec.suspend). No delete: deleting a TrainingJob removes its Job through the
 # ownerReference (the garbage collector's doing), and the operator never deletes a Job.
@@ -265,4 +282,41 @@ ClusterRole. A comment on every rule says why the operator needs it.
   resources: [{{ if .Values.operator.clusterWide }}"clusterkopfpeerings"{{ else }}"kopfpeerings"{{ end }}]
   verbs: ["get", "list", "watch", "patch"]
 {{- end }}
+{{- end -}}
+
+{{/*
+"true" when the model store's claim is ReadWriteOnce: it attaches to one node, so every pod that
+mounts it (the API's, the forecast runs', the trainers' through WATTCAST_MODELS_SINGLE_NODE)
+carries the models-claim label and requires pod affinity, by node, to the others
+(docs/deploying.md, Model storage). Empty otherwise.
+*/}}
+{{- define "wattcast.models.singleNode" -}}
+{{- if eq .Values.models.accessMode "ReadWriteOnce" }}true{{ end -}}
+{{- end -}}
+
+{{/* The label of the pods that mount the model store (wattcast.crd.constants.LABEL_MODELS_CLAIM). */}}
+{{- define "wattcast.models.podLabel" -}}
+{{- if include "wattcast.models.singleNode" . -}}
+wattcast.dev/models-claim: {{ include "wattcast.modelsClaimName" . }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A pod's affinity: the component's own (api.affinity, say) plus, when the pod mounts a
+ReadWriteOnce model store, the required pod affinity to the model store's node.
+Usage: include "wattcast.models.affinity" (list $ .Values.api.affinity <mounts the store>)
+*/}}
+{{- define "wattcast.models.affinity" -}}
+{{- $root := index . 0 -}}
+{{- $affinity := deepCopy (index . 1 | default dict) -}}
+{{- if and (index . 2) (include "wattcast.models.singleNode" $root) -}}
+{{- $podAffinity := get $affinity "podAffinity" | default dict -}}
+{{- $required := get $podAffinity "requiredDuringSchedulingIgnoredDuringExecution" | default list -}}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (dict "wattcast.dev/models-claim" (include "wattcast.modelsClaimName" $root))) -}}
+{{- $_ := set $podAffinity "requiredDuringSchedulingIgnoredDuringExecution" (append $required $term) -}}
+{{- $_ := set $affinity "podAffinity" $podAffinity -}}
+{{- end -}}
+{{- with $affinity -}}
+{{- toYaml . -}}
+{{- end -}}
 {{- end -}}

@@ -92,6 +92,8 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
     rights = (
         expand(scope, "wattcast.dev", "trainingjobs", "get list watch patch")
         | expand(scope, "wattcast.dev", "trainingjobs/status", "patch")
+        # OpenShift: blockOwnerDeletion on the owner references it writes.
+        | expand(scope, "wattcast.dev", "trainingjobs/finalizers", "update")
         | expand(scope, "batch", "jobs", "create get list watch patch")
         | expand(scope, "", "serviceaccounts", "create get")
         | expand(scope, "rbac.authorization.k8s.io", "roles", "create get")
@@ -108,9 +110,8 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
 
 
 def api_rights(namespace: str) -> set[Right]:
-    return expand(
-        namespace, "wattcast.dev", "trainingjobs", "create get list watch patch delete"
-    ) | expand(namespace, "wattcast.dev", "trainingjobs/status", "get")
+    # No status subresource: the API never reads or writes it (grep api/src for "status(").
+    return expand(namespace, "wattcast.dev", "trainingjobs", "create get list watch patch delete")
 
 
 EXPECTED_RIGHTS: dict[str, dict[str, set[Right]]] = {
@@ -274,9 +275,14 @@ def assert_restricted(name: str, pod: dict[str, Any]) -> None:
 @pytest.mark.parametrize("value_set", sorted(VALUE_SETS), ids=sorted(VALUE_SETS))
 def test_every_pod_is_restricted(value_set: str) -> None:
     pods = pod_templates(rendered(value_set))
-    assert len(pods) == 2  # the operator and the API
+    # The operator and the API; the other Pod is the `helm test` hook, restricted too.
+    workloads = [(name, pod) for name, pod in pods if not name.startswith("Pod/")]
+    assert len(workloads) == 2
+    hooks = [name for name, _ in pods if name.startswith("Pod/")]
+    assert len(hooks) == 1 and hooks[0].endswith("-test-api"), hooks
     for name, pod in pods:
         assert_restricted(name, pod)
+    for name, pod in workloads:
         # A numeric user the kubelet can check against runAsNonRoot.
         assert isinstance(pod["securityContext"]["runAsUser"], int), name
         for container in pod["containers"]:
@@ -349,7 +355,11 @@ def test_trainer_pods_the_operator_renders_fit_what_the_chart_provides(
 
 def test_api_mounts_models_read_only_and_tokens_from_the_existing_secret() -> None:
     objects = rendered("existing-secrets-and-claim-values")
-    (api,) = [o for o in pod_templates(objects) if o[0].endswith("-api")]
+    (api,) = [
+        o
+        for o in pod_templates(objects)
+        if o[0].startswith("Deployment/") and o[0].endswith("-api")
+    ]
     pod = api[1]
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["models"]["persistentVolumeClaim"] == {

@@ -38,6 +38,8 @@ HELM = ROOT / ".venv" / "bin" / "helm"
 NAMESPACE = "wattcast-system"
 RELEASE = "wattcast"
 
+KOPF_CRDS = {"kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"}
+
 VALUE_SETS = {
     "defaults": None,
     **{path.stem: path for path in sorted((CHART / "ci").glob("*-values.yaml"))},
@@ -50,6 +52,8 @@ OPERATOR_SETTINGS = {
     "WATTCAST_TRAINER_IMAGE_PULL_POLICY",
     "WATTCAST_TRAINER_IMAGE_PULL_SECRETS",
     "WATTCAST_MODELS_CLAIM",
+    "WATTCAST_MODELS_SINGLE_NODE",
+    "WATTCAST_TRAINER_RESOURCES",
     "WATTCAST_INFLUX_URL",
     "WATTCAST_INFLUX_DIALECT",
     "WATTCAST_INFLUX_ORG",
@@ -106,8 +110,9 @@ def helm(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def render(values_file: Path | None, *set_values: str) -> list[dict[str, Any]]:
-    """`helm template` the chart into a list of objects; fails the test on a render error."""
-    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    """`helm template` the chart into a list of objects, its crds/ folder included, as
+    `helm install` applies them; fails the test on a render error."""
+    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--include-crds"]
     if values_file is not None:
         args += ["--values", str(values_file)]
     for value in set_values:
@@ -297,6 +302,8 @@ def test_validation_catches_an_invalid_object() -> None:
 def test_names_fit_63_characters_and_objects_carry_standard_labels(value_set: str) -> None:
     for obj in rendered(value_set):
         name = obj["metadata"]["name"]
+        if name in KOPF_CRDS:
+            continue  # crds/ is not templated (test_kopf_peering_crds_install_before_templates)
         assert len(name) <= 63 or obj["kind"] == "CustomResourceDefinition", name
         labels = obj["metadata"].get("labels", {})
         for label in STANDARD_LABELS:
@@ -317,7 +324,11 @@ def test_long_fullname_is_cut_and_component_suffixes_survive() -> None:
 
 
 def test_chart_crd_spec_equals_the_generated_crd() -> None:
-    (chart_crd,) = [o for o in rendered("defaults") if o["kind"] == "CustomResourceDefinition"]
+    (chart_crd,) = [
+        o
+        for o in rendered("defaults")
+        if o["kind"] == "CustomResourceDefinition" and o["metadata"]["name"] not in KOPF_CRDS
+    ]
     checked_in = yaml.safe_load((ROOT / "crds" / "trainingjob.yaml").read_text())
     assert chart_crd["spec"] == checked_in["spec"]
     assert chart_crd["spec"] == generate.crd()["spec"]
@@ -327,7 +338,32 @@ def test_chart_crd_spec_equals_the_generated_crd() -> None:
 
 def test_crds_enabled_false_leaves_the_crd_out() -> None:
     objects = render(None, "crds.enabled=false")
-    assert not [o for o in objects if o["kind"] == "CustomResourceDefinition"]
+    crds = {o["metadata"]["name"] for o in objects if o["kind"] == "CustomResourceDefinition"}
+    assert crds == KOPF_CRDS
+
+
+def test_kopf_peering_crds_install_before_templates() -> None:
+    """Peering in one release: Kopf's CRDs are in crds/ (installed before any template, so the
+    peering objects map), plain YAML, and define exactly the kinds the templates use."""
+    folder = CHART / "crds"
+    assert sorted(p.name for p in folder.iterdir()) == ["kopf-peering.yaml"]
+    text = (folder / "kopf-peering.yaml").read_text()
+    assert "{{" not in text  # Helm does not template crds/
+    crds = [doc for doc in yaml.safe_load_all(text) if doc]
+    assert {c["metadata"]["name"] for c in crds} == KOPF_CRDS
+    scopes = {c["spec"]["names"]["kind"]: c["spec"]["scope"] for c in crds}
+    assert scopes == {"KopfPeering": "Namespaced", "ClusterKopfPeering": "Cluster"}
+    templates = [o for o in render(None, "operator.peering.enabled=true") if o["kind"] in scopes]
+    assert templates and all(o["apiVersion"] == "kopf.dev/v1" for o in templates)
+    # Without --include-crds (what `helm template` alone and --skip-crds give) they are not
+    # templates: nothing of them is left in templates/.
+    plain = subprocess.run(
+        [str(HELM), "template", RELEASE, str(CHART), "--set", "operator.peering.enabled=true"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "kind: CustomResourceDefinition\nmetadata:\n  name: kopfpeerings" not in plain
 
 
 def _config_map(objects: list[dict[str, Any]], suffix: str) -> dict[str, str]:
@@ -395,7 +431,8 @@ def test_sources_file_parses_as_the_contracts_influx_sources() -> None:
 
 def test_model_claim_access_mode_and_keep_policy_follow_the_values() -> None:
     (claim,) = [o for o in rendered("defaults") if o["kind"] == "PersistentVolumeClaim"]
-    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    # What every default StorageClass offers (docs/deploying.md, Model storage).
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     (claim,) = [
         o for o in rendered("kueue-custom-images-values") if o["kind"] == "PersistentVolumeClaim"
@@ -521,11 +558,7 @@ EXTRA_COMBINATIONS = {
     ),
     "cluster-wide-standalone": ("operator.clusterWide=true",),
     "image-pull-secrets": ("imagePullSecrets[0].name=registry-a", "imagePullSecrets[1].name=b"),
-    "no-crds-existing-peering-crds": (
-        "crds.enabled=false",
-        "operator.peering.enabled=true",
-        "operator.peering.installCRDs=false",
-    ),
+    "no-crds-existing-peering-crds": ("crds.enabled=false", "operator.peering.enabled=true"),
 }
 
 
@@ -565,7 +598,10 @@ def test_other_value_combinations_render_valid_objects(combination: str) -> None
         operator = _config_map(objects, "-operator")
         assert operator["WATTCAST_TRAINER_IMAGE_PULL_SECRETS"] == "registry-a,b"
     if combination == "no-crds-existing-peering-crds":
-        assert "CustomResourceDefinition" not in kinds and "KopfPeering" in kinds
+        # Only Kopf's, from crds/ (which `helm install --skip-crds` leaves out).
+        crds = {o["metadata"]["name"] for o in objects if o["kind"] == "CustomResourceDefinition"}
+        assert crds == {"kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"}
+        assert "KopfPeering" in kinds
 
 
 def test_network_policies_admit_only_what_each_pod_serves() -> None:

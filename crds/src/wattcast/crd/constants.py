@@ -36,6 +36,9 @@ LABEL_APP_COMPONENT: Final = "app.kubernetes.io/component"
 LABEL_APP_PART_OF: Final = "app.kubernetes.io/part-of"
 LABEL_APP_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 APP_NAME: Final = "wattcast"
+# On every pod that mounts the model store when its claim is ReadWriteOnce: such pods must share
+# one node, so each requires pod affinity to the others by this label (value: the claim's name).
+LABEL_MODELS_CLAIM: Final = f"{GROUP}/models-claim"
 
 # Kueue (docs/design.md §3): the queue label makes Kueue manage the Job; the Job starts suspended.
 LABEL_KUEUE_QUEUE: Final = "kueue.x-k8s.io/queue-name"

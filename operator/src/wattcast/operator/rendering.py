@@ -255,8 +255,9 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": container_security_context(),
     }
-    if spec.resources is not None:
-        container["resources"] = spec.resources.to_json_dict()
+    resources = spec.resources if spec.resources is not None else settings.trainer_resources
+    if resources is not None:
+        container["resources"] = resources.to_json_dict()
 
     job_spec: dict[str, Any] = {
         # A Kueue-managed Job starts suspended; Kueue admits it by unsuspending it.
@@ -286,6 +287,8 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
             },
         },
     }
+    if settings.models_single_node:
+        _share_the_models_node(job_spec["template"], settings.models_claim)
     pull_secrets = settings.trainer_image_pull_secret_list
     if pull_secrets:
         job_spec["template"]["spec"]["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
@@ -304,6 +307,26 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
             "ownerReferences": [owner_reference(tj)],
         },
         "spec": job_spec,
+    }
+
+
+def _share_the_models_node(template: dict[str, Any], claim: str) -> None:
+    """A ReadWriteOnce claim attaches to one node: the pod requires affinity (by node) to the
+    other pods that mount it (the API's, other trainers'), and carries their label, so the
+    first of them may go anywhere and every later one follows it (docs/deploying.md)."""
+    template["metadata"]["labels"] = {
+        **template["metadata"]["labels"],
+        constants.LABEL_MODELS_CLAIM: claim,
+    }
+    template["spec"]["affinity"] = {
+        "podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": {constants.LABEL_MODELS_CLAIM: claim}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
+            ]
+        }
     }
 
 

@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from wattcast.crd import InfluxDialect
+from wattcast.crd import InfluxDialect, ResourceRequirements, constants
 
 DEFAULT_TRAINER_IMAGE = "ghcr.io/wattcast/wattcast-trainer:0.1.0"
 
@@ -48,6 +48,16 @@ class OperatorSettings(BaseSettings):
         min_length=1,
         max_length=253,
         description="PersistentVolumeClaim mounted at /models in every trainer pod.",
+    )
+    models_single_node: bool = Field(
+        default=False,
+        description="The models claim is ReadWriteOnce: trainer pods require pod affinity "
+        "(by node) to the other pods that mount it, so they all share its node.",
+    )
+    trainer_resources: ResourceRequirements | None = Field(
+        default=None,
+        description="Requests and limits of trainer containers whose TrainingJob sets no "
+        'spec.resources (JSON, as the spec\'s: {"requests": {"memory": "1Gi"}, ...}).',
     )
 
     # The default InfluxDB source (the seed's INFLUX_* variables, prefixed).
@@ -88,6 +98,15 @@ class OperatorSettings(BaseSettings):
         default=660, ge=1, le=3660, description="Seconds before a silent watch is re-opened."
     )
     peering: str = Field(default="", description="Kopf peering name; empty runs standalone.")
+
+    @model_validator(mode="after")
+    def _claim_fits_a_label(self) -> OperatorSettings:
+        if self.models_single_node and len(self.models_claim) > constants.MAX_NAME_LENGTH:
+            raise ValueError(
+                "models_single_node labels pods with the models claim's name, which must then "
+                f"be at most {constants.MAX_NAME_LENGTH} characters"
+            )
+        return self
 
     @field_validator("influx_token_secret")
     @classmethod

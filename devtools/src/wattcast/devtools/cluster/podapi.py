@@ -69,6 +69,15 @@ def lookup(
         raise
 
 
+def service_names(core: client.CoreV1Api, pod: Mapping[str, Any]) -> list[str]:
+    """Names of the Services in the pod's namespace (for its hosts file: there is no DNS)."""
+    namespace = str(pod["metadata"]["namespace"])
+    answer = _retrying(
+        f"services of {namespace}", lambda: raw(core.list_namespaced_service, namespace)
+    )
+    return [str(item["metadata"]["name"]) for item in answer.get("items") or []]
+
+
 def request_token(
     core: client.CoreV1Api, pod: Mapping[str, Any], account: str, audience: str | None, seconds: int
 ) -> tuple[str, int]:

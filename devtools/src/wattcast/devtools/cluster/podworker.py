@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -51,6 +51,7 @@ MAX_BACKOFF_SECONDS: Final = 300.0
 BACKOFF_RESET_SECONDS: Final = 600.0
 FORCED_GRACE_SECONDS: Final = 2.0  # a pod deleted with no grace left still gets SIGTERM first
 POLL_SECONDS: Final = 0.1
+CLUSTER_DOMAIN: Final = "cluster.local"
 LOST: Final = "The container could not be located when the pod was terminated"
 
 
@@ -90,14 +91,34 @@ def lost_state() -> ContainerState:
     return ContainerState("terminated", "ContainerStatusUnknown", LOST, 137, None, now())
 
 
-def _hosts_file(pod: Mapping[str, Any]) -> str:
+def service_hostnames(namespace: str, services: Iterable[str]) -> list[str]:
+    """The DNS names cluster DNS gives the Services of a pod's `namespace`: `name`,
+    `name.namespace`, `name.namespace.svc` and `name.namespace.svc.cluster.local`."""
+    names: list[str] = []
+    for service in sorted(services):
+        names += [
+            service,
+            f"{service}.{namespace}",
+            f"{service}.{namespace}.svc",
+            f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}",
+        ]
+    return names
+
+
+def _hosts_file(pod: Mapping[str, Any], services: Iterable[str] = ()) -> str:
     name = str(pod["metadata"]["name"])
+    namespace = str(pod["metadata"].get("namespace") or "default")
     lines = [
         "# Kubernetes-managed hosts file (the process kubelet).",
         "127.0.0.1\tlocalhost",
         "::1\tlocalhost ip6-localhost ip6-loopback",
         f"{POD_IP}\t{name}",
     ]
+    # No cluster DNS: every pod shares the machine's network, so a Service of the namespace is
+    # its pods' port on loopback (when the Service's port is its target port).
+    hostnames = service_hostnames(namespace, services)
+    if hostnames:
+        lines.append(f"{POD_IP}\t{' '.join(hostnames)}")
     for alias in (pod.get("spec") or {}).get("hostAliases") or []:
         lines.append(f"{alias.get('ip')}\t{' '.join(alias.get('hostnames') or [])}")
     return "\n".join(lines) + "\n"
@@ -307,7 +328,7 @@ class PodWorker(threading.Thread):
             scratch.mkdir(parents=True, exist_ok=True)
             mounts.append(Mount(scratch, "/tmp"))  # noqa: S108
         hosts = self.pod_dir / "hosts"
-        hosts.write_text(_hosts_file(self.pod))
+        hosts.write_text(_hosts_file(self.pod, podapi.service_names(self.host.core, self.pod)))
         mounts.append(Mount(hosts, "/etc/hosts"))
         name = str(self.pod["metadata"]["name"])[:63]
         cwd = str(container.get("workingDir") or "/")
