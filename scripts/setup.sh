@@ -26,6 +26,10 @@ command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 # Debian's Chromium drives the dashboard's browser tests (Playwright never downloads one).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# buildah (rootless-capable, no daemon) and debootstrap: `make images` and the image test build
+# the real Dockerfiles from a Debian base made here, since no registry is reachable.
+command -v buildah >/dev/null 2>&1 || missing+=(buildah fuse-overlayfs uidmap)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 if ((${#missing[@]})); then
   log "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
