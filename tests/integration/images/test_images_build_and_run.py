@@ -242,13 +242,13 @@ def test_the_trainer_image_trains_one_meter(
         [
             "wattcast-trainer",
             "--spec",
-            "/work/spec.yaml",
+            "/input/spec.yaml",
             "--models-dir",
             "/models",
             "--termination-log",
             "/tmp/result.json",
         ],
-        {work / "spec.yaml": "/work/spec.yaml", models: "/models", scratch: "/tmp"},
+        {work / "spec.yaml": "/input/spec.yaml", models: "/models", scratch: "/tmp"},
         {"INFLUX_TOKEN": influx2_bucket.read_token},
         timeout=900,
     )
