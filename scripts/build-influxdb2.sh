@@ -21,6 +21,11 @@ fi
 export RUSTC_WRAPPER="$PWD/$src/rustc-cap-lints.sh"
 key=$( (go version; rustc --version; cat "$src/go.mod" "$src/go.sum" "$src"/*.go "$src"/*.sh "$0") | sha256sum | cut -c1-16)
 out="$cache_root/influxdb2-$key/influxd"
+# Two set-ups at once (two clones, or a build started by hand) wait for one build instead of
+# overwriting each other's partial output.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/influxdb2.lock"
+flock 9
 
 if [ ! -x "$out" ]; then
   printf '\033[1m==> building InfluxDB %s (flux %s, libflux with %s) from the Go module proxy:\033[0m\n' \

@@ -17,6 +17,10 @@ command -v go >/dev/null 2>&1 || { echo "build-kueue: Go 1.25 or newer is needed
 # The inputs: the toolchain, the version and this script.
 key=$( (go version; echo "$KUEUE_VERSION"; cat "$0") | sha256sum | cut -c1-16)
 dir="$cache_root/kueue-$key"
+# Two set-ups at once wait for one build instead of deleting each other's partial output.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/kueue.lock"
+flock 9
 
 if [ ! -x "$dir/kueue" ] || [ ! -f "$dir/VERSION" ]; then
   printf '\033[1m==> building Kueue %s (%s/cmd/kueue) from the Go module proxy:\033[0m\n' \
