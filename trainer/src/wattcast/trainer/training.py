@@ -25,7 +25,7 @@ from wattcast.forecasting.features.configuration import FeatureConfig, record, t
 from wattcast.forecasting.forecasters import Forecaster
 from wattcast.forecasting.inputs import Inputs, model_inputs
 from wattcast.forecasting.predicting import Predictor
-from wattcast.forecasting.preparation import PreparedSeries
+from wattcast.forecasting.preparation import DEFAULT_MAX_ZERO_HOURS, PreparedSeries
 from wattcast.trainer.evaluation import evaluate
 from wattcast.trainer.fitting import EpochCallback, NetworkForecaster
 from wattcast.trainer.holdout import (
@@ -64,6 +64,9 @@ class TrainingOutcome:
     predictor: Predictor  # the forecaster and metadata.json's features, interval, nonNegative
     holdout: HoldoutForecasts
     scored: BoolArray  # which holdout rows were scored
+    # Valid holdout points left unscored because a baseline had no forecast there (a gap of
+    # more than FALLBACK_PERIODS periods before them): the status message names their count.
+    unscored: int
     sample_inputs: Inputs  # a few holdout rows' inputs, to check the saved file with
 
 
@@ -81,6 +84,7 @@ def train(
     raw: pd.DataFrame | None = None,
     meter_type: MeterType = MeterType.ELECTRICITY,
     max_gap_hours: float = 6.0,
+    max_zero_hours: float | None = DEFAULT_MAX_ZERO_HOURS,
 ) -> TrainingOutcome:
     """Fit the model of `spec` on `series` and score it on the holdout.
 
@@ -89,7 +93,9 @@ def train(
     """
     with third_party_warnings_silenced():
         load_keras()
-        return _train(series, spec, config, on_epoch, raw, meter_type, max_gap_hours)
+        return _train(
+            series, spec, config, on_epoch, raw, meter_type, max_gap_hours, max_zero_hours
+        )
 
 
 def _check_enough(series: PreparedSeries, spec: ModelSpec, config: FeatureConfig) -> None:
@@ -112,6 +118,7 @@ def _train(
     raw: pd.DataFrame | None,
     meter_type: MeterType,
     max_gap_hours: float,
+    max_zero_hours: float | None,
 ) -> TrainingOutcome:
     _check_enough(series, spec, config)
     split = holdout_start(series, spec.holdout_days, config.horizon)
@@ -131,7 +138,13 @@ def _train(
 
     predictor = Predictor(
         forecaster=network,
-        features=record(config, scaling, features.feature_names, max_gap_hours=max_gap_hours),
+        features=record(
+            config,
+            scaling,
+            features.feature_names,
+            max_gap_hours=max_gap_hours,
+            max_zero_hours=max_zero_hours,
+        ),
         meter_type=meter_type,
         resolution=spec.resolution,
         interval=None,
@@ -159,6 +172,9 @@ def _train(
         predictor=dataclasses.replace(predictor, interval=interval),
         holdout=holdout,
         scored=scored,
+        unscored=int(
+            (series.frame["valid"].to_numpy(dtype=bool)[holdout.positions] & ~scored).sum()
+        ),
         sample_inputs=model_inputs(spec.type, features, sample_rows),
     )
 
