@@ -215,6 +215,7 @@ def forecast_frame(
         scaling=scaling,
         origin=len(series.frame),
         steps=steps,
+        names=config.names or None,
     )
     point = predictor.forecaster.predict(feature_set)
     if predictor.interval is not None:

@@ -10,6 +10,7 @@ baselines' from the series; all are scored on the same points (evaluation.py).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wattcast.crd import Holdout, MeterType, Metrics, ModelSpec
+from wattcast.crd import Holdout, MeterType, Metrics, ModelSpec, ModelType
 from wattcast.forecasting.baselines import seasonal_naive_baselines
 from wattcast.forecasting.errors import DataInsufficientError, TrainerError
 from wattcast.forecasting.features.building import FeatureSet, build_features
@@ -26,8 +27,9 @@ from wattcast.forecasting.forecasters import Forecaster
 from wattcast.forecasting.inputs import Inputs, model_inputs
 from wattcast.forecasting.predicting import Predictor
 from wattcast.forecasting.preparation import DEFAULT_MAX_ZERO_HOURS, PreparedSeries
+from wattcast.trainer.ensembling import CANDIDATES, Combination, combine
 from wattcast.trainer.evaluation import evaluate
-from wattcast.trainer.fitting import EpochCallback, NetworkForecaster
+from wattcast.trainer.fitting import EpochCallback, NetworkForecaster, validation_split
 from wattcast.trainer.holdout import (
     HoldoutForecasts,
     holdout_forecasts,
@@ -38,6 +40,8 @@ from wattcast.trainer.holdout import (
     raw_of,
 )
 from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
+
+log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -68,6 +72,9 @@ class TrainingOutcome:
     # more than FALLBACK_PERIODS periods before them): the status message names their count.
     unscored: int
     sample_inputs: Inputs  # a few holdout rows' inputs, to check the saved file with
+    # The weights the validation days chose for the network, the seasonal blend and the linear
+    # model (ensembling.py); None for a model type that is not combined (lstm).
+    combination: Combination | None = None
 
 
 def required_days(config: FeatureConfig, holdout_days: int) -> float:
@@ -135,6 +142,16 @@ def _train(
     baselines: dict[str, Forecaster] = dict(seasonal_naive_baselines(config.steps_per_day))
     for forecaster in (network, *baselines.values()):
         forecaster.fit(features, train_rows)
+    choice: Combination | None = None
+    if spec.type == ModelType.SEASONAL_RESIDUAL:
+        fit_rows, val_rows = validation_split(train_rows, config.steps_per_day)
+        network.model, choice = combine(network.model, features, fit_rows, val_rows, spec.type)
+        log.info(
+            "selected by validation: %s (validation MAE %s; combined %.4g)",
+            dict(zip(CANDIDATES, choice.weights, strict=True)),
+            {name: round(mae, 4) for name, mae in choice.validation_mae.items()},
+            choice.combined_mae,
+        )
 
     predictor = Predictor(
         forecaster=network,
@@ -176,6 +193,7 @@ def _train(
             (series.frame["valid"].to_numpy(dtype=bool)[holdout.positions] & ~scored).sum()
         ),
         sample_inputs=model_inputs(spec.type, features, sample_rows),
+        combination=choice,
     )
 
 
