@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wattcast.crd import MeterType, ModelSpec
+from wattcast.crd import MeterType, ModelSpec, ModelType
 from wattcast.forecasting.features.configuration import FeatureConfig
 from wattcast.forecasting.preparation import prepare
 from wattcast.trainer.ensembling import CANDIDATES, choose, linear_fit
@@ -51,8 +51,9 @@ def _water(days: int) -> pd.DataFrame:
     return pd.DataFrame({"consumption": values}, index=index)
 
 
+@pytest.mark.parametrize("model_type", [ModelType.SEASONAL_RESIDUAL, ModelType.LSTM])
 def test_a_water_meter_is_trained_combined_saved_as_one_model_and_never_negative(
-    tmp_path: Path,
+    tmp_path: Path, model_type: ModelType
 ) -> None:
     raw = _water(60)
     series = prepare(
@@ -64,7 +65,7 @@ def test_a_water_meter_is_trained_combined_saved_as_one_model_and_never_negative
         max_gap_hours=6,
         min_days=1,
     )
-    spec = ModelSpec(holdout_days=7, epochs=2, use_temperature=False)
+    spec = ModelSpec(type=model_type, holdout_days=7, epochs=2, use_temperature=False)
     config = FeatureConfig.from_spec(spec, 24, timezone="Europe/Berlin", holidays="DE")
     outcome = train(series, spec, config, raw=raw, meter_type=MeterType.WATER)
     assert outcome.combination is not None

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wattcast.forecasting.features.building import FeatureSet
+from wattcast.forecasting.features.building import ANCHORS, FeatureSet
 from wattcast.forecasting.inputs import model_inputs
 from wattcast.trainer.keras_backend import load_keras
 from wattcast.trainer.models.seasonal_residual import initial_blend
@@ -103,13 +103,16 @@ def combine(
     """The Keras model forecasting the chosen combination, and the choice."""
     keras, _ = load_keras()
     layers = keras.layers
+    anchor_columns = [features.feature_names.index(name) for name in ANCHORS]
+    if not np.array_equal(features.features[:, anchor_columns], features.anchors):
+        raise ValueError("the anchors are not among the features")
     blend = initial_blend(features.anchors[fit_rows], features.target[fit_rows])
     mean, std = standardisation(features.features, fit_rows)
     x = (features.features.astype(np.float64) - mean) / std
     linear_w, linear_b = linear_fit(x[fit_rows], features.target[fit_rows])
+    val_inputs = model_inputs(model_type, features, val_rows)
     net_val = np.asarray(
-        network.predict(model_inputs(model_type, features, val_rows), batch_size=4096, verbose=0),
-        dtype=np.float64,
+        network.predict(val_inputs, batch_size=4096, verbose=0), dtype=np.float64
     ).reshape(-1)
     candidates = np.column_stack(
         [
@@ -123,13 +126,14 @@ def combine(
     blend = initial_blend(features.anchors[rows], features.target[rows])
     linear_w, linear_b = linear_fit(x[rows], features.target[rows])
 
+    # The network's own inputs (features and anchors; the window and features for lstm). The
+    # blend reads the anchors from the features, whose first columns they are.
     inputs = {
-        "features": keras.Input(shape=(features.features.shape[1],), name="features"),
-        "anchors": keras.Input(shape=(features.anchors.shape[1],), name="anchors"),
+        name: keras.Input(shape=value.shape[1:], name=name) for name, value in val_inputs.items()
     }
     from_network = network(inputs)
     blend_layer = layers.Dense(1, use_bias=False, trainable=False, name="seasonal_blend")
-    from_blend = blend_layer(inputs["anchors"])
+    from_blend = blend_layer(inputs["features"])
     normalise = layers.Normalization(
         axis=-1, mean=mean.tolist(), variance=(std**2).tolist(), name="linear_normalise"
     )
@@ -137,7 +141,9 @@ def combine(
     from_linear = linear_layer(normalise(inputs["features"]))
     weigh = layers.Dense(1, use_bias=False, trainable=False, name="selection_weights")
     output = weigh(layers.Concatenate(name="candidates")([from_network, from_blend, from_linear]))
-    blend_layer.set_weights([blend.reshape(-1, 1).astype(np.float32)])
+    blend_kernel = np.zeros((features.features.shape[1], 1), dtype=np.float32)
+    blend_kernel[anchor_columns, 0] = blend
+    blend_layer.set_weights([blend_kernel])
     linear_layer.set_weights(
         [linear_w.reshape(-1, 1).astype(np.float32), np.array([linear_b], dtype=np.float32)]
     )

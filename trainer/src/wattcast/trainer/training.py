@@ -42,6 +42,8 @@ from wattcast.trainer.holdout import (
 from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
 
 log = logging.getLogger(__name__)
+# The model types whose network is combined with the seasonal blend and the linear model.
+COMBINED_TYPES = (ModelType.SEASONAL_RESIDUAL, ModelType.LSTM)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -143,7 +145,7 @@ def _train(
     for forecaster in (network, *baselines.values()):
         forecaster.fit(features, train_rows)
     choice: Combination | None = None
-    if spec.type == ModelType.SEASONAL_RESIDUAL:
+    if spec.type in COMBINED_TYPES:
         fit_rows, val_rows = validation_split(train_rows, config.steps_per_day)
         network.model, choice = combine(network.model, features, fit_rows, val_rows, spec.type)
         log.info(
