@@ -36,7 +36,7 @@ Prints per series each method's MAE, wattcast's ratio to the best peer and to ev
 seed spread and the fit seconds. Exits 1 if wattcast is above 1.0x any peer on any series.
 
     .venv/bin/python benchmarks/bench_trainer_vs_peers.py [--series taylor,household,...]
-        [--seeds 0,1,2]
+        [--seeds 0,1,2] [--no-temperature]
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def lightgbm_forecast(
     return features.positions[holdout], np.asarray(predicted, dtype=np.float64), seconds
 
 
-def run_series(meter: Meter, seeds: list[int]) -> dict[str, object]:
+def run_series(meter: Meter, seeds: list[int], use_temperature: bool) -> dict[str, object]:
     series = prepared(meter)
     per_day = series.steps_per_day
     config = FeatureConfig.from_spec(
@@ -205,9 +205,17 @@ def run_series(meter: Meter, seeds: list[int]) -> dict[str, object]:
     negatives = 0
     weights: list[tuple[float, float, float]] = []
     for seed in seeds:
-        spec = ModelSpec(resolution=meter.resolution, holdout_days=HOLDOUT_DAYS, seed=seed)
+        spec = ModelSpec(
+            resolution=meter.resolution,
+            holdout_days=HOLDOUT_DAYS,
+            seed=seed,
+            use_temperature=use_temperature,
+        )
         started = time.perf_counter()
-        outcome = train(series, spec, config, raw=meter.raw, meter_type=meter.meter_type)
+        ours_config = FeatureConfig.from_spec(
+            spec, per_day, timezone=meter.timezone, holidays=meter.holidays
+        )
+        outcome = train(series, spec, ours_config, raw=meter.raw, meter_type=meter.meter_type)
         seconds.append(time.perf_counter() - started)
         positions, scored = outcome.holdout.positions, outcome.scored
         if outcome.combination is not None:
@@ -254,6 +262,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--series", default="taylor,household,smartmeter30,regional,water")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument(
+        "--no-temperature", action="store_true", help="train wattcast without temperature"
+    )
     args = parser.parse_args()
     _, import_seconds = load_keras()
     print(f"TensorFlow/Keras import: {import_seconds:.1f} s (CPUs: {os.cpu_count()})")
@@ -262,7 +273,7 @@ def main() -> int:
     print(header + f"{'vs best':>9}{'spread':>8}   fit s (wattcast/ETS/MSTL/Theta/LGBM)")
     losses = 0
     for name in args.series.split(","):
-        r = run_series(load(name), seeds)
+        r = run_series(load(name), seeds, not args.no_temperature)
         peers: dict[str, float] = r["peers"]  # type: ignore[assignment]
         best = min(peers.values())
         ratio = r["mae"] / best  # type: ignore[operator]
