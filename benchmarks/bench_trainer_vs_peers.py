@@ -218,8 +218,9 @@ def run_series(meter: Meter, seeds: list[int], use_temperature: bool) -> dict[st
         outcome = train(series, spec, ours_config, raw=meter.raw, meter_type=meter.meter_type)
         seconds.append(time.perf_counter() - started)
         positions, scored = outcome.holdout.positions, outcome.scored
-        if outcome.combination is not None:
-            weights.append(outcome.combination.weights)
+        combination = getattr(outcome, "combination", None)  # None: an older trainer
+        if combination is not None:
+            weights.append(combination.weights)
         ours.append(outcome.holdout.forecast)
         negatives += (
             int((outcome.holdout.forecast < 0).sum()) if outcome.predictor.non_negative else 0
