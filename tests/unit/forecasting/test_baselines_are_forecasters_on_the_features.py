@@ -32,15 +32,30 @@ def test_naive_baselines_forecast_the_lagged_consumption_at_every_row() -> None:
     assert weekly.tolist() == consumption[features.positions - 168].tolist()
 
 
-def test_a_long_gap_leaves_the_baseline_without_a_forecast() -> None:
+def test_a_long_gap_makes_the_baseline_read_one_period_further_back() -> None:
     values = 10.0 + np.arange(40 * 24, dtype=float) % 24
     values[30 * 24 : 30 * 24 + 12] = np.nan  # 12 h: longer than the 6 h bridged
-    features = _features(hourly_series(values))
+    series = hourly_series(values)
+    features = _features(series)
     daily = seasonal_naive_baselines(24)["naiveDaily"].predict(features)
     in_gap = (features.positions >= 31 * 24) & (features.positions < 31 * 24 + 12)
     assert in_gap.sum() == 12
-    assert np.isnan(daily[in_gap]).all()
-    assert np.isfinite(daily[~in_gap]).all()
+    consumption = series.frame["consumption"].to_numpy()
+    assert daily[in_gap].tolist() == consumption[features.positions[in_gap] - 48].tolist()
+    assert np.isfinite(daily).all()
+
+
+def test_a_gap_longer_than_the_fallback_leaves_the_baseline_without_a_forecast() -> None:
+    values = 10.0 + np.arange(40 * 24, dtype=float) % 24
+    values[25 * 24 : 30 * 24] = np.nan  # five days: more than FALLBACK_PERIODS days back
+    features = _features(hourly_series(values))
+    daily = seasonal_naive_baselines(24)["naiveDaily"].predict(features)
+    weekly = seasonal_naive_baselines(24)["naiveWeekly"].predict(features)
+    # the days 29 and 30 find all four days before them in the gap
+    lost = (features.positions >= 29 * 24) & (features.positions < 31 * 24)
+    assert np.isnan(daily[lost]).all()
+    assert np.isfinite(daily[features.positions >= 31 * 24]).all()
+    assert np.isfinite(weekly[features.positions >= 30 * 24]).all()  # from two weeks back
 
 
 def test_a_lag_before_the_series_has_no_forecast() -> None:

@@ -109,6 +109,12 @@ class FeatureConfiguration(ContractModel):
     use_temperature: bool = Field(description="Whether temperature features are inputs.")
     with_window: bool = Field(description="Whether the model takes the lookback window.")
     max_gap_hours: float = Field(ge=0, description="Gaps bridged by interpolation, in hours.")
+    max_zero_hours: float | None = Field(
+        default=None,
+        ge=0,
+        description="Runs of exact zeros longer than this are outages (missing data); "
+        "None (versions from before the rule) or 0: no such rule.",
+    )
     scale: float = Field(gt=0, description="Values are divided by it (training mean |y|).")
     temperature_mean: float | None = Field(default=None, description="Training mean.")
     temperature_std: float | None = Field(default=None, gt=0, description="Training std.")
@@ -143,7 +149,7 @@ class LossHistory(ContractModel):
 
 
 class HoldoutSeries(ContractModel):
-    """The last part of the holdout, for plots (at most two weeks hourly)."""
+    """The last part of the holdout, for plots (its last two weeks, at the model's resolution)."""
 
     timestamps: list[Timestamp]
     actual: Series

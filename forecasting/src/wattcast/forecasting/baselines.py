@@ -1,7 +1,10 @@
 """The seasonal-naive baselines every model is scored against (docs/design.md §6).
 
 `naiveDaily` forecasts y(t-24h) and `naiveWeekly` y(t-168h), from the prepared series (gaps up
-to `maxGapHours` interpolated, longer ones missing: then the baseline has no forecast there).
+to `maxGapHours` interpolated, longer ones missing). Where that point is missing the baseline
+reads the same time one more period back (y(t-48h), y(t-336h), ...; up to FALLBACK_PERIODS
+periods), as a person would: so a gap a week before the holdout does not leave holdout points
+unscored. Only where all of them are missing has the baseline no forecast.
 They are Forecasters like the models: `fit` learns nothing, `predict` reads the series the
 FeatureSet was built from.
 """
@@ -17,8 +20,12 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+# Periods a seasonal-naive forecast looks further back for a missing point.
+FALLBACK_PERIODS = 4
+
+
 class SeasonalNaive:
-    """y(t - `lag` steps); NaN where that point is unknown or before the series."""
+    """y(t - `lag` steps), else y(t - 2 `lag`) ...; NaN where none of them is known."""
 
     def __init__(self, lag: int) -> None:
         if lag < 1:
@@ -29,10 +36,13 @@ class SeasonalNaive:
         """A seasonal-naive forecast has nothing to learn."""
 
     def predict(self, features: FeatureSet) -> FloatArray:
-        source = features.positions - self.lag
-        out = np.full(len(source), np.nan)
-        known = source >= 0
-        out[known] = features.consumption[source[known]]
+        out = np.full(len(features.positions), np.nan)
+        for periods in range(1, FALLBACK_PERIODS + 1):
+            source = features.positions - periods * self.lag
+            todo = np.isnan(out) & (source >= 0)
+            if not todo.any():
+                break
+            out[todo] = features.consumption[source[todo]]
         return out
 
 

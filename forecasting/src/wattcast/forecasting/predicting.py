@@ -184,6 +184,7 @@ def forecast_frame(
             freq=freq,
             meter_type=predictor.meter_type,
             max_gap_hours=predictor.features.max_gap_hours,
+            max_zero_hours=predictor.features.max_zero_hours,
             min_days=0,
         )
     except NoDataError:
@@ -214,6 +215,7 @@ def forecast_frame(
         scaling=scaling,
         origin=len(series.frame),
         steps=steps,
+        names=config.names or None,
     )
     point = predictor.forecaster.predict(feature_set)
     if predictor.interval is not None:

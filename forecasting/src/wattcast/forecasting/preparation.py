@@ -16,6 +16,10 @@ The rules, in order (docs/trainer.md repeats them for users):
    zero on a meter that is rarely zero, where the surrounding days are clearly above zero.
    Low values are otherwise kept: weekends, holidays and mild spells are real. Both kinds are
    treated as missing.
+   An *outage* is a run of exact zeros longer than ``max_zero_hours`` (`WATTCAST_MAX_ZERO_HOURS`,
+   default 24 h; 0 turns the rule off): a meter or its link that is down often reports zeros
+   instead of nothing. The whole run is missing data, found before the spike and dropout rules
+   (so a long outage cannot make a meter look "often zero" and switch the dropout rule off).
 5. **Gaps.** Runs of missing points up to ``max_gap_hours`` are linearly interpolated; longer
    runs stay missing. Interpolated and missing points are never training targets and never
    scored; features that need them use a seasonal fill (see :mod:`features`).
@@ -39,6 +43,8 @@ from wattcast.crd import MeterType, Resolution
 from wattcast.forecasting.errors import DataInsufficientError, NoDataError
 
 OUTLIER_SCALES = 4.0
+# A run of exact zeros longer than this is an outage, not consumption (WATTCAST_MAX_ZERO_HOURS).
+DEFAULT_MAX_ZERO_HOURS = 24.0
 _MIN_TEMPERATURE_COVERAGE = 0.5
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,6 +68,7 @@ class CleaningReport:
     raw_points: int
     grid_points: int
     negatives_dropped: int
+    outage_zeros: int
     outliers_removed: int
     interpolated: int
     missing: int
@@ -160,6 +167,15 @@ def find_outliers(values: FloatArray, steps_per_day: int) -> BoolArray:
     return np.asarray(spike | dropout, dtype=bool)
 
 
+def outage_zeros(values: FloatArray, freq: pd.Timedelta, max_zero_hours: float | None) -> BoolArray:
+    """The points in runs of exact zeros longer than `max_zero_hours` (None or 0: none)."""
+    if not max_zero_hours:
+        return np.zeros(len(values), dtype=bool)
+    zero = values == 0.0
+    longest = math.floor(pd.Timedelta(hours=max_zero_hours) / freq)
+    return np.asarray(zero & (_run_lengths(zero) > longest), dtype=bool)
+
+
 def regular_grid(start: pd.Timestamp, end: pd.Timestamp, freq: pd.Timedelta) -> pd.DatetimeIndex:
     """The grid points in [start, end), start rounded up to the grid (UTC).
 
@@ -178,6 +194,7 @@ def prepare(
     meter_type: MeterType,
     max_gap_hours: float,
     min_days: float,
+    max_zero_hours: float | None = DEFAULT_MAX_ZERO_HOURS,
 ) -> PreparedSeries:
     """Regularise and clean `raw` (index UTC times; `consumption`, optional `temperature`).
 
@@ -199,6 +216,9 @@ def prepare(
         negative = consumption < 0
         negatives_dropped = int(negative.sum())
         consumption[negative] = np.nan
+
+    outage = outage_zeros(consumption, freq, max_zero_hours)
+    consumption[outage] = np.nan
 
     per_day = steps_per_day(freq)
     outliers = find_outliers(consumption, per_day)
@@ -232,6 +252,7 @@ def prepare(
         raw_points=int(values_raw.notna().sum()),
         grid_points=len(grid),
         negatives_dropped=negatives_dropped,
+        outage_zeros=int(outage.sum()),
         outliers_removed=int(outliers.sum()),
         interpolated=int(filled.sum()),
         missing=int(np.isnan(consumption).sum()),
@@ -245,7 +266,8 @@ def prepare(
         raise DataInsufficientError(
             f"have {valid_days:.1f} days of data after cleaning, need {min_days:g} "
             f"({valid_points} valid points at {_format_freq(freq)}; "
-            f"{report.outliers_removed} outliers and {negatives_dropped} negatives removed)"
+            f"{report.outliers_removed} outliers, {report.outage_zeros} outage zeros and "
+            f"{negatives_dropped} negatives removed)"
         )
     return PreparedSeries(frame=prepared, freq=freq, report=report)
 

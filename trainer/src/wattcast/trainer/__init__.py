@@ -7,8 +7,9 @@ import-linter layers contract in pyproject.toml keeps this order):
 - :mod:`main`: the command line; :mod:`pipeline`: one run, stage by stage;
 - :mod:`metadata` (metadata.json of the new version) and :mod:`promoting` (the gate);
 - :mod:`training`: features, the network fitted and every forecaster scored on the holdout;
-- :mod:`fitting` (the networks as Forecasters) and :mod:`holdout` (its start, the forecasting
-  path's forecasts on it, the interval);
+- :mod:`ensembling` (the network, the seasonal blend and a linear model combined by validation
+  into one Keras model), :mod:`fitting` (the networks as Forecasters) and :mod:`holdout` (its
+  start, the forecasting path's forecasts on it, the interval);
 - :mod:`models`: the Keras networks of `spec.model.type`;
 - :mod:`job_loading` (the TrainingJob, from the API or a file, and its source),
   :mod:`progress` (status patches, termination log, terminal), :mod:`store` (writing the

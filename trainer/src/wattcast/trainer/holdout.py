@@ -28,8 +28,9 @@ from wattcast.forecasting.preparation import PreparedSeries
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# The dashboard's holdout series is kept small (docs/design.md §6: <= 2 weeks hourly).
-MAX_SERIES_POINTS = 336
+# The dashboard's holdout series: the last two weeks of the holdout at the model's resolution
+# (docs/design.md §6; 336 points hourly, 672 half-hourly).
+SERIES_DAYS = 14
 # The prediction interval: the central 90 % of the holdout residuals at each horizon step,
 # pooled with neighbouring steps until at least this many residuals are behind each bound.
 INTERVAL_LEVEL = 0.9
@@ -130,9 +131,10 @@ def non_negative(series: PreparedSeries, meter_type: MeterType, split: int) -> b
 def plotted_series(
     series: PreparedSeries, positions: IntArray, forecasts: dict[str, FloatArray]
 ) -> dict[str, list[Any]]:
-    """metadata.json's `holdoutSeries`: the last MAX_SERIES_POINTS of the holdout, the actual
-    (None where not valid) and each forecast, rounded."""
-    tail = slice(max(0, len(positions) - MAX_SERIES_POINTS), len(positions))
+    """metadata.json's `holdoutSeries`: the last SERIES_DAYS days of the holdout at the
+    series' resolution, the actual (None where not valid) and each forecast, rounded."""
+    most = SERIES_DAYS * series.steps_per_day
+    tail = slice(max(0, len(positions) - most), len(positions))
 
     def rounded(values: FloatArray) -> list[float | None]:
         return [None if not math.isfinite(v) else round(float(v), 6) for v in values[tail]]

@@ -140,6 +140,7 @@ def _run(
         meter_type=spec.meter_type,
         max_gap_hours=settings.max_gap_hours,
         min_days=need,
+        max_zero_hours=settings.max_zero_hours,
     )
     reporter.stage(
         Phase.PROCESSING_DATA,
@@ -159,6 +160,7 @@ def _run(
         raw=raw,
         meter_type=spec.meter_type,
         max_gap_hours=settings.max_gap_hours,
+        max_zero_hours=settings.max_zero_hours,
     )
     reporter.training_done(
         outcome.epochs_run,
@@ -224,6 +226,11 @@ def _run(
         f"{outcome.metrics.baselines['naiveDaily'].mae:.4g}, naiveWeekly "
         f"{outcome.metrics.baselines['naiveWeekly'].mae:.4g}; "
         f"{'now current' if decision.promoted else 'not promoted'}"
+        + (
+            f"; {outcome.unscored} valid holdout points not scored (no baseline forecast there)"
+            if outcome.unscored
+            else ""
+        )
     )[:1024]
     reporter.succeed(result, text)
     return TerminationMessage(

@@ -56,6 +56,13 @@ class TrainerSettings(BaseSettings):
         description="Gaps up to this long are interpolated; longer ones stay missing "
         "(never used as a training target or scored).",
     )
+    max_zero_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=8760,
+        description="A run of exact zeros longer than this many hours is an outage, treated "
+        "as missing data (never a training target, never scored); 0 turns the rule off.",
+    )
     keep_model_versions: int = Field(
         default=5, ge=1, le=1000, description="Model versions kept per meter (current included)."
     )

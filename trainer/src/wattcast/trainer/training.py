@@ -10,6 +10,7 @@ baselines' from the series; all are scored on the same points (evaluation.py).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from wattcast.crd import Holdout, MeterType, Metrics, ModelSpec
+from wattcast.crd import Holdout, MeterType, Metrics, ModelSpec, ModelType
 from wattcast.forecasting.baselines import seasonal_naive_baselines
 from wattcast.forecasting.errors import DataInsufficientError, TrainerError
 from wattcast.forecasting.features.building import FeatureSet, build_features
@@ -25,9 +26,10 @@ from wattcast.forecasting.features.configuration import FeatureConfig, record, t
 from wattcast.forecasting.forecasters import Forecaster
 from wattcast.forecasting.inputs import Inputs, model_inputs
 from wattcast.forecasting.predicting import Predictor
-from wattcast.forecasting.preparation import PreparedSeries
+from wattcast.forecasting.preparation import DEFAULT_MAX_ZERO_HOURS, PreparedSeries
+from wattcast.trainer.ensembling import CANDIDATES, Combination, combine
 from wattcast.trainer.evaluation import evaluate
-from wattcast.trainer.fitting import EpochCallback, NetworkForecaster
+from wattcast.trainer.fitting import EpochCallback, NetworkForecaster, validation_split
 from wattcast.trainer.holdout import (
     HoldoutForecasts,
     holdout_forecasts,
@@ -38,6 +40,10 @@ from wattcast.trainer.holdout import (
     raw_of,
 )
 from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
+
+log = logging.getLogger(__name__)
+# The model types whose network is combined with the seasonal blend and the linear model.
+COMBINED_TYPES = (ModelType.SEASONAL_RESIDUAL, ModelType.LSTM)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -64,7 +70,13 @@ class TrainingOutcome:
     predictor: Predictor  # the forecaster and metadata.json's features, interval, nonNegative
     holdout: HoldoutForecasts
     scored: BoolArray  # which holdout rows were scored
+    # Valid holdout points left unscored because a baseline had no forecast there (a gap of
+    # more than FALLBACK_PERIODS periods before them): the status message names their count.
+    unscored: int
     sample_inputs: Inputs  # a few holdout rows' inputs, to check the saved file with
+    # The weights the validation days chose for the network, the seasonal blend and the linear
+    # model (ensembling.py); None for a model type that is not combined (lstm).
+    combination: Combination | None = None
 
 
 def required_days(config: FeatureConfig, holdout_days: int) -> float:
@@ -81,6 +93,7 @@ def train(
     raw: pd.DataFrame | None = None,
     meter_type: MeterType = MeterType.ELECTRICITY,
     max_gap_hours: float = 6.0,
+    max_zero_hours: float | None = DEFAULT_MAX_ZERO_HOURS,
 ) -> TrainingOutcome:
     """Fit the model of `spec` on `series` and score it on the holdout.
 
@@ -89,7 +102,9 @@ def train(
     """
     with third_party_warnings_silenced():
         load_keras()
-        return _train(series, spec, config, on_epoch, raw, meter_type, max_gap_hours)
+        return _train(
+            series, spec, config, on_epoch, raw, meter_type, max_gap_hours, max_zero_hours
+        )
 
 
 def _check_enough(series: PreparedSeries, spec: ModelSpec, config: FeatureConfig) -> None:
@@ -112,6 +127,7 @@ def _train(
     raw: pd.DataFrame | None,
     meter_type: MeterType,
     max_gap_hours: float,
+    max_zero_hours: float | None,
 ) -> TrainingOutcome:
     _check_enough(series, spec, config)
     split = holdout_start(series, spec.holdout_days, config.horizon)
@@ -128,10 +144,26 @@ def _train(
     baselines: dict[str, Forecaster] = dict(seasonal_naive_baselines(config.steps_per_day))
     for forecaster in (network, *baselines.values()):
         forecaster.fit(features, train_rows)
+    choice: Combination | None = None
+    if spec.type in COMBINED_TYPES:
+        fit_rows, val_rows = validation_split(train_rows, config.steps_per_day)
+        network.model, choice = combine(network.model, features, fit_rows, val_rows, spec.type)
+        log.info(
+            "selected by validation: %s (validation MAE %s; combined %.4g)",
+            dict(zip(CANDIDATES, choice.weights, strict=True)),
+            {name: round(mae, 4) for name, mae in choice.validation_mae.items()},
+            choice.combined_mae,
+        )
 
     predictor = Predictor(
         forecaster=network,
-        features=record(config, scaling, features.feature_names, max_gap_hours=max_gap_hours),
+        features=record(
+            config,
+            scaling,
+            features.feature_names,
+            max_gap_hours=max_gap_hours,
+            max_zero_hours=max_zero_hours,
+        ),
         meter_type=meter_type,
         resolution=spec.resolution,
         interval=None,
@@ -159,7 +191,11 @@ def _train(
         predictor=dataclasses.replace(predictor, interval=interval),
         holdout=holdout,
         scored=scored,
+        unscored=int(
+            (series.frame["valid"].to_numpy(dtype=bool)[holdout.positions] & ~scored).sum()
+        ),
         sample_inputs=model_inputs(spec.type, features, sample_rows),
+        combination=choice,
     )
 
 

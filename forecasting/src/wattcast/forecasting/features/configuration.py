@@ -100,7 +100,12 @@ def training_scaling(series: PreparedSeries, config: FeatureConfig, scale_until:
 
 
 def record(
-    config: FeatureConfig, scaling: Scaling, names: tuple[str, ...], *, max_gap_hours: float
+    config: FeatureConfig,
+    scaling: Scaling,
+    names: tuple[str, ...],
+    *,
+    max_gap_hours: float,
+    max_zero_hours: float | None = None,
 ) -> FeatureConfiguration:
     """The model store's record of how to rebuild the inputs (metadata.json `features`)."""
     return FeatureConfiguration(
@@ -114,6 +119,7 @@ def record(
         use_temperature=config.use_temperature,
         with_window=config.with_window,
         max_gap_hours=max_gap_hours,
+        max_zero_hours=max_zero_hours,
         scale=scaling.scale,
         temperature_mean=scaling.temperature_mean,
         temperature_std=scaling.temperature_std,

@@ -71,3 +71,39 @@ def rolling_mean(values: FloatArray, window: int) -> FloatArray:
         pd.Series(values).rolling(window, min_periods=window).mean().to_numpy(dtype=np.float64)
     )
     return result
+
+
+def double_seasonal(
+    values: FloatArray, day: int, week: int, level_alpha: float, daily: float, weekly: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Additive double-seasonal exponential smoothing (Taylor 2003) of a complete series: the
+    level, daily and weekly states after each point (causal: state t uses points up to t).
+
+    A day-ahead forecast for t from the last known point L is level[L] + daily[t - day] +
+    weekly[t - week]: the smoothed level at the origin plus the two seasonal patterns, the
+    structure MSTL forecasts aggregate demand with. The level starts at the first week's
+    mean, the weekly pattern at the first week's deviations from it, the daily one at zero.
+    """
+    n = len(values)
+    level = np.empty(n)
+    daily_out = np.empty(n)
+    weekly_out = np.empty(n)
+    if n == 0:
+        return level, daily_out, weekly_out
+    y = values.tolist()
+    first = y[: min(n, week)]
+    current = float(sum(first) / len(first))
+    d_state = [0.0] * day
+    w_state = [v - current for v in first] + [0.0] * (week - len(first))
+    for t in range(n):
+        i, j = t % day, t % week
+        d_prev, w_prev, l_prev = d_state[i], w_state[j], current
+        value = y[t]
+        current = level_alpha * (value - d_prev - w_prev) + (1.0 - level_alpha) * l_prev
+        d_new = daily * (value - l_prev - w_prev) + (1.0 - daily) * d_prev
+        d_state[i] = d_new
+        w_state[j] = weekly * (value - l_prev - d_new) + (1.0 - weekly) * w_prev
+        level[t] = current
+        daily_out[t] = d_new
+        weekly_out[t] = w_state[j]
+    return level, daily_out, weekly_out

@@ -1,0 +1,48 @@
+"""A version trained before a feature was added gets exactly the columns it was trained on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from prepared_series import hourly_series
+
+from wattcast.crd import ModelSpec
+from wattcast.forecasting.features.building import ANCHORS, build_features
+from wattcast.forecasting.features.configuration import FeatureConfig
+
+
+def _config() -> FeatureConfig:
+    return FeatureConfig.from_spec(
+        ModelSpec(use_temperature=False), 24, timezone="Europe/Berlin", holidays="DE"
+    )
+
+
+def test_a_version_without_the_double_seasonal_anchor_gets_its_old_columns() -> None:
+    series = hourly_series(5.0 + np.sin(np.arange(60 * 24) * 2 * np.pi / 24))
+    config = _config()
+    now = build_features(series, config, scale_until=50 * 24)
+    assert "doubleSeasonal" in now.feature_names and now.anchors.shape[1] == len(ANCHORS)
+    old = [name for name in now.feature_names if name != "doubleSeasonal"]
+    then = build_features(series, config, scale_until=50 * 24, names=old)
+    assert list(then.feature_names) == old
+    assert then.anchors.shape[1] == len(ANCHORS) - 1
+    keep = [now.feature_names.index(name) for name in old]
+    np.testing.assert_array_equal(then.features, now.features[:, keep])
+    np.testing.assert_array_equal(then.anchors, now.anchors[:, : len(ANCHORS) - 1])
+
+
+def test_a_feature_this_release_does_not_build_is_refused() -> None:
+    series = hourly_series(np.ones(60 * 24))
+    with pytest.raises(ValueError, match="does not build"):
+        build_features(series, _config(), scale_until=50 * 24, names=["lagDay", "fromTheFuture"])
+
+
+def test_the_double_seasonal_anchor_follows_a_clean_double_season() -> None:
+    hours = np.arange(70 * 24)
+    values = 10 + np.sin(hours * 2 * np.pi / 24) + 2.0 * (hours // 24 % 7 >= 5)
+    series = hourly_series(values)
+    features = build_features(series, _config(), scale_until=60 * 24)
+    column = ANCHORS.index("doubleSeasonal")
+    late = features.positions >= 40 * 24
+    error = np.abs(features.anchors[late, column] - features.target[late])
+    assert float(np.mean(error)) < 0.01  # scaled units: under 1 % of the mean

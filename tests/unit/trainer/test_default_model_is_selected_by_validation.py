@@ -1,0 +1,86 @@
+"""The default model is the network, the seasonal blend and a linear model combined by their
+validation MAE, saved as one Keras model the forecasting path loads (issue 15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wattcast.crd import MeterType, ModelSpec, ModelType
+from wattcast.forecasting.features.configuration import FeatureConfig
+from wattcast.forecasting.preparation import prepare
+from wattcast.trainer.ensembling import CANDIDATES, choose, linear_fit
+from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
+from wattcast.trainer.training import train
+
+START = pd.Timestamp("2024-01-01T00:00:00Z")
+
+
+def test_the_choice_is_the_convex_weighting_with_the_least_validation_error() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=500)
+    candidates = np.column_stack(
+        [target + rng.normal(0, 1.0, 500), target + rng.normal(0, 0.1, 500), rng.normal(size=500)]
+    )
+    choice = choose(candidates, target)
+    assert sum(choice.weights) == pytest.approx(1.0)
+    assert choice.weights[1] >= 0.85  # the accurate candidate carries the combination
+    assert choice.combined_mae <= min(choice.validation_mae.values()) + 1e-12
+    assert list(choice.validation_mae) == list(CANDIDATES)
+
+
+def test_the_linear_model_fits_the_absolute_error_and_ignores_outliers() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 3.0
+    y[::20] += 50.0  # one point in twenty far off
+    weights, intercept = linear_fit(x, y, l2=1e-6)
+    np.testing.assert_allclose(weights, [1.0, -2.0, 0.5], atol=0.05)
+    assert intercept == pytest.approx(3.0, abs=0.1)
+
+
+def _water(days: int) -> pd.DataFrame:
+    hours = np.arange(days * 24)
+    rng = np.random.default_rng(2)
+    busy = (hours % 24 >= 7) & (hours % 24 < 22)
+    values = np.where(busy, rng.gamma(1.5, 0.4, len(hours)), 0.0)  # zero all night
+    index = pd.date_range(START, periods=len(values), freq="1h", name="time")
+    return pd.DataFrame({"consumption": values}, index=index)
+
+
+@pytest.mark.parametrize("model_type", [ModelType.SEASONAL_RESIDUAL, ModelType.LSTM])
+def test_a_water_meter_is_trained_combined_saved_as_one_model_and_never_negative(
+    tmp_path: Path, model_type: ModelType
+) -> None:
+    raw = _water(60)
+    series = prepare(
+        raw,
+        start=START,
+        end=raw.index[-1] + pd.Timedelta(hours=1),
+        freq=pd.Timedelta(hours=1),
+        meter_type=MeterType.WATER,
+        max_gap_hours=6,
+        min_days=1,
+    )
+    spec = ModelSpec(type=model_type, holdout_days=7, epochs=2, use_temperature=False)
+    config = FeatureConfig.from_spec(spec, 24, timezone="Europe/Berlin", holidays="DE")
+    outcome = train(series, spec, config, raw=raw, meter_type=MeterType.WATER)
+    assert outcome.combination is not None
+    assert sum(outcome.combination.weights) == pytest.approx(1.0)
+    # every holdout forecast through the forecasting path: never below zero, zeros at night
+    assert outcome.holdout.forecast.min() >= 0.0
+    assert (outcome.holdout.forecast == 0.0).any()
+    assert outcome.metrics.holdout.points == 7 * 24
+
+    keras, _ = load_keras()
+    path = tmp_path / "model.keras"
+    with third_party_warnings_silenced():  # Keras' own DeprecationWarnings under numpy 2
+        outcome.model.save(path)
+        loaded = keras.models.load_model(path, compile=False)
+        expected = np.asarray(outcome.model.predict(outcome.sample_inputs, verbose=0))
+        actual = np.asarray(loaded.predict(outcome.sample_inputs, verbose=0))
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    assert [layer.name for layer in loaded.layers if layer.name == "selection_weights"]

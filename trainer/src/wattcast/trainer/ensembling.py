@@ -1,0 +1,152 @@
+"""Selection by validation: three forecasters combined, in one Keras model (issue 15).
+
+The candidates, all fitted on the same training rows before the validation days:
+
+- the **network** (seasonal-residual: its gated anchor blend plus its correction);
+- the **seasonal blend**: the anchors' least-squares convex blend the network starts from, no
+  network at all (deterministic; what the network degrades towards when data is short);
+- a **linear model** of every feature (standardised as the network sees them), fitted for the
+  mean absolute error (iteratively reweighted least squares with a small ridge penalty; a
+  closed form, deterministic, milliseconds).
+
+The combination's weights are the convex ones (a grid of 0.05 steps) with the lowest MAE on the
+validation days, the chronologically last part of the training data that early stopping also
+watches. The seasonal blend and the linear model are then fitted again on all the training
+rows (the validation days are the most recent ones: with a few weeks of data they matter). The
+saved model computes the weighted sum of the three from the same two inputs as the network,
+with built-in Keras layers only, so it is one artifact the forecasting path loads and runs like
+any other (`forecaster.kind: keras`).
+
+Why: on national demand (10 weeks, half-hourly) the network alone depended on its seed by a
+third and lost to MSTL; the deterministic candidates keep most of its wins elsewhere while
+taking over where it overfits (docs/trainer.md has the figures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wattcast.forecasting.features.building import ANCHORS, FeatureSet
+from wattcast.forecasting.inputs import model_inputs
+from wattcast.trainer.keras_backend import load_keras
+from wattcast.trainer.models.seasonal_residual import initial_blend
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+CANDIDATES = ("network", "seasonalBlend", "linear")
+GRID_STEP = 0.05
+LINEAR_L2 = 1.0
+_IRLS_ITERATIONS = 8
+
+
+@dataclass(frozen=True)
+class Combination:
+    """The weights of CANDIDATES and each candidate's validation MAE (scaled units)."""
+
+    weights: tuple[float, float, float]
+    validation_mae: dict[str, float]
+    combined_mae: float
+
+
+def standardisation(features: npt.NDArray[Any], rows: IntArray) -> tuple[FloatArray, FloatArray]:
+    """Mean and standard deviation of the rows, as the network's Normalization layer has them
+    (a feature constant in training keeps a deviation of 1)."""
+    chosen = features[rows].astype(np.float64)
+    mean = chosen.mean(axis=0)
+    variance = chosen.var(axis=0)
+    variance = np.where(variance < 1e-6, 1.0, variance)
+    return mean, np.sqrt(variance)
+
+
+def linear_fit(x: FloatArray, y: FloatArray, l2: float = LINEAR_L2) -> tuple[FloatArray, float]:
+    """Weights and intercept minimising the absolute error (IRLS) plus an l2 penalty."""
+    design = np.column_stack([x, np.ones(len(x))])
+    penalty = l2 * np.eye(design.shape[1])
+    penalty[-1, -1] = 0.0
+    weights = np.linalg.solve(design.T @ design + penalty, design.T @ y)
+    for _ in range(_IRLS_ITERATIONS):
+        residual = np.abs(design @ weights - y)
+        w = 1.0 / np.maximum(residual, 1e-3 * (np.mean(np.abs(y)) + 1e-9))
+        weighted = design * w[:, None]
+        weights = np.linalg.solve(weighted.T @ design + penalty, weighted.T @ y)
+    coefficients: FloatArray = np.asarray(weights[:-1], dtype=np.float64)
+    return coefficients, float(weights[-1])
+
+
+def choose(candidates: FloatArray, target: FloatArray) -> Combination:
+    """The convex weights (grid of GRID_STEP) of the candidate columns with the lowest MAE."""
+    steps = round(1 / GRID_STEP)
+    best: tuple[float, tuple[float, float, float]] | None = None
+    for a, b in product(range(steps + 1), repeat=2):
+        if a + b > steps:
+            continue
+        weights = (a / steps, b / steps, (steps - a - b) / steps)
+        mae = float(np.mean(np.abs(candidates @ np.array(weights) - target)))
+        if best is None or mae < best[0] - 1e-12:
+            best = (mae, weights)
+    assert best is not None
+    per = {
+        name: float(np.mean(np.abs(candidates[:, i] - target))) for i, name in enumerate(CANDIDATES)
+    }
+    return Combination(weights=best[1], validation_mae=per, combined_mae=best[0])
+
+
+def combine(
+    network: Any, features: FeatureSet, fit_rows: IntArray, val_rows: IntArray, model_type: Any
+) -> tuple[Any, Combination]:
+    """The Keras model forecasting the chosen combination, and the choice."""
+    keras, _ = load_keras()
+    layers = keras.layers
+    anchor_columns = [features.feature_names.index(name) for name in ANCHORS]
+    if not np.array_equal(features.features[:, anchor_columns], features.anchors):
+        raise ValueError("the anchors are not among the features")
+    blend = initial_blend(features.anchors[fit_rows], features.target[fit_rows])
+    mean, std = standardisation(features.features, fit_rows)
+    x = (features.features.astype(np.float64) - mean) / std
+    linear_w, linear_b = linear_fit(x[fit_rows], features.target[fit_rows])
+    val_inputs = model_inputs(model_type, features, val_rows)
+    net_val = np.asarray(
+        network.predict(val_inputs, batch_size=4096, verbose=0), dtype=np.float64
+    ).reshape(-1)
+    candidates = np.column_stack(
+        [
+            net_val,
+            features.anchors[val_rows].astype(np.float64) @ blend,
+            x[val_rows] @ linear_w + linear_b,
+        ]
+    )
+    choice = choose(candidates, features.target[val_rows])
+    rows = np.concatenate([fit_rows, val_rows])
+    blend = initial_blend(features.anchors[rows], features.target[rows])
+    linear_w, linear_b = linear_fit(x[rows], features.target[rows])
+
+    # The network's own inputs (features and anchors; the window and features for lstm). The
+    # blend reads the anchors from the features, whose first columns they are.
+    inputs = {
+        name: keras.Input(shape=value.shape[1:], name=name) for name, value in val_inputs.items()
+    }
+    from_network = network(inputs)
+    blend_layer = layers.Dense(1, use_bias=False, trainable=False, name="seasonal_blend")
+    from_blend = blend_layer(inputs["features"])
+    normalise = layers.Normalization(
+        axis=-1, mean=mean.tolist(), variance=(std**2).tolist(), name="linear_normalise"
+    )
+    linear_layer = layers.Dense(1, trainable=False, name="linear")
+    from_linear = linear_layer(normalise(inputs["features"]))
+    weigh = layers.Dense(1, use_bias=False, trainable=False, name="selection_weights")
+    output = weigh(layers.Concatenate(name="candidates")([from_network, from_blend, from_linear]))
+    blend_kernel = np.zeros((features.features.shape[1], 1), dtype=np.float32)
+    blend_kernel[anchor_columns, 0] = blend
+    blend_layer.set_weights([blend_kernel])
+    linear_layer.set_weights(
+        [linear_w.reshape(-1, 1).astype(np.float32), np.array([linear_b], dtype=np.float32)]
+    )
+    weigh.set_weights([np.array(choice.weights, dtype=np.float32).reshape(-1, 1)])
+    model = keras.Model(inputs=inputs, outputs=output, name="selected_by_validation")
+    return model, choice
