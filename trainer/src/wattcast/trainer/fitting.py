@@ -90,7 +90,10 @@ class NetworkForecaster:
         fit_mask = np.zeros(len(features.target), dtype=bool)
         fit_mask[fit_rows] = True
         model = build_model(spec, features, fit_mask)
-        callbacks = [
+        callbacks = []
+        if getattr(model.optimizer, "use_ema", False):
+            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        callbacks += [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True
             ),

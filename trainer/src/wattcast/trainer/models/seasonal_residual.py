@@ -31,6 +31,7 @@ HIDDEN_UNITS = (64, 32)
 L2 = 1e-5
 # A meter-year of hourly training samples: below it, weight decay scales up.
 REFERENCE_SAMPLES = 7000
+EMA_MOMENTUM = 0.99
 
 
 def initial_blend(anchors: npt.NDArray[np.float32], target: npt.NDArray[np.float64]) -> Any:
@@ -88,7 +89,9 @@ def build(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -
         inputs={"features": inputs, "anchors": anchors}, outputs=output, name="seasonal_residual"
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
+        optimizer=keras.optimizers.Adam(
+            learning_rate=spec.learning_rate, use_ema=True, ema_momentum=EMA_MOMENTUM
+        ),
         loss="mean_absolute_error",
     )
     return model
