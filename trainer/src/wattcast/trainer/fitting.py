@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wattcast.crd import ModelSpec, ModelType
+from wattcast.crd import ModelSpec
 from wattcast.forecasting.features.building import FeatureSet
 from wattcast.forecasting.forecasters import KerasForecaster
 from wattcast.forecasting.inputs import model_inputs
@@ -29,8 +29,6 @@ IntArray = npt.NDArray[np.int64]
 
 VALIDATION_FRACTION = 0.15
 EARLY_STOPPING_PATIENCE = 4
-# Networks of the default type trained from different seeds and averaged.
-MEMBERS = 2
 # (epoch, epochs, loss, val_loss, eta seconds): what the progress reporter shows per epoch.
 EpochCallback = Callable[[int, int, float | None, float | None, int | None], None]
 
@@ -67,19 +65,6 @@ def validation_split(rows: IntArray, steps_per_day: int) -> tuple[IntArray, IntA
     return rows[:-n_val], rows[-n_val:]
 
 
-def averaged(keras: Any, members: list[Any]) -> Any:
-    """One Keras model forecasting the mean of `members` (same inputs)."""
-    first = members[0]
-    inputs = {t.name: keras.Input(shape=t.shape[1:], name=t.name) for t in first.inputs}
-    outputs = []
-    for index, member in enumerate(members):
-        if index:  # operation names must be unique in the model
-            member.name = f"{first.name}_{index}"
-        outputs.append(member(inputs))
-    mean = keras.layers.Average(name="members_mean")(outputs)
-    return keras.Model(inputs=inputs, outputs=mean, name=f"{first.name}_averaged")
-
-
 class NetworkForecaster:
     """A Keras network of `spec.type`: `fit` builds and trains it, `predict` forecasts."""
 
@@ -100,46 +85,40 @@ class NetworkForecaster:
     def fit(self, features: FeatureSet, rows: IntArray) -> None:
         keras, _ = load_keras()
         spec = self.spec
+        keras.utils.set_random_seed(spec.seed)
         fit_rows, val_rows = validation_split(rows, self.steps_per_day)
         fit_mask = np.zeros(len(features.target), dtype=bool)
         fit_mask[fit_rows] = True
-        n_members = MEMBERS if spec.type == ModelType.SEASONAL_RESIDUAL else 1
-        members = []
+        model = build_model(spec, features, fit_mask)
+        callbacks = []
+        if getattr(model.optimizer, "use_ema", False):
+            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        callbacks += [
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True
+            ),
+            _epoch_callback(keras, self.on_epoch, spec.epochs),
+        ]
         started = time.perf_counter()
-        for member in range(n_members):
-            # Seeds n_members * seed + member: two specs' seeds never share a member.
-            keras.utils.set_random_seed(n_members * spec.seed + member)
-            model = build_model(spec, features, fit_mask)
-            callbacks = []
-            if getattr(model.optimizer, "use_ema", False):
-                callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-            callbacks += [
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True
-                ),
-                _epoch_callback(keras, self.on_epoch if member == 0 else None, spec.epochs),
-            ]
-            history = model.fit(
-                model_inputs(spec.type, features, fit_rows),
-                features.target[fit_rows].astype(np.float32),
-                validation_data=(
-                    model_inputs(spec.type, features, val_rows),
-                    features.target[val_rows].astype(np.float32),
-                ),
-                epochs=spec.epochs,
-                batch_size=spec.batch_size,
-                shuffle=True,
-                verbose=0,
-                callbacks=callbacks,
-            )
-            members.append(model)
-            if member == 0:
-                self.history = {
-                    "loss": [float(v) for v in history.history.get("loss", [])],
-                    "val_loss": [float(v) for v in history.history.get("val_loss", [])],
-                }
+        history = model.fit(
+            model_inputs(spec.type, features, fit_rows),
+            features.target[fit_rows].astype(np.float32),
+            validation_data=(
+                model_inputs(spec.type, features, val_rows),
+                features.target[val_rows].astype(np.float32),
+            ),
+            epochs=spec.epochs,
+            batch_size=spec.batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=callbacks,
+        )
         self.fit_seconds = time.perf_counter() - started
-        self.model = members[0] if n_members == 1 else averaged(keras, members)
+        self.model = model
+        self.history = {
+            "loss": [float(v) for v in history.history.get("loss", [])],
+            "val_loss": [float(v) for v in history.history.get("val_loss", [])],
+        }
 
     def predict(self, features: FeatureSet) -> FloatArray:
         if self.model is None:
