@@ -20,7 +20,7 @@ from wattcast.devtools.stack import LocalStack
 from wattcast.devtools.testbed.synthetic import generate_meter
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
-DAYS = 21
+DAYS = 35
 TINY_MODEL = {"epochs": 1, "holdoutDays": 3, "lookbackHours": 24}
 FLAKY_SOURCE = "flaky"
 WAIT_S = 300.0
