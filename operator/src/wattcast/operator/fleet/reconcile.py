@@ -106,7 +106,6 @@ async def _reconcile(
     now = now_utc()
     try:
         spec, meters, source = _prepare(rt, body)
-        await _ensure_configmap(fk, namespace, name, uid, spec)
         if meters is not None:
             total = len(meters)
             meter_list = "spec.meters.ids"
@@ -118,7 +117,7 @@ async def _reconcile(
             meter_list = f"model store: {fleet_meters_path(uid)}"
         if spec.shard_count(total) > MAX_SHARDS:
             raise Refused(Reason.INVALID_SPEC, f"more than {MAX_SHARDS} shards: raise metersPerPod")
-        job = await _ensure_job(rt, namespace, name, uid, spec, total, source, previous)
+        job = await _ensure_job(rt, fk, namespace, name, uid, spec, total, source, previous)
     except Refused as refused:
         status = aggregate.failed_status(previous, refused.reason, refused.message, now)
         await _write(fk, body, previous, status, logger)
@@ -203,6 +202,7 @@ async def _create_or_adopt(
 
 async def _ensure_job(
     rt: Runtime,
+    fk: FleetKube,
     namespace: str,
     name: str,
     uid: str,
@@ -219,6 +219,7 @@ async def _ensure_job(
         return job
     if previous.get("jobName"):
         raise Refused(Reason.JOB_LOST, f"the Job {name} was deleted while the fleet ran")
+    await _ensure_configmap(fk, namespace, name, uid, spec)
     shards = spec.shard_count(total)
     wanted = rendering.render_job(name, namespace, uid, spec, shards, source, rt.settings)
     return await _create_or_adopt(rt, namespace, wanted, uid)
@@ -243,6 +244,7 @@ async def _discovered(
     job_name = rendering.discovery_job_name(name)
     job = await rt.kube.read_job(namespace, job_name)
     if job is None:
+        await _ensure_configmap(fk, namespace, name, uid, spec)
         wanted = rendering.render_discovery_job(name, namespace, uid, spec, source, rt.settings)
         job = await _create_or_adopt(rt, namespace, wanted, uid)
     elif not is_owned_by(job, uid):
