@@ -215,3 +215,17 @@ def test_the_discovery_job_is_one_pod_of_the_shard_runner() -> None:
     command = job_spec["template"]["spec"]["containers"][0]["command"]
     assert command == [constants.FLEET_SHARD_COMMAND, "--discover"]
     assert job_spec["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
+
+
+def test_the_jobs_and_configmap_are_valid_kubernetes_objects() -> None:
+    import kubernetes_validate
+
+    source = InfluxSource(url="http://influx:8086")
+    discovering = spec(meters={"discover": {}})
+    for body in (
+        job(),
+        rendering.render_discovery_job("fleet", "ns", UID, discovering, source, OperatorSettings()),
+        rendering.render_configmap("fleet", "ns", UID, spec()),
+    ):
+        body.pop("status", None)
+        kubernetes_validate.validate(body, "1.34", strict=True)
