@@ -54,3 +54,20 @@ def test_a_fleet_trains_every_meter_in_one_indexed_job(fleets: Fleets) -> None:
     configmap = fleets.core.read_namespaced_config_map("happy-fleet", "default")
     assert json.loads(configmap.data["fleet.json"])["uid"] == uid
     assert configmap.metadata.owner_references[0].uid == uid
+
+
+def test_a_discovered_fleet_fixes_its_meters_then_trains_them(fleets: Fleets) -> None:
+    meters = ["disc-1", "disc-2", "disc-3"]
+    fleets.load([*meters, "nodisc-1"])
+    body = fleet_body("discover", [], metersPerPod=2, parallelism=2)
+    body["spec"]["meters"] = {"discover": {"pattern": "^disc-"}}
+    uid = fleets.create(body)["metadata"]["uid"]
+    status = fleets.wait_phase("discover", "Succeeded", "Failed")
+    assert status["phase"] == "Succeeded", status
+    assert status["counts"]["total"] == 3 and status["counts"]["succeeded"] == 3
+    assert status["meterList"] == f"model store: fleets/{uid}/meters.json"
+    stored = json.loads((fleets.stack.models_dir / "fleets" / uid / "meters.json").read_text())
+    assert stored == meters
+    names = sorted(j["metadata"]["name"] for j in fleets.jobs_of("discover"))
+    assert names == ["discover", "discover-discover"]
+    assert fleets.versions("nodisc-1") == []
