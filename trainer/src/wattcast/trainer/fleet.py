@@ -57,7 +57,6 @@ from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public
 log = logging.getLogger("wattcast.trainer.fleet")
 
 ENV_FLEET_FILE = "WATTCAST_FLEET_FILE"
-DEFAULT_FLEET_FILE = Path("/etc/wattcast/fleet/fleet.json")
 METERS_FILE = "meters.json"
 UNREACHABLE_STREAK = 3
 SHARD_SUCCEEDED = "ShardSucceeded"

@@ -23,7 +23,7 @@ from wattcast.crd.trainingjob import ObjectMeta
 from wattcast.forecasting.datasource import DataSource
 from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public_message
 from wattcast.forecasting.settings import InfluxEnvSettings, get_influx_env
-from wattcast.trainer.fleet import DEFAULT_FLEET_FILE, ENV_FLEET_FILE, Fleet, TrainOne, run_shard
+from wattcast.trainer.fleet import ENV_FLEET_FILE, Fleet, TrainOne, run_shard
 from wattcast.trainer.fleet_discovery import discover
 from wattcast.trainer.job_loading import StandaloneSpec, StandaloneTrainingJob, resolve_source
 from wattcast.trainer.keras_backend import usable_cpus
@@ -109,7 +109,7 @@ def shard_main(
             raise InvalidConfigError(
                 f"no shard index: set {constants.ENV_JOB_COMPLETION_INDEX} or pass --index"
             )
-        path = fleet_file or Path(os.environ.get(ENV_FLEET_FILE, str(DEFAULT_FLEET_FILE)))
+        path = fleet_file or settings.fleet_file
         fleet = Fleet.from_file(path)
         env = influx_env or get_influx_env()
         source = None if data_source is not None else resolve_source(_source_spec(fleet), env)
@@ -150,7 +150,7 @@ def discover_main(
     models = models_dir or settings.models_dir
     log_path = termination_log if termination_log is not None else settings.termination_log
     try:
-        path = fleet_file or Path(os.environ.get(ENV_FLEET_FILE, str(DEFAULT_FLEET_FILE)))
+        path = fleet_file or settings.fleet_file
         fleet = Fleet.from_file(path)
         env = get_influx_env()
         source = resolve_source(_source_spec(fleet), env)
