@@ -275,6 +275,24 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["kueue.x-k8s.io"]
   resources: ["workloads"]
   verbs: ["get", "list", "watch"]
+# Watch FleetTrainingJobs (docs/operator.md, fleets) and keep Kopf's finalizer on them while
+# their sync timer runs; their Indexed Job is one of the batch jobs above.
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs"]
+  verbs: ["get", "list", "watch", "patch"]
+# Write a fleet's whole status from its Job and its shards' reports.
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs/status"]
+  verbs: ["patch"]
+# The fleet's Job and ConfigMap name it as owner with blockOwnerDeletion (see above).
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs/finalizers"]
+  verbs: ["update"]
+# The ConfigMap `<fleet>-fleet` the shard pods mount (the fleet's spec and uid); get: adopt
+# it after a restart. Owned by the fleet: deleted with it.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["create", "get"]
 {{- if .Values.operator.peering.enabled }}
 # Kopf peering: replicas record their liveness on the peering object and pause while a peer
 # with a higher priority is alive.
