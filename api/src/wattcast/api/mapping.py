@@ -11,7 +11,7 @@ points anyone at another meter's model.
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,6 +34,7 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.conditions import find_condition
+from wattcast.crd.fieldtypes import ContractModel
 from wattcast.crd.messages import redacted
 from wattcast.crd.modelstore import model_path_of
 
@@ -268,17 +269,23 @@ def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
     )
 
 
-def comparable_spec(spec: dict[str, Any] | TrainingJobSpec) -> dict[str, Any] | None:
-    """A spec normalised for "is this the same submission?": parsed by the contract (so
-    defaults and time zone spellings agree), without `suspend` (it changes after creation)."""
+def comparable_spec(
+    spec: dict[str, Any] | ContractModel, model: type[ContractModel] = TrainingJobSpec
+) -> dict[str, Any] | None:
+    """A spec (of `model`, the contract's spec of its kind) normalised for "is this the same
+    submission?": parsed by the contract (so defaults and time zone spellings agree), without
+    `suspend` (it changes after creation)."""
     try:
-        model = spec if isinstance(spec, TrainingJobSpec) else TrainingJobSpec.model_validate(spec)
+        parsed = spec if isinstance(spec, model) else model.model_validate(spec)
     except ValidationError:
         return None
     # Compare instants, not spellings: 01:00+01:00 is 00:00Z.
-    model = model.model_copy(
-        update={"start": model.start.astimezone(UTC), "end": model.end.astimezone(UTC)}
-    )
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    instants = {
+        field: getattr(parsed, field).astimezone(UTC)
+        for field in ("start", "end")
+        if isinstance(getattr(parsed, field, None), datetime)
+    }
+    parsed = parsed.model_copy(update=instants)
+    data = parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("suspend", None)
     return data

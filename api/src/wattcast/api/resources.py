@@ -1,0 +1,51 @@
+"""The custom resources the API serves, described once: TrainingJob and FleetTrainingJob.
+
+Submitting, suspending, resuming, cancelling, listing, deleting and streaming work alike for
+both kinds (the same idempotency, the same optimistic concurrency, the same error mapping);
+what differs is named here: the kind and its plural, the CRD file a missing resource points
+at, the contract's spec model, the labels of a new object and the phases that are final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from wattcast.crd import TERMINAL_PHASES, TrainingJobSpec, constants
+from wattcast.crd.fieldtypes import ContractModel
+from wattcast.crd.labels import trainingjob_labels
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """One custom resource of group wattcast.dev, as the API handles it."""
+
+    kind: str
+    plural: str
+    # Where a person finds the CRD when the resource is not installed.
+    crd_file: str
+    spec_model: type[ContractModel]
+    labels: Callable[[Any], dict[str, str]]
+    # status.phase values after which nothing changes any more.
+    terminal_phases: frozenset[str]
+
+    @property
+    def many(self) -> str:
+        """The kind in the plural, for messages ("TrainingJobs")."""
+        return f"{self.kind}s"
+
+    @property
+    def path(self) -> str:
+        """The collection's path in the /v1 API."""
+        return f"/v1/{self.plural}"
+
+
+TRAININGJOB = ResourceKind(
+    kind=constants.KIND,
+    plural=constants.PLURAL,
+    crd_file="crds/trainingjob.yaml",
+    spec_model=TrainingJobSpec,
+    labels=trainingjob_labels,
+    terminal_phases=frozenset(p.value for p in TERMINAL_PHASES),
+)
