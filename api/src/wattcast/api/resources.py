@@ -14,6 +14,7 @@ from typing import Any
 
 from wattcast.crd import TERMINAL_PHASES, TrainingJobSpec, constants
 from wattcast.crd.fieldtypes import ContractModel
+from wattcast.crd.fleettrainingjob import FLEET_TERMINAL_PHASES, FleetTrainingJobSpec
 from wattcast.crd.labels import trainingjob_labels
 
 
@@ -48,4 +49,22 @@ TRAININGJOB = ResourceKind(
     spec_model=TrainingJobSpec,
     labels=trainingjob_labels,
     terminal_phases=frozenset(p.value for p in TERMINAL_PHASES),
+)
+
+
+def fleet_labels(spec: FleetTrainingJobSpec) -> dict[str, str]:
+    """Part of wattcast, and the meter type (`kubectl get ftj -l wattcast.dev/meter-type=water`)."""
+    return {
+        constants.LABEL_APP_PART_OF: constants.APP_NAME,
+        constants.LABEL_METER_TYPE: spec.meter_type.value,
+    }
+
+
+FLEET = ResourceKind(
+    kind=constants.FLEET_KIND,
+    plural=constants.FLEET_PLURAL,
+    crd_file="crds/fleettrainingjob.yaml",
+    spec_model=FleetTrainingJobSpec,
+    labels=fleet_labels,
+    terminal_phases=frozenset(p.value for p in FLEET_TERMINAL_PHASES),
 )

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from wattcast.api.errors import field_errors, invalid, invalid_field
 from wattcast.crd import TrainingJobSpec
+from wattcast.crd.fleettrainingjob import FleetTrainingJobSpec
 
 
 def build_spec(
@@ -30,8 +31,10 @@ def build_spec(
         ) from None
 
 
-def check_spec(spec: TrainingJobSpec, *, source_names: frozenset[str]) -> None:
-    """The configured sources; raises a 422 ApiProblem."""
+def check_spec(
+    spec: TrainingJobSpec | FleetTrainingJobSpec, *, source_names: frozenset[str]
+) -> None:
+    """The configured sources (of a TrainingJob or a FleetTrainingJob); raises a 422."""
     name = spec.source.name if spec.source is not None else None
     if name is not None and name not in source_names:
         known = ", ".join(sorted(source_names))

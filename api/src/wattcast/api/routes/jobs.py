@@ -13,8 +13,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from wattcast.api.auth import require_token
 from wattcast.api.controlling import Action, apply
 from wattcast.api.deps import (
+    ContinueQuery,
     IdempotencyKeyDep,
     KubeDep,
+    LimitQuery,
     MetricsDep,
     NamePath,
     NamespaceDep,
@@ -23,27 +25,14 @@ from wattcast.api.deps import (
 from wattcast.api.errors import error_responses
 from wattcast.api.mapping import job_public
 from wattcast.api.models import TrainingJobCreate, TrainingJobPublic, TrainingJobsPublic
+from wattcast.api.resources import TRAININGJOB
+from wattcast.api.routes.listing import field_selector, list_page
 from wattcast.api.submitting import submit
 from wattcast.api.validating import check_spec
 from wattcast.crd import MeterType, Phase
 from wattcast.crd.trainingjob import METER_ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["trainingjobs"], dependencies=[Depends(require_token)])
-
-
-def field_selector(
-    meter_id: str | None, meter_type: MeterType | None, phase: Phase | None
-) -> str | None:
-    """The Kubernetes field selector for the filters (values are pattern-checked already, so
-    none can smuggle a `,` or `=` into the selector)."""
-    parts = []
-    if meter_id is not None:
-        parts.append(f"spec.meterId={meter_id}")
-    if meter_type is not None:
-        parts.append(f"spec.meterType={meter_type.value}")
-    if phase is not None:
-        parts.append(f"status.phase={phase.value}")
-    return ",".join(parts) or None
 
 
 @router.post(
@@ -108,28 +97,16 @@ async def list_trainingjobs(
         MeterType | None, Query(alias="meterType", description="Only this meter type.")
     ] = None,
     phase: Annotated[Phase | None, Query(description="Only TrainingJobs in this phase.")] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=500, description="At most this many items on the page.")
-    ] = 100,
-    continue_: Annotated[
-        str | None,
-        Query(
-            alias="continue",
-            max_length=4096,
-            description="The `continue` of the previous page, with the same filters.",
-        ),
-    ] = None,
+    limit: LimitQuery = 100,
+    continue_: ContinueQuery = None,
 ) -> TrainingJobsPublic:
     """One page of TrainingJobs, filtered on the API server."""
-    with kube.errors("list", namespace):
-        listing = await kube.list_objects(
-            namespace,
-            field_selector=field_selector(meter_id, meter_type, phase),
-            limit=limit,
-            continue_=continue_,
-        )
-    items = [job_public(obj) for obj in listing.get("items") or []]
-    next_page = (listing.get("metadata") or {}).get("continue") or None
+    selector = field_selector(
+        {"spec.meterId": meter_id, "spec.meterType": meter_type, "status.phase": phase}
+    )
+    items, next_page = await list_page(
+        kube, TRAININGJOB, namespace, selector, limit, continue_, job_public
+    )
     return TrainingJobsPublic(items=items, count=len(items), continue_=next_page)
 
 
