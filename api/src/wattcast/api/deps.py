@@ -124,9 +124,7 @@ IdempotencyKeyDep = Annotated[str | None, Depends(get_idempotency_key)]
 
 
 # Pagination of every list: Kubernetes' own limit/continue.
-LimitQuery = Annotated[
-    int, Query(ge=1, le=500, description="At most this many items on the page.")
-]
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="At most this many items on the page.")]
 ContinueQuery = Annotated[
     str | None,
     Query(

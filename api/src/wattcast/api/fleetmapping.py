@@ -12,8 +12,8 @@ from wattcast.api.mapping import (
     failure_reason,
     lenient,
     object_fields,
-    parse_spec,
     redacted_messages,
+    spec_as,
 )
 from wattcast.api.models import FleetStage, FleetTrainingJobPublic
 from wattcast.crd import constants
@@ -94,7 +94,7 @@ def fleet_public(obj: dict[str, Any]) -> FleetTrainingJobPublic:
         meters_total=_count(progress.get("total")),
         failure_reason=reason,
         failure_message=failure,
-        spec=parse_spec(obj, FleetTrainingJobSpec, constants.FLEET_KIND),
+        spec=spec_as(obj, FleetTrainingJobSpec, constants.FLEET_KIND),
         status=parse_fleet_status(obj),
     )
 

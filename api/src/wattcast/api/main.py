@@ -44,6 +44,7 @@ from wattcast.api.middleware import (
     InFlightLimitMiddleware,
     MetricsMiddleware,
 )
+from wattcast.api.resources import FLEET, FLEET_MAX_BODY_BYTES
 from wattcast.api.routes import events, fleets, forecasts, health, jobs, seed
 from wattcast.crd.kubeapi import load_configuration
 from wattcast.forecasting.forecasters import keras_for_serving
@@ -205,6 +206,7 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=lambda: app.state.max_body_bytes,
         timeout=lambda: app.state.body_timeout_seconds,
+        floors={FLEET.path: FLEET_MAX_BODY_BYTES},
     )
     app.add_middleware(
         InFlightLimitMiddleware,

@@ -186,9 +186,11 @@ def task_public(obj: dict[str, Any]) -> TaskPublic:
     )
 
 
-def parse_spec(
-    obj: dict[str, Any], model: type[_Model] = TrainingJobSpec, kind: str = constants.KIND
-) -> _Model | None:
+def parse_spec(obj: dict[str, Any]) -> TrainingJobSpec | None:
+    return spec_as(obj, TrainingJobSpec, constants.KIND)
+
+
+def spec_as(obj: dict[str, Any], model: type[_Model], kind: str) -> _Model | None:
     """The spec as the contract's `model`; None (logged) if the stored spec is not valid."""
     try:
         return model.model_validate(obj.get("spec") or {})
@@ -238,7 +240,9 @@ def _redacted_list(items: Any) -> Any:
     ]
 
 
-def redacted_messages(status: dict[str, Any], lists: tuple[str, ...] = ("conditions",)) -> dict[str, Any]:
+def redacted_messages(
+    status: dict[str, Any], lists: tuple[str, ...] = ("conditions",)
+) -> dict[str, Any]:
     """The status with its message and the messages of `lists` redacted."""
     out = dict(status)
     if isinstance(out.get("message"), str):

@@ -14,7 +14,11 @@ from typing import Any
 
 from wattcast.crd import TERMINAL_PHASES, TrainingJobSpec, constants
 from wattcast.crd.fieldtypes import ContractModel
-from wattcast.crd.fleettrainingjob import FLEET_TERMINAL_PHASES, FleetTrainingJobSpec
+from wattcast.crd.fleettrainingjob import (
+    FLEET_TERMINAL_PHASES,
+    MAX_METER_IDS,
+    FleetTrainingJobSpec,
+)
 from wattcast.crd.labels import trainingjob_labels
 
 
@@ -68,3 +72,8 @@ FLEET = ResourceKind(
     labels=fleet_labels,
     terminal_phases=frozenset(p.value for p in FLEET_TERMINAL_PHASES),
 )
+
+# The largest FleetTrainingJob body the API takes whatever WATTCAST_API_MAX_BODY_BYTES says:
+# MAX_METER_IDS ids of up to 128 characters, quoted, one a line with indentation (256 bytes
+# each is generous), and the rest of the spec.
+FLEET_MAX_BODY_BYTES = MAX_METER_IDS * 256 + 64 * 1024
