@@ -275,6 +275,21 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["kueue.x-k8s.io"]
   resources: ["workloads"]
   verbs: ["get", "list", "watch"]
+# FleetTrainingJobs (docs/operator.md, fleets): watch them and keep Kopf's bookkeeping and
+# finalizer on them (its sync timer), write their status, and own their Indexed Job (batch
+# jobs above) and the ConfigMap holding the fleet (spec and meter list) its shard pods mount.
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs/status"]
+  verbs: ["patch"]
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["create", "get"]
 {{- if .Values.operator.peering.enabled }}
 # Kopf peering: replicas record their liveness on the peering object and pause while a peer
 # with a higher priority is alive.
