@@ -165,8 +165,9 @@
     // One bar per bucket, at its middle; the open bucket one width past the last edge.
     const width = rows.length > 1 && rows[0].to !== null ? rows[0].to - rows[0].from : 0.05;
     const x = rows.map((r) => (r.to === null ? r.from + width / 2 : (r.from + r.to) / 2));
-    const beats = rows.map((r) => (r.to !== null && r.to <= 1 ? r.count : null));
-    const loses = rows.map((r) => (r.to !== null && r.to <= 1 ? null : r.count));
+    // Empty buckets are gaps, not flat bars.
+    const beats = rows.map((r) => (r.count && r.to !== null && r.to <= 1 ? r.count : null));
+    const loses = rows.map((r) => (r.count && !(r.to !== null && r.to <= 1) ? r.count : null));
     const bars = window.uPlot.paths.bars({ size: [0.9, Infinity], align: 0 });
     const options = {
       width: Math.max(260, container.clientWidth),
