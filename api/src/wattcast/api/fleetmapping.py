@@ -12,6 +12,7 @@ from wattcast.api.mapping import (
     failure_reason,
     lenient,
     object_fields,
+    phase_as,
     redacted_messages,
     spec_as,
 )
@@ -39,10 +40,7 @@ def _status(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def fleet_phase(obj: dict[str, Any]) -> FleetPhase | None:
-    try:
-        return FleetPhase(str(_status(obj).get("phase")))
-    except ValueError:
-        return None
+    return phase_as(obj, FleetPhase)
 
 
 def fleet_stage(obj: dict[str, Any], cancelled: bool) -> FleetStage:

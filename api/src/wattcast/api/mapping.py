@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -40,6 +41,7 @@ from wattcast.crd.modelstore import model_path_of
 
 logger = logging.getLogger(__name__)
 _Model = TypeVar("_Model", bound=BaseModel)
+_Phase = TypeVar("_Phase", bound=StrEnum)
 
 PHASE_TO_STATUS: dict[Phase, TaskStatus] = {
     Phase.PENDING: TaskStatus.PENDING,
@@ -81,8 +83,13 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
 
 def phase_of(obj: dict[str, Any]) -> Phase | None:
     """status.phase, or None before the operator wrote one (or if it is not ours)."""
+    return phase_as(obj, Phase)
+
+
+def phase_as(obj: dict[str, Any], phases: type[_Phase]) -> _Phase | None:
+    """status.phase as one of `phases` (a kind's phase enum), else None."""
     try:
-        return Phase(str(_status(obj).get("phase")))
+        return phases(str(_status(obj).get("phase")))
     except ValueError:
         return None
 

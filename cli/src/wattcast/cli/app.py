@@ -135,13 +135,17 @@ class Shown:
     code_of: Callable[[dict[str, Any]], ExitCode] = finish_code
 
 
+# How a TrainingJob is followed and shown.
+TRAININGJOB_SHOWN = Shown()
+
+
 def wait_and_show(
     state: State,
     client: ApiClient,
     name: str,
     interval: float,
     limit: float | None,
-    shown: Shown = Shown(),
+    shown: Shown = TRAININGJOB_SHOWN,
 ) -> int:
     live = state.output is Output.TABLE and stderr.is_terminal
     job = wait_for_job(

@@ -17,14 +17,9 @@ import typer
 
 from wattcast.cli import actions
 from wattcast.cli.app import (
-    Output,
     Shown,
     fail,
-    print_json,
     state_of,
-    stderr,
-    stdout,
-    wait_and_show,
 )
 from wattcast.cli.client import FLEETTRAININGJOBS, CliError, ExitCode
 from wattcast.cli.fleetrender import (
@@ -52,6 +47,7 @@ from wattcast.cli.training import (
     StartOption,
     WaitTimeoutOption,
     spec_body,
+    submit_and_follow,
 )
 from wattcast.crd import MeterType
 from wattcast.crd.fleettrainingjob import FleetPhase
@@ -174,28 +170,15 @@ def train(
     ):
         if value is not None:
             body[key] = value
-    try:
-        with state.client() as client:
-            fleet = client.create(
-                body, idempotency_key=idempotency_key, collection=FLEETTRAININGJOBS
-            )
-            if not wait:
-                if state.output is Output.JSON:
-                    print_json(fleet)
-                else:
-                    stdout.print(
-                        f"submitted fleet [bold]{fleet['name']}[/bold] ({coloured_stage(fleet)}); "
-                        f"follow it with: wattcast fleet status {fleet['name']} --watch"
-                    )
-                return
-            if state.output is Output.TABLE:
-                stderr.print(f"submitted fleet [bold]{fleet['name']}[/bold]")
-            code = wait_and_show(state, client, str(fleet["name"]), interval, wait_timeout, SHOWN)
-    except CliError as error:
-        raise fail(error) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    raise typer.Exit(code)
+    submit_and_follow(
+        state,
+        body,
+        idempotency_key=idempotency_key,
+        follow=(interval, wait_timeout) if wait else None,
+        word=coloured_stage,
+        watch_command="wattcast fleet status",
+        shown=SHOWN,
+    )
 
 
 @app.command()

@@ -12,11 +12,11 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from wattcast.cli.client import ExitCode
-from wattcast.cli.render import is_finished
+from wattcast.cli.render import is_finished, live_bar
 
 STAGE_COLOURS = {
     "Succeeded": "green",
@@ -220,17 +220,7 @@ def fleet_result(fleet: dict[str, Any]) -> Group:
 
 def fleet_bar(console: Console) -> Progress:
     """The live bar: stage, bar, percent, meters done / total, failed, elapsed."""
-    return Progress(
-        TextColumn("[bold]{task.fields[name]}[/bold]"),
-        TextColumn("{task.fields[stage]:<18}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[meters]}"),
-        TextColumn("{task.fields[failed]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    return live_bar(console, 18, "meters", "failed")
 
 
 def fleet_bar_fields(fleet: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from wattcast.cli.app import (
+    TRAININGJOB_SHOWN,
     Output,
     Shown,
     State,
@@ -44,7 +45,7 @@ def status(
     ] = 1.0,
 ) -> None:
     """Show one TrainingJob: status, progress, epoch, message."""
-    show_status(state_of(ctx), name, watch, wait_timeout, interval, Shown(), job_panel)
+    show_status(state_of(ctx), name, watch, wait_timeout, interval, TRAININGJOB_SHOWN, job_panel)
 
 
 def show_status(
@@ -138,7 +139,7 @@ def result(
 
     Exits 1 if the job failed or was cancelled, 5 if it has not finished yet.
     """
-    show_outcome(state_of(ctx), name, Shown(), lambda job: coloured(status_word(job)))
+    show_outcome(state_of(ctx), name, TRAININGJOB_SHOWN, lambda job: coloured(status_word(job)))
 
 
 def show_outcome(state: State, name: str, shown: Shown, word: Callable[[Any], str]) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from wattcast.cli.app import (
+    TRAININGJOB_SHOWN,
     Output,
+    Shown,
+    State,
     fail,
     print_json,
     rfc3339_option,
@@ -142,21 +146,43 @@ def train(
         body["backoffLimit"] = backoff_limit
     if deadline is not None:
         body["activeDeadlineSeconds"] = deadline
+    submit_and_follow(
+        state,
+        body,
+        idempotency_key=idempotency_key,
+        follow=(interval, wait_timeout) if wait else None,
+        word=lambda job: coloured(status_word(job)),
+        watch_command="wattcast status",
+    )
+
+
+def submit_and_follow(
+    state: State,
+    body: dict[str, Any],
+    *,
+    idempotency_key: str | None,
+    follow: tuple[float, float | None] | None,
+    word: Callable[[dict[str, Any]], str],
+    watch_command: str,
+    shown: Shown = TRAININGJOB_SHOWN,
+) -> None:
+    """Create the object; say so (or print its JSON), or with `follow` ((interval, timeout))
+    follow it to its end and exit with its code."""
     try:
         with state.client() as client:
-            job = client.create(body, idempotency_key=idempotency_key)
-            if not wait:
+            job = client.create(body, idempotency_key=idempotency_key, collection=shown.collection)
+            if follow is None:
                 if state.output is Output.JSON:
                     print_json(job)
                 else:
                     stdout.print(
-                        f"submitted [bold]{job['name']}[/bold] ({coloured(status_word(job))}); "
-                        f"follow it with: wattcast status {job['name']} --watch"
+                        f"submitted [bold]{job['name']}[/bold] ({word(job)}); "
+                        f"follow it with: {watch_command} {job['name']} --watch"
                     )
                 return
             if state.output is Output.TABLE:
                 stderr.print(f"submitted [bold]{job['name']}[/bold]")
-            code = wait_and_show(state, client, str(job["name"]), interval, wait_timeout)
+            code = wait_and_show(state, client, str(job["name"]), *follow, shown)
     except CliError as error:
         raise fail(error) from None
     except KeyboardInterrupt:

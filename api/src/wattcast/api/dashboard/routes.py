@@ -1,8 +1,9 @@
 """The dashboard's routes: three HTML pages, their static files, and one JSON endpoint.
 
 - `GET /` (the job list), `GET /jobs/{name}` (one job) and `GET /fleets/{name}` (one
-  FleetTrainingJob) are server-rendered shells that hold no data, so they need no token; their script asks for the token once, keeps it in
-  sessionStorage and gets every datum through the authenticated /v1 API (JSON and SSE).
+  FleetTrainingJob) are server-rendered shells that hold no data, so they need no token;
+  their script asks for the token once, keeps it in sessionStorage and gets every datum
+  through the authenticated /v1 API (JSON and SSE).
 - `GET /docs`: Swagger UI on the OpenAPI document, from the vendored swagger-ui-dist.
 - `/static/dashboard/...`: the dashboard's CSS and JS, and the vendored uPlot and Swagger UI
   (scripts/fetch-js-vendor.sh); nothing is loaded from elsewhere, and the Content-Security-

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wattcast.api.auth import require_token
+from wattcast.api.core.config import Settings
 from wattcast.api.deps import KubeDep, MetricsDep, NamePath, NamespaceDep, SettingsDep
 from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.kube import KubeClient
@@ -272,8 +273,7 @@ async def open_stream(
     kube: KubeClient,
     namespace: str,
     name: str | None,
-    settings_ping: int,
-    retry_after: int,
+    settings: Settings,
     metrics: ApiMetrics,
     *,
     resource: ResourceKind = TRAININGJOB,
@@ -281,6 +281,7 @@ async def open_stream(
     view: Callable[[Any], tuple[object, ...]] = _view,
 ) -> EventSourceResponse:
     """The response of one stream (all objects of the namespace, or the one named)."""
+    retry_after = settings.api_retry_after_seconds
     stream = _Stream(
         kube, namespace, name, retry_after, resource=resource, public=public, view=view
     )
@@ -308,7 +309,9 @@ async def open_stream(
         finally:
             kube.close_stream()
 
-    return EventSourceResponse(body(), ping=settings_ping, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        body(), ping=settings.api_sse_ping_seconds, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get(
@@ -320,14 +323,7 @@ async def open_stream(
 async def stream_all(
     kube: KubeDep, namespace: NamespaceDep, settings: SettingsDep, metrics: MetricsDep
 ) -> EventSourceResponse:
-    return await open_stream(
-        kube,
-        namespace,
-        None,
-        settings.api_sse_ping_seconds,
-        settings.api_retry_after_seconds,
-        metrics,
-    )
+    return await open_stream(kube, namespace, None, settings, metrics)
 
 
 @router.get(
@@ -344,14 +340,7 @@ async def stream_one(
     metrics: MetricsDep,
 ) -> EventSourceResponse:
     """Ends after the TrainingJob succeeds, fails, is cancelled or is deleted."""
-    return await open_stream(
-        kube,
-        namespace,
-        name,
-        settings.api_sse_ping_seconds,
-        settings.api_retry_after_seconds,
-        metrics,
-    )
+    return await open_stream(kube, namespace, name, settings, metrics)
 
 
 __all__ = ["ErrorPublic", "router"]

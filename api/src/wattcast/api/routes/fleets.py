@@ -38,9 +38,7 @@ from wattcast.api.models import (
 )
 from wattcast.api.resources import FLEET
 from wattcast.api.routes.events import open_stream, stream_doc
-from wattcast.api.routes.listing import field_selector, list_page
-from wattcast.api.submitting import submit
-from wattcast.api.validating import check_spec
+from wattcast.api.routes.shared import create_object, field_selector, list_page
 from wattcast.crd import MeterType
 from wattcast.crd.fleettrainingjob import FleetPhase
 
@@ -78,22 +76,18 @@ async def create_fleettrainingjob(
 ) -> FleetTrainingJobPublic:
     """201 once the Kubernetes API accepted the new FleetTrainingJob; 200 for a repeated
     submission."""
-    spec = body.spec()
-    check_spec(spec, source_names=sources)
-    submission = await submit(
+    return await create_object(
         kube,
-        namespace=namespace,
-        spec=spec,
+        FLEET,
+        spec=body.spec(),
         name=body.name,
+        response=response,
+        namespace=namespace,
+        sources=sources,
+        metrics=metrics,
         idempotency_key=idempotency_key,
-        resource=FLEET,
+        public=fleet_public,
     )
-    metrics.submissions.labels("created" if submission.created else "replayed").inc()
-    public = fleet_public(submission.obj)
-    if not submission.created:
-        response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"{FLEET.path}/{public.name}?namespace={namespace}"
-    return public
 
 
 @router.get(
@@ -218,8 +212,7 @@ async def stream_fleettrainingjob(
         kube,
         namespace,
         name,
-        settings.api_sse_ping_seconds,
-        settings.api_retry_after_seconds,
+        settings,
         metrics,
         resource=FLEET,
         public=fleet_public,

@@ -26,9 +26,7 @@ from wattcast.api.errors import error_responses
 from wattcast.api.mapping import job_public
 from wattcast.api.models import TrainingJobCreate, TrainingJobPublic, TrainingJobsPublic
 from wattcast.api.resources import TRAININGJOB
-from wattcast.api.routes.listing import field_selector, list_page
-from wattcast.api.submitting import submit
-from wattcast.api.validating import check_spec
+from wattcast.api.routes.shared import create_object, field_selector, list_page
 from wattcast.crd import MeterType, Phase
 from wattcast.crd.trainingjob import METER_ID_PATTERN
 
@@ -60,17 +58,18 @@ async def create_trainingjob(
     idempotency_key: IdempotencyKeyDep,
 ) -> TrainingJobPublic:
     """201 once the Kubernetes API accepted the new TrainingJob; 200 for a repeated submission."""
-    spec = body.spec()
-    check_spec(spec, source_names=sources)
-    submission = await submit(
-        kube, namespace=namespace, spec=spec, name=body.name, idempotency_key=idempotency_key
+    return await create_object(
+        kube,
+        TRAININGJOB,
+        spec=body.spec(),
+        name=body.name,
+        response=response,
+        namespace=namespace,
+        sources=sources,
+        metrics=metrics,
+        idempotency_key=idempotency_key,
+        public=job_public,
     )
-    metrics.submissions.labels("created" if submission.created else "replayed").inc()
-    public = job_public(submission.obj)
-    if not submission.created:
-        response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/trainingjobs/{public.name}?namespace={namespace}"
-    return public
 
 
 @router.get(
