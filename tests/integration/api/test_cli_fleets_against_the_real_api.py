@@ -77,8 +77,11 @@ def test_fleet_list_and_cancel(served_api: ServedApp, fleets: TrainingJobs) -> N
         assert (
             run(served_api.url, "fleet", "train", *RANGE, "--meters", "m1", "--name", name)[0] == 0
         )
-    code, out, _ = run(served_api.url, "fleet", "list")
-    assert code == 0 and "fleet-a" in out and "fleet-b" in out
+    code, out, _ = run(served_api.url, "-o", "json", "fleet", "list")
+    assert code == 0
+    assert sorted(item["name"] for item in json.loads(out)["items"]) == ["fleet-a", "fleet-b"]
+    code, out, _ = run(served_api.url, "fleet", "list", "--phase", "Running")
+    assert code == 0 and "fleet-" not in out
     code, out, _ = run(served_api.url, "fleet", "cancel", "fleet-a")
     assert code == 0 and "fleet-a cancelled (Cancelled)" in out
     assert fleets.get("fleet-a")["spec"]["suspend"] is True
