@@ -203,6 +203,17 @@ def test_result_shows_the_histogram_of_mae_over_baseline(api: Scripted) -> None:
     assert code == 0
     assert "MAE / best baseline across meters" in out
     assert "0.80-0.85" in out and "#" in out
+    assert "0.75-0.80" not in out, "empty buckets are left out"
+
+
+def test_the_open_bucket_reads_as_above_the_last_edge(api: Scripted) -> None:
+    histogram = [{"le": 1.95, "count": 0}, {"le": 2.0, "count": 2}, {"count": 4}]
+    metrics = {**DONE["status"]["metrics"], "histogram": histogram}
+    body = {**DONE, "status": {**DONE["status"], "metrics": metrics}}
+    api.on("GET", "/v1/fleettrainingjobs/fleet-1", 200, body)
+    code, out, _ = run("fleet", "result", "fleet-1")
+    assert code == 0
+    assert "1.95-2.00" in out and "> 2.00" in out
 
 
 def test_list_passes_the_filters_and_shows_counts(api: Scripted) -> None:
