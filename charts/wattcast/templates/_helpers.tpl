@@ -275,18 +275,21 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["kueue.x-k8s.io"]
   resources: ["workloads"]
   verbs: ["get", "list", "watch"]
-# FleetTrainingJobs (docs/operator.md, fleets): watch them and keep Kopf's bookkeeping and
-# finalizer on them (its sync timer), write their status, and own their Indexed Job (batch
-# jobs above) and the ConfigMap holding the fleet (spec and meter list) its shard pods mount.
+# Watch FleetTrainingJobs (docs/operator.md, fleets) and keep Kopf's finalizer on them while
+# their sync timer runs; their Indexed Job is one of the batch jobs above.
 - apiGroups: ["wattcast.dev"]
   resources: ["fleettrainingjobs"]
   verbs: ["get", "list", "watch", "patch"]
+# Write a fleet's whole status from its Job and its shards' reports.
 - apiGroups: ["wattcast.dev"]
   resources: ["fleettrainingjobs/status"]
   verbs: ["patch"]
+# The fleet's Job and ConfigMap name it as owner with blockOwnerDeletion (see above).
 - apiGroups: ["wattcast.dev"]
   resources: ["fleettrainingjobs/finalizers"]
   verbs: ["update"]
+# The ConfigMap `<fleet>-fleet` the shard pods mount (the fleet's spec and uid); get: adopt
+# it after a restart. Owned by the fleet: deleted with it.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["create", "get"]

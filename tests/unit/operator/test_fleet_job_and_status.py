@@ -109,6 +109,7 @@ def test_status_counts_finished_shards_only() -> None:
     status = aggregate.fleet_status(
         previous={},
         meters=METERS,
+        total=len(METERS),
         meters_per_pod=2,
         job=job(completedIndexes="0-1", active=1),
         pods=pods,
@@ -142,6 +143,7 @@ def test_a_failed_shard_fails_its_meters_and_the_rest_stand() -> None:
     status = aggregate.fleet_status(
         previous={},
         meters=METERS,
+        total=len(METERS),
         meters_per_pod=2,
         job=job(completedIndexes="0-1", failedIndexes="2", conditions=[failed]),
         pods=pods,
@@ -162,6 +164,7 @@ def test_a_shard_lost_without_a_report_fails_all_its_meters() -> None:
     status = aggregate.fleet_status(
         previous={},
         meters=METERS,
+        total=len(METERS),
         meters_per_pod=2,
         job=job(failedIndexes="1", completedIndexes="0,2", conditions=[failed]),
         pods=[pod(0, "Succeeded", report(0, 2)), pod(2, "Succeeded", report(2, 1))],
@@ -180,6 +183,7 @@ def test_suspended_and_cancelled() -> None:
     status = aggregate.fleet_status(
         previous={},
         meters=METERS,
+        total=len(METERS),
         meters_per_pod=2,
         job=body,
         pods=[],
@@ -198,3 +202,30 @@ def test_index_ranges() -> None:
     long = ",".join(str(i) for i in range(0, 20000, 2))
     cut = aggregate.bounded_ranges(long)
     assert cut is not None and len(cut) <= 8192 and cut.endswith("...")
+
+
+def test_the_discovery_job_is_one_pod_of_the_shard_runner() -> None:
+    discovering = spec(meters={"discover": {"pattern": "^site-"}})
+    body = rendering.render_discovery_job(
+        "fleet", "ns", UID, discovering, InfluxSource(url="http://influx:8086"), OperatorSettings()
+    )
+    job_spec = body["spec"]
+    assert body["metadata"]["name"] == "fleet-discover"
+    assert "completionMode" not in job_spec and "backoffLimitPerIndex" not in job_spec
+    command = job_spec["template"]["spec"]["containers"][0]["command"]
+    assert command == [constants.FLEET_SHARD_COMMAND, "--discover"]
+    assert job_spec["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
+
+
+def test_the_jobs_and_configmap_are_valid_kubernetes_objects() -> None:
+    import kubernetes_validate
+
+    source = InfluxSource(url="http://influx:8086")
+    discovering = spec(meters={"discover": {}})
+    for body in (
+        job(),
+        rendering.render_discovery_job("fleet", "ns", UID, discovering, source, OperatorSettings()),
+        rendering.render_configmap("fleet", "ns", UID, spec()),
+    ):
+        body.pop("status", None)
+        kubernetes_validate.validate(body, "1.34", strict=True)

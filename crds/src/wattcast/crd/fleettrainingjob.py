@@ -657,6 +657,16 @@ class ShardReport(ContractModel):
             report = report.model_copy(update={"failures": shorter})
 
 
+class DiscoveryReport(ContractModel):
+    """What the discovery pod (`wattcast-fleet-shard --discover`) writes to its termination
+    log: how many meters the fixed list in the model store holds (`fleet_meters_path`)."""
+
+    phase: Literal["Succeeded", "Failed"] = Field(description="How discovery ended.")
+    reason: str = Field(max_length=128, pattern=CAMEL_CASE_PATTERN, description="CamelCase.")
+    message: str = Field(default="", max_length=MAX_FAILURE_MESSAGE, description="For a person.")
+    meters: StrictInt = Field(default=0, ge=0, le=MAX_FLEET_METERS, description="Meters found.")
+
+
 # --- the model store's fleet area -------------------------------------------------------------
 
 FLEETS_DIR: Final = "fleets"
@@ -675,6 +685,12 @@ def fleet_outcome_path(uid: str, meter_id: str) -> PurePosixPath:
     if re.fullmatch(METER_ID_PATTERN, meter_id) is None or meter_id in {".", ".."}:
         raise ValueError(f"{meter_id!r} is not a valid meter id (pattern {METER_ID_PATTERN})")
     return fleet_dir(uid) / "meters" / f"{meter_id}.json"
+
+
+def fleet_meters_path(uid: str) -> PurePosixPath:
+    """`fleets/<uid>/meters.json`: a discovered fleet's fixed meter list (a JSON list of ids,
+    written once by discovery; every shard of every attempt reads the same list)."""
+    return fleet_dir(uid) / "meters.json"
 
 
 def meter_list_configmap(fleet_name: str) -> str:
@@ -697,6 +713,7 @@ __all__ = [
     "STATUS_SIZE_BUDGET",
     "UNSUPPORTED_PATTERN_SYNTAX",
     "Count",
+    "DiscoveryReport",
     "FleetCounts",
     "FleetMeters",
     "FleetMetrics",
@@ -715,6 +732,7 @@ __all__ = [
     "ShardReport",
     "check_meter_pattern",
     "fleet_dir",
+    "fleet_meters_path",
     "fleet_outcome_path",
     "meter_list_configmap",
     "ratio_bucket",

@@ -21,8 +21,8 @@ histogram, the first failures) goes to the termination log, where the operator r
 Exit codes: 0 every meter finished (some may have failed for good), 1 retry the shard,
 2 the fleet itself is unusable (the Job fails the index at once).
 
-Standalone (for a test or a laptop; `fleet_main`): `wattcast-fleet-shard --fleet fleet.json --index 0
---models-dir DIR --termination-log FILE`, with the source in INFLUX_*.
+Standalone (for a test or a laptop; `fleet_main`): `wattcast-fleet-shard --fleet fleet.json
+--index 0 --models-dir DIR --termination-log FILE`, with the source in INFLUX_*.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public
 log = logging.getLogger("wattcast.trainer.fleet")
 
 ENV_FLEET_FILE = "WATTCAST_FLEET_FILE"
-DEFAULT_FLEET_FILE = Path("/etc/wattcast/fleet/fleet.json")
 METERS_FILE = "meters.json"
 UNREACHABLE_STREAK = 3
 SHARD_SUCCEEDED = "ShardSucceeded"

@@ -18,12 +18,13 @@ import typer
 from pydantic import SecretStr
 
 from wattcast.crd import InfluxSource, constants
-from wattcast.crd.fleettrainingjob import ShardReport
+from wattcast.crd.fleettrainingjob import DiscoveryReport, ShardReport
 from wattcast.crd.trainingjob import ObjectMeta
 from wattcast.forecasting.datasource import DataSource
 from wattcast.forecasting.errors import InvalidConfigError, TrainerError, public_message
 from wattcast.forecasting.settings import InfluxEnvSettings, get_influx_env
-from wattcast.trainer.fleet import DEFAULT_FLEET_FILE, ENV_FLEET_FILE, Fleet, TrainOne, run_shard
+from wattcast.trainer.fleet import ENV_FLEET_FILE, Fleet, TrainOne, run_shard
+from wattcast.trainer.fleet_discovery import discover
 from wattcast.trainer.job_loading import StandaloneSpec, StandaloneTrainingJob, resolve_source
 from wattcast.trainer.keras_backend import usable_cpus
 from wattcast.trainer.pipeline import run_job
@@ -108,7 +109,7 @@ def shard_main(
             raise InvalidConfigError(
                 f"no shard index: set {constants.ENV_JOB_COMPLETION_INDEX} or pass --index"
             )
-        path = fleet_file or Path(os.environ.get(ENV_FLEET_FILE, str(DEFAULT_FLEET_FILE)))
+        path = fleet_file or settings.fleet_file
         fleet = Fleet.from_file(path)
         env = influx_env or get_influx_env()
         source = None if data_source is not None else resolve_source(_source_spec(fleet), env)
@@ -139,6 +140,39 @@ def shard_main(
     log.info("shard %d: %s", index, report.message)
     _write_report(log_path, report)
     return constants.EXIT_OK if report.phase == "Succeeded" else 1
+
+
+def discover_main(
+    fleet_file: Path | None, models_dir: Path | None, termination_log: Path | None
+) -> int:
+    """Discover the fleet's meters once (wattcast.trainer.fleet_discovery); the exit code."""
+    settings = get_settings()
+    models = models_dir or settings.models_dir
+    log_path = termination_log if termination_log is not None else settings.termination_log
+    try:
+        path = fleet_file or settings.fleet_file
+        fleet = Fleet.from_file(path)
+        env = get_influx_env()
+        source = resolve_source(_source_spec(fleet), env)
+        meters = discover(fleet, source, env.token, models, settings.influx_timeout_seconds)
+        report = DiscoveryReport(
+            phase="Succeeded",
+            reason="MetersDiscovered",
+            message=f"{len(meters)} meters",
+            meters=len(meters),
+        )
+        code = constants.EXIT_OK
+    except TrainerError as error:
+        text = public_message(error)[:512]
+        report = DiscoveryReport(phase="Failed", reason=error.reason, message=text)
+        code = error.exit_code
+    log.info("discovery: %s", report.message)
+    if log_path is not None:
+        try:
+            log_path.write_bytes(report.model_dump_json(by_alias=True).encode())
+        except OSError as error:
+            log.warning("could not write the termination log %s: %s", log_path, error)
+    return code
 
 
 def _source_spec(fleet: Fleet) -> StandaloneSpec:
@@ -180,6 +214,10 @@ def main(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Meters trained at once.", min=1, max=64)
     ] = None,
+    discover_meters: Annotated[
+        bool,
+        typer.Option("--discover", help="Discover the fleet's meters (once) instead of training."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Train one shard of a FleetTrainingJob."""
@@ -190,4 +228,6 @@ def main(
     )
     for noisy in ("urllib3", "absl", "tensorflow", "h5py"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if discover_meters:
+        raise typer.Exit(discover_main(fleet_file, models_dir, termination_log))
     raise typer.Exit(shard_main(fleet_file, index, models_dir, termination_log, workers))

@@ -100,7 +100,8 @@ def _job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
 def fleet_status(
     *,
     previous: dict[str, Any],
-    meters: Sequence[str],
+    meters: Sequence[str] | None,
+    total: int,
     meters_per_pod: int,
     job: dict[str, Any],
     pods: Iterable[dict[str, Any]],
@@ -121,8 +122,8 @@ def fleet_status(
         report = reports.get(index)
         if report is None:
             if index in failed_indexes:
-                lost = shard_of(list(meters), index, meters_per_pod)
-                failed += len(lost)
+                failed += max(0, min(meters_per_pod, total - index * meters_per_pod))
+                lost = shard_of(list(meters), index, meters_per_pod) if meters else []
                 failures.extend(
                     {"meter": m, "reason": SHARD_FAILED, "message": "its shard failed"}
                     for m in lost[: MAX_STATUS_FAILURES - len(failures)]
@@ -141,7 +142,6 @@ def fleet_status(
         for failure in report.failures:
             if len(failures) < MAX_STATUS_FAILURES:
                 failures.append(failure.to_json_dict())
-    total = len(meters)
     finished = min(total, succeeded + failed)
     status: dict[str, Any] = {
         "jobName": (job.get("metadata") or {}).get("name"),
@@ -258,6 +258,23 @@ def _conditions(
     return conditions
 
 
+def discovering_status(previous: dict[str, Any], job_name: str, now: datetime) -> dict[str, Any]:
+    """Discovery runs: the meter list is not fixed yet."""
+    return {
+        **{k: v for k, v in previous.items() if k in ("startTime", "observedGeneration")},
+        "phase": FleetPhase.DISCOVERING.value,
+        "message": f"discovering the meters (Job {job_name})",
+        "conditions": set_condition(
+            previous.get("conditions"),
+            type=ConditionType.JOB_CREATED,
+            status=True,
+            reason=Reason.JOB_CREATED,
+            message=f"discovery Job {job_name}",
+            now=now,
+        ),
+    }
+
+
 def failed_status(
     previous: dict[str, Any], reason: str, message: str, now: datetime
 ) -> dict[str, Any]:
@@ -277,4 +294,4 @@ def failed_status(
     }
 
 
-__all__ = ["failed_status", "fleet_status", "parse_indexes", "shard_reports"]
+__all__ = ["discovering_status", "failed_status", "fleet_status", "parse_indexes", "shard_reports"]

@@ -8,7 +8,6 @@ finalizer on a fleet while the timer runs, and takes it off when the fleet is de
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import kopf
@@ -17,9 +16,11 @@ from wattcast.crd import constants
 from wattcast.crd.fleettrainingjob import FleetPhase
 from wattcast.operator.fleet import reconcile
 from wattcast.operator.runtime import runtime_of
+from wattcast.operator.settings import get_settings
 
 FTJ = (constants.GROUP, constants.VERSION, constants.FLEET_PLURAL)
-SYNC_SECONDS = float(os.environ.get("WATTCAST_FLEET_SYNC_SECONDS", "5"))
+# Read once, when Kopf registers the timer (the process start).
+SYNC_SECONDS = get_settings().fleet_sync_seconds
 
 
 def _running(status: kopf.Status, **_: Any) -> bool:

@@ -21,8 +21,10 @@ from pydantic import ValidationError
 from wattcast.crd import Reason, constants
 from wattcast.crd.fleettrainingjob import (
     MAX_SHARDS,
+    DiscoveryReport,
     FleetPhase,
     FleetTrainingJobSpec,
+    fleet_meters_path,
 )
 from wattcast.crd.messages import redacted
 from wattcast.crd.times import now_utc
@@ -104,7 +106,18 @@ async def _reconcile(
     now = now_utc()
     try:
         spec, meters, source = _prepare(rt, body)
-        job = await _ensure_job(rt, fk, namespace, name, uid, spec, meters, source, previous)
+        if meters is not None:
+            total = len(meters)
+            meter_list = "spec.meters.ids"
+        else:
+            discovered = await _discovered(rt, fk, body, previous, spec, source, logger)
+            if discovered is None:
+                return  # discovery runs; its status is written
+            total = discovered
+            meter_list = f"model store: {fleet_meters_path(uid)}"
+        if spec.shard_count(total) > MAX_SHARDS:
+            raise Refused(Reason.INVALID_SPEC, f"more than {MAX_SHARDS} shards: raise metersPerPod")
+        job = await _ensure_job(rt, fk, namespace, name, uid, spec, total, source, previous)
     except Refused as refused:
         status = aggregate.failed_status(previous, refused.reason, refused.message, now)
         await _write(fk, body, previous, status, logger)
@@ -116,8 +129,9 @@ async def _reconcile(
     pods = await rt.kube.list_job_pods(namespace, name)
     cancelled = constants.ANNOTATION_CANCELLED in (body.metadata.annotations or {})
     status = aggregate.fleet_status(
-        previous={**previous, "meterList": "spec.meters.ids"},
+        previous={**previous, "meterList": meter_list},
         meters=meters,
+        total=total,
         meters_per_pod=spec.effective_meters_per_pod,
         job=job,
         pods=pods,
@@ -128,7 +142,7 @@ async def _reconcile(
     await _write(fk, body, previous, status, logger)
 
 
-def _prepare(rt: Runtime, body: kopf.Body) -> tuple[FleetTrainingJobSpec, list[str], Any]:
+def _prepare(rt: Runtime, body: kopf.Body) -> tuple[FleetTrainingJobSpec, list[str] | None, Any]:
     try:
         spec = FleetTrainingJobSpec.model_validate(dict(body.get("spec") or {}))
     except ValidationError as error:
@@ -136,19 +150,54 @@ def _prepare(rt: Runtime, body: kopf.Body) -> tuple[FleetTrainingJobSpec, list[s
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5]
         )
         raise Refused(Reason.INVALID_SPEC, f"invalid spec: {problems}") from error
-    if spec.meters.ids is None:
-        raise Refused(
-            Reason.INVALID_SPEC,
-            "meters.discover is not supported by this operator yet; list the meters in meters.ids",
-        )
-    meters = list(spec.meters.ids)
-    if spec.shard_count(len(meters)) > MAX_SHARDS:
-        raise Refused(Reason.INVALID_SPEC, f"more than {MAX_SHARDS} shards: raise metersPerPod")
+    meters = list(spec.meters.ids) if spec.meters.ids is not None else None
     try:
         source = resolve_source(spec.source, rt.sources)
     except SourceRefused as refused:
         raise Refused(refused.reason, refused.message) from refused
     return spec, meters, source
+
+
+async def _ensure_configmap(
+    fk: FleetKube, namespace: str, name: str, uid: str, spec: FleetTrainingJobSpec
+) -> None:
+    """The ConfigMap the fleet's pods read it from: created, or found to be the fleet's."""
+    cm_name = rendering.configmap_name(name)
+    existing = await fk.read_configmap(namespace, cm_name)
+    if existing is None:
+        try:
+            await fk.create_configmap(
+                namespace, rendering.render_configmap(name, namespace, uid, spec)
+            )
+            return
+        except KubeApiError as error:
+            if error.status != 409:
+                raise _temporary("creating the fleet's ConfigMap", error) from error
+        existing = await fk.read_configmap(namespace, cm_name)
+    if existing is None or not is_owned_by(existing, uid):
+        raise Refused(Reason.JOB_NAME_CONFLICT, _conflict("ConfigMap", cm_name, namespace))
+
+
+async def _create_or_adopt(
+    rt: Runtime, namespace: str, wanted: dict[str, Any], uid: str
+) -> dict[str, Any]:
+    """Create the Job, or adopt the one of that name this fleet owns (a restart's 409)."""
+    name = wanted["metadata"]["name"]
+    try:
+        return await rt.kube.create_job(namespace, wanted)
+    except KubeApiError as error:
+        if error.status in (400, 422):
+            raise Refused(
+                Reason.INVALID_SPEC, f"the Job was refused: {redacted(error.message)}"[:1024]
+            ) from error
+        if error.status != 409:
+            raise _temporary(f"creating the Job {name}", error) from error
+    existing = await rt.kube.read_job(namespace, name)
+    if existing is None:
+        raise kopf.TemporaryError(f"Job {name} existed and vanished; retrying", delay=1)
+    if not is_owned_by(existing, uid):
+        raise Refused(Reason.JOB_NAME_CONFLICT, _conflict("Job", name, namespace))
+    return existing
 
 
 async def _ensure_job(
@@ -158,11 +207,11 @@ async def _ensure_job(
     name: str,
     uid: str,
     spec: FleetTrainingJobSpec,
-    meters: list[str],
+    total: int,
     source: Any,
     previous: dict[str, Any],
 ) -> dict[str, Any]:
-    """The fleet's Job: read, or created (with its ConfigMap), or adopted."""
+    """The fleet's Indexed Job: read, or created, or adopted; a vanished one is lost."""
     job = await rt.kube.read_job(namespace, name)
     if job is not None:
         if not is_owned_by(job, uid):
@@ -170,35 +219,68 @@ async def _ensure_job(
         return job
     if previous.get("jobName"):
         raise Refused(Reason.JOB_LOST, f"the Job {name} was deleted while the fleet ran")
-    configmap = rendering.render_configmap(name, namespace, uid, spec)
-    try:
-        await fk.create_configmap(namespace, configmap)
-    except KubeApiError as error:
-        if error.status != 409:
-            raise _temporary("creating the fleet's ConfigMap", error) from error
-        existing = await fk.read_configmap(namespace, rendering.configmap_name(name))
-        if existing is None or not is_owned_by(existing, uid):
-            raise Refused(
-                Reason.JOB_NAME_CONFLICT,
-                _conflict("ConfigMap", rendering.configmap_name(name), namespace),
-            ) from error
-    shards = spec.shard_count(len(meters))
+    await _ensure_configmap(fk, namespace, name, uid, spec)
+    shards = spec.shard_count(total)
     wanted = rendering.render_job(name, namespace, uid, spec, shards, source, rt.settings)
-    try:
-        return await rt.kube.create_job(namespace, wanted)
-    except KubeApiError as error:
-        if error.status in (400, 422):
-            raise Refused(
-                Reason.INVALID_SPEC, f"the Job was refused: {redacted(error.message)}"[:1024]
-            ) from error
-        if error.status != 409:
-            raise _temporary("creating the fleet's Job", error) from error
-    existing_job = await rt.kube.read_job(namespace, name)
-    if existing_job is None:
-        raise kopf.TemporaryError(f"Job {name} existed and vanished; retrying", delay=1)
-    if not is_owned_by(existing_job, uid):
-        raise Refused(Reason.JOB_NAME_CONFLICT, _conflict("Job", name, namespace))
-    return existing_job
+    return await _create_or_adopt(rt, namespace, wanted, uid)
+
+
+async def _discovered(
+    rt: Runtime,
+    fk: FleetKube,
+    body: kopf.Body,
+    previous: dict[str, Any],
+    spec: FleetTrainingJobSpec,
+    source: Any,
+    logger: kopf.Logger,
+) -> int | None:
+    """The discovered fleet's size: from the status once known, else from the discovery
+    Job's report (None while it runs; the Discovering status is then written)."""
+    known = (previous.get("counts") or {}).get("total")
+    if known is not None and previous.get("meterList"):
+        return int(known)
+    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    uid = body.metadata.uid or ""
+    job_name = rendering.discovery_job_name(name)
+    job = await rt.kube.read_job(namespace, job_name)
+    if job is None:
+        await _ensure_configmap(fk, namespace, name, uid, spec)
+        wanted = rendering.render_discovery_job(name, namespace, uid, spec, source, rt.settings)
+        job = await _create_or_adopt(rt, namespace, wanted, uid)
+    elif not is_owned_by(job, uid):
+        raise Refused(Reason.JOB_NAME_CONFLICT, _conflict("Job", job_name, namespace))
+    true = {
+        c.get("type")
+        for c in (job.get("status") or {}).get("conditions") or []
+        if c.get("status") == "True"
+    }
+    if true & {"Complete", "Failed"}:
+        report = _discovery_report(await rt.kube.list_job_pods(namespace, job_name))
+        if "Complete" in true and report is not None and report.phase == "Succeeded":
+            return report.meters
+        reason = report.reason if report is not None else Reason.TRAINING_ERROR
+        words = report.message if report is not None else "the discovery pod failed"
+        raise Refused(reason, f"meter discovery failed: {words}")
+    status = aggregate.discovering_status(previous, job_name, now_utc())
+    await _write(fk, body, previous, status, logger)
+    return None
+
+
+def _discovery_report(pods: list[dict[str, Any]]) -> DiscoveryReport | None:
+    """The discovery pods' report: a successful one's, else any."""
+    found = None
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            message = ((status.get("state") or {}).get("terminated") or {}).get("message")
+            if not message:
+                continue
+            try:
+                report = DiscoveryReport.model_validate_json(message)
+            except ValueError:
+                continue
+            if found is None or report.phase == "Succeeded":
+                found = report
+    return found
 
 
 def _conflict(kind: str, name: str, namespace: str) -> str:

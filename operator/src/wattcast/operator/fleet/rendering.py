@@ -214,3 +214,31 @@ def render_job(
         },
         "spec": job_spec,
     }
+
+
+def discovery_job_name(name: str) -> str:
+    """The discovery Job of a fleet with meters.discover (a DNS label, like every Job name)."""
+    return f"{name[:54]}-discover"
+
+
+def render_discovery_job(
+    name: str,
+    namespace: str,
+    uid: str,
+    spec: FleetTrainingJobSpec,
+    source: InfluxSource,
+    settings: OperatorSettings,
+) -> dict[str, Any]:
+    """One pod, `wattcast-fleet-shard --discover`: writes the fixed meter list to the model
+    store and its size to its termination log. Retried like a TrainingJob's trainer."""
+    body = render_job(name, namespace, uid, spec, 1, source, settings)
+    body["metadata"]["name"] = discovery_job_name(name)
+    job_spec = body["spec"]
+    for key in ("completionMode", "completions", "parallelism", "backoffLimitPerIndex"):
+        job_spec.pop(key, None)
+    job_spec["backoffLimit"] = spec.effective_backoff_limit_per_index
+    job_spec["suspend"] = False
+    job_spec["podFailurePolicy"]["rules"][0]["action"] = "FailJob"
+    container = job_spec["template"]["spec"]["containers"][0]
+    container["command"] = [constants.FLEET_SHARD_COMMAND, "--discover"]
+    return body
