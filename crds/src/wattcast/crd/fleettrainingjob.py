@@ -65,6 +65,7 @@ from wattcast.crd.fieldtypes import (
 )
 from wattcast.crd.spec import ModelSpec, ResourceRequirements, SourceRef
 from wattcast.crd.status import Condition
+from wattcast.crd.trainingjob import ObjectMeta
 
 # --- bounds -------------------------------------------------------------------------------
 
@@ -561,7 +562,7 @@ class FleetTrainingJob(ContractModel):
 
     api_version: Literal["wattcast.dev/v1alpha1"] = "wattcast.dev/v1alpha1"
     kind: Literal["FleetTrainingJob"] = "FleetTrainingJob"
-    metadata: dict[str, object] = Field(default_factory=dict)
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: FleetTrainingJobSpec
     status: FleetTrainingJobStatus | None = None
 
