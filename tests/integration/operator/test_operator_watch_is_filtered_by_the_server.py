@@ -23,11 +23,13 @@ OPERATOR_USER = f"system:serviceaccount:{RELEASE_NAMESPACE}:{RELEASE}-operator"
 
 
 def operator_requests(cluster: DevCluster, namespace: str) -> list[dict[str, Any]]:
-    """The operator's lists and watches in `namespace`, as the audit log records them."""
+    """Kopf's lists and watches in `namespace` for the operator, as the audit log records them
+    (not the operator's own reads, such as its list of a finished Job's pods by `job-name`)."""
     return [
         event
         for event in cluster.control_plane.audit_events()
         if event.get("user", {}).get("username") == OPERATOR_USER
+        and event.get("userAgent", "").startswith("kopf/")
         and event.get("objectRef", {}).get("namespace") == namespace
         and event.get("verb") in ("list", "watch")
     ]
