@@ -216,7 +216,8 @@ def measure(
         "WATTCAST_HEALTH_PORT": str(health_port),
         "WATTCAST_LOG_FORMAT": "json",
     }
-    log = (workdir / f"operator-{mode}-{namespace}.log").open("wb")
+    log_path = workdir / f"operator-{mode}-{namespace}.log"
+    log = log_path.open("wb")
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCH[mode], "--quiet"],
@@ -229,7 +230,9 @@ def measure(
         seen = -1
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"the operator ({mode}) exited with {proc.returncode}")
+                log.flush()
+                tail = log_path.read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"the operator ({mode}) exited with {proc.returncode}:\n{tail}")
             try:
                 seen = indexed(metrics_port)
             except OSError:
@@ -238,7 +241,8 @@ def measure(
                 break
             time.sleep(0.5)
         else:
-            raise RuntimeError(f"the operator ({mode}) indexed {seen} of {expected}")
+            tail = log_path.read_text(errors="replace")[-4000:]
+            raise RuntimeError(f"the operator ({mode}) indexed {seen} of {expected}:\n{tail}")
         listed = time.perf_counter() - started
         time.sleep(settle)  # the Job and pod listings, and whatever they bring, settle
         return {
