@@ -55,6 +55,10 @@ from wattcast.operator.rendering import render_job
 from wattcast.operator.settings import OperatorSettings
 
 BIN = Path(sys.executable).parent
+LABELS = {
+    "server": "server-side selector (as shipped)",
+    "client": "client-side filtering (before)",
+}
 SCALE, EMPTY = "bench-scale", "bench-empty"
 SPEC = {
     "meterId": "meter1",
@@ -293,28 +297,24 @@ def main() -> int:
             populate(admin, args)
             admin.close()
             idle = measure("server", identity, workdir, EMPTY, 0, args.settle, args.timeout)
+            own = " (each with its Job)" if args.own_jobs else ""
+            print(f"\nTrainingJobs in scope:       {args.trainingjobs}{own}")
+            print(f"unrelated Jobs in scope:     {args.unrelated_jobs}")
+            print(f"operator on an empty namespace: peak {idle['peak_mb']:.0f} MB", flush=True)
             for mode in modes:
-                results[mode] = measure(
+                results[mode] = figures = measure(
                     mode, identity, workdir, SCALE, args.trainingjobs, args.settle, args.timeout
+                )
+                print(
+                    f"{LABELS[mode]:<36} peak RSS {figures['peak_mb']:.0f} MB, RSS "
+                    f"{figures['rss_mb']:.0f} MB {args.settle:.0f} s later; all TrainingJobs "
+                    f"indexed after {figures['listed_s']:.1f} s; own API requests "
+                    f"{figures['requests']:.0f}; load average {os.getloadavg()[0]:.1f} on "
+                    f"{os.cpu_count()} CPUs",
+                    flush=True,
                 )
         finally:
             cluster.stop()
-
-    own = " (each with its Job)" if args.own_jobs else ""
-    print(f"\nTrainingJobs in scope:       {args.trainingjobs}{own}")
-    print(f"unrelated Jobs in scope:     {args.unrelated_jobs}")
-    print(f"operator on an empty namespace: peak {idle['peak_mb']:.0f} MB")
-    labels = {
-        "server": "server-side selector (as shipped)",
-        "client": "client-side filtering (before)",
-    }
-    for mode, figures in results.items():
-        print(
-            f"{labels[mode]:<36} peak RSS {figures['peak_mb']:.0f} MB, RSS "
-            f"{figures['rss_mb']:.0f} MB {args.settle:.0f} s later; all TrainingJobs indexed "
-            f"after {figures['listed_s']:.1f} s; own API requests {figures['requests']:.0f}"
-        )
-    print(f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
 
 
