@@ -171,7 +171,12 @@ def test_helm_install_apply_the_example_test_upgrade_and_uninstall(
         "the example refused in a namespace the operator does not watch",
         diagnose,
     )
-    assert "denied request" in refused, refused
+    policy = f"{RELEASE}-trainingjob-namespaces"
+    assert "Error from server (Forbidden)" in refused, refused
+    assert (
+        f"is forbidden: ValidatingAdmissionPolicy '{policy}' with binding '{policy}' denied "
+        "request: " in refused
+    ), refused
     assert f"TrainingJobs run only in the namespaces {namespace}:" in refused, refused
     assert f"(release {RELEASE} in {namespace}) watches no other" in refused, refused
     assert Tools(devcluster.kubeconfig, "default").get("tj", EXAMPLE_NAME) == {}
