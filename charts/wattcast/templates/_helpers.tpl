@@ -149,6 +149,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- fail (printf "api.defaultNamespace %q must be one of the API's namespaces %v" .Values.api.defaultNamespace $apiNamespaces) -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.api.enabled (not .Values.operator.clusterWide) -}}
+{{- $trainingNamespaces := include "wattcast.trainingNamespaces" . | fromJsonArray -}}
+{{- range include "wattcast.api.namespaces" . | fromJsonArray -}}
+{{- if not (has . $trainingNamespaces) -}}
+{{- fail (printf "api.namespaces: the operator does not watch %q (it watches trainingNamespaces %v): TrainingJobs the API made there would never run. Add it to trainingNamespaces, or set operator.clusterWide=true" . $trainingNamespaces) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if le (int .Values.operator.watch.clientTimeout) (int .Values.operator.watch.serverTimeout) -}}
 {{- fail "operator.watch.clientTimeout must be above operator.watch.serverTimeout, or the client would drop healthy watches" -}}
 {{- end -}}
