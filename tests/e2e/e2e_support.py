@@ -207,3 +207,17 @@ def condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
         ),
         None,
     )
+
+
+WATTCAST = Path(sys.executable).with_name("wattcast")
+
+
+def cli(e2e: E2E, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "WATTCAST_API_URL": e2e.stack.api_url,
+        "WATTCAST_API_TOKEN": e2e.stack.token,
+    }
+    return subprocess.run(
+        [str(WATTCAST), *args], capture_output=True, text=True, timeout=300, env=env, check=False
+    )

@@ -6,23 +6,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
-from e2e_support import E2E, tiny_range, unique
-
-WATTCAST = Path(sys.executable).with_name("wattcast")
-
-
-def cli(e2e: E2E, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "WATTCAST_API_URL": e2e.stack.api_url,
-        "WATTCAST_API_TOKEN": e2e.stack.token,
-    }
-    return subprocess.run(
-        [str(WATTCAST), *args], capture_output=True, text=True, timeout=300, env=env, check=False
-    )
+from e2e_support import E2E, WATTCAST, cli, tiny_range, unique
 
 
 def test_train_wait_result_and_list(e2e: E2E) -> None:

@@ -88,16 +88,23 @@ def tj_body(
 
 class TrainingJobs:
     """The TrainingJobs of one namespace on the real API server, as an administrator sees them:
-    what exists, and the writes the API, the operator and the trainer make."""
+    what exists, and the writes the API, the operator and the trainer make. With
+    `plural=constants.FLEET_PLURAL`, the same for FleetTrainingJobs."""
 
-    def __init__(self, api: client.ApiClient | client.CustomObjectsApi, namespace: str) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient | client.CustomObjectsApi,
+        namespace: str,
+        plural: str = constants.PLURAL,
+    ) -> None:
         self.objects = (
             api if isinstance(api, client.CustomObjectsApi) else client.CustomObjectsApi(api)
         )
         self.namespace = namespace
+        self.plural = plural
 
     def _where(self) -> tuple[str, str, str, str]:
-        return constants.GROUP, constants.VERSION, self.namespace, constants.PLURAL
+        return constants.GROUP, constants.VERSION, self.namespace, self.plural
 
     def create(self, body: dict[str, Any], **params: Any) -> dict[str, Any]:
         created: dict[str, Any] = self.objects.create_namespaced_custom_object(

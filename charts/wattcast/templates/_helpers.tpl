@@ -149,6 +149,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- fail (printf "api.defaultNamespace %q must be one of the API's namespaces %v" .Values.api.defaultNamespace $apiNamespaces) -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.api.enabled (not .Values.operator.clusterWide) -}}
+{{- $trainingNamespaces := include "wattcast.trainingNamespaces" . | fromJsonArray -}}
+{{- range include "wattcast.api.namespaces" . | fromJsonArray -}}
+{{- if not (has . $trainingNamespaces) -}}
+{{- fail (printf "api.namespaces: the operator does not watch %q (it watches trainingNamespaces %v): TrainingJobs the API made there would never run. Add it to trainingNamespaces, or set operator.clusterWide=true" . $trainingNamespaces) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if le (int .Values.operator.watch.clientTimeout) (int .Values.operator.watch.serverTimeout) -}}
 {{- fail "operator.watch.clientTimeout must be above operator.watch.serverTimeout, or the client would drop healthy watches" -}}
 {{- end -}}
@@ -275,6 +283,24 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: ["kueue.x-k8s.io"]
   resources: ["workloads"]
   verbs: ["get", "list", "watch"]
+# Watch FleetTrainingJobs (docs/operator.md, fleets) and keep Kopf's finalizer on them while
+# their sync timer runs; their Indexed Job is one of the batch jobs above.
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs"]
+  verbs: ["get", "list", "watch", "patch"]
+# Write a fleet's whole status from its Job and its shards' reports.
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs/status"]
+  verbs: ["patch"]
+# The fleet's Job and ConfigMap name it as owner with blockOwnerDeletion (see above).
+- apiGroups: ["wattcast.dev"]
+  resources: ["fleettrainingjobs/finalizers"]
+  verbs: ["update"]
+# The ConfigMap `<fleet>-fleet` the shard pods mount (the fleet's spec and uid); get: adopt
+# it after a restart. Owned by the fleet: deleted with it.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["create", "get"]
 {{- if .Values.operator.peering.enabled }}
 # Kopf peering: replicas record their liveness on the peering object and pause while a peer
 # with a higher priority is alive.

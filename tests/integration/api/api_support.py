@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +112,31 @@ class ApiProcess:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS")
+
+
+@dataclass(frozen=True)
+class Event:
+    event: str
+    data: Any
+    id: str | None
+
+
+def events(response: httpx.Response) -> Iterator[Event]:
+    """Parse text/event-stream (comments such as keep-alive pings are skipped)."""
+    kind, data, ident = "message", [], None
+    for line in response.iter_lines():
+        if line == "":
+            if data:
+                yield Event(kind, json.loads("\n".join(data)), ident)
+            kind, data, ident = "message", [], None
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "event":
+                kind = value
+            elif name == "data":
+                data.append(value)
+            elif name == "id":
+                ident = value

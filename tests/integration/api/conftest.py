@@ -8,7 +8,8 @@ ServiceAccount with the chart's Role in the test's namespace (a missing right is
   ``api_url``: its base URL.
 - ``api``: an ``httpx.Client`` for it with the token; ``anon``: one without.
 - ``kube_objects``: an admin kubernetes ``CustomObjectsApi``, for what the operator and the
-  trainer would do (status patches) and to look at what exists.
+  trainer would do (status patches) and to look at what exists; ``cluster`` and ``fleets``:
+  the namespace's TrainingJobs and FleetTrainingJobs through it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kubernetes import client, config
 from testkit import TrainingJobs
 
 from wattcast.api.core.config import Settings
+from wattcast.crd import constants
 from wattcast.devtools.cluster.chart import ChartIdentities
 
 
@@ -91,6 +93,12 @@ def kube_objects(kubeconfig: Path) -> Iterator[client.CustomObjectsApi]:
 @pytest.fixture
 def cluster(kube_objects: client.CustomObjectsApi, namespace: str) -> TrainingJobs:
     return TrainingJobs(kube_objects, namespace)
+
+
+@pytest.fixture
+def fleets(kube_objects: client.CustomObjectsApi, namespace: str) -> TrainingJobs:
+    """The test namespace's FleetTrainingJobs, as an administrator (and the operator) sees them."""
+    return TrainingJobs(kube_objects, namespace, plural=constants.FLEET_PLURAL)
 
 
 @pytest.fixture

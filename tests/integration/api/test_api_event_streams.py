@@ -2,41 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-
 import httpx
+from api_support import events
 from testkit import TrainingJobs
-
-
-@dataclass(frozen=True)
-class Event:
-    event: str
-    data: Any
-    id: str | None
-
-
-def events(response: httpx.Response) -> Iterator[Event]:
-    """Parse text/event-stream (comments such as keep-alive pings are skipped)."""
-    kind, data, ident = "message", [], None
-    for line in response.iter_lines():
-        if line == "":
-            if data:
-                yield Event(kind, json.loads("\n".join(data)), ident)
-            kind, data, ident = "message", [], None
-        elif line.startswith(":"):
-            continue
-        else:
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "event":
-                kind = value
-            elif name == "data":
-                data.append(value)
-            elif name == "id":
-                ident = value
 
 
 def _create(api: httpx.Client, meter: str = "meter1") -> str:

@@ -83,10 +83,22 @@ CONFIG = schemathesis.Config.from_dict(
                 "include-name": "POST /trainmodel/v2/",
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "422"]}},
             },
+            # The same for fleets, and `meters` takes exactly one of ids and discover, and a
+            # pattern only in the regular expressions both RE2 and Python accept.
+            {
+                "include-name": "POST /v1/fleettrainingjobs",
+                "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "422"]}},
+            },
             # A `continue` token is opaque: only the API server can tell one it never issued
             # (400) or one that expired (410), as the document says.
             {
                 "include-name": "GET /v1/trainingjobs",
+                "checks": {
+                    "positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400", "410"]}
+                },
+            },
+            {
+                "include-name": "GET /v1/fleettrainingjobs",
                 "checks": {
                     "positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400", "410"]}
                 },

@@ -4,7 +4,8 @@ The chart is installed with its real templates by the project's helm into a fres
 of the session dev cluster; the real Deployment and ReplicaSet controllers make the operator's
 and the API's pods, the process kubelet runs them under the ServiceAccounts the chart made.
 Then the seed's example, `kubectl apply -f examples/meter1-electricity.yaml`, trains on a real
-InfluxDB 2 and ends Succeeded; `helm test` checks the install; `helm upgrade` and
+InfluxDB 2 and ends Succeeded (and is refused, naming the operator's namespaces, in a namespace
+the operator does not watch); `helm test` checks the install; `helm upgrade` and
 `helm uninstall` keep the CRD, the TrainingJob and the model store, as docs/deploying.md says.
 
 The session cluster's CRD was applied with kubectl before any release existed, so the install
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,32 @@ def _values(influx2: RunningInflux, bucket: Influx2Bucket) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def cluster_objects_removed(devcluster: DevCluster, namespace: str) -> Iterator[None]:
+    """The release's cluster-scoped objects go even when a test stops before `helm uninstall`:
+    its ValidatingAdmissionPolicy would refuse the session's other tests' TrainingJobs."""
+    yield
+    Tools(devcluster.kubeconfig, namespace).kubectl(
+        "delete",
+        "validatingadmissionpolicies,validatingadmissionpolicybindings",
+        "-l",
+        f"app.kubernetes.io/instance={RELEASE}",
+        "--ignore-not-found",
+    )
+
+
+def _refused_elsewhere(devcluster: DevCluster, namespace: str) -> str | None:
+    """`kubectl apply` of the example in a namespace the operator does not watch: the API
+    server's answer once the release's admission policy is in force (it is loaded a moment
+    after its creation), else None (a TrainingJob that slipped in meanwhile is deleted)."""
+    elsewhere = Tools(devcluster.kubeconfig, "default")
+    applied = elsewhere.kubectl("apply", "-f", str(EXAMPLE))
+    if applied.returncode != 0:
+        return applied.stderr
+    elsewhere.kubectl("delete", "-f", str(EXAMPLE), "--wait=false")
+    return None
+
+
 def _available(tools: Tools, name: str) -> bool:
     deployment = tools.get("deployment", name)
     status = deployment.get("status") or {}
@@ -78,6 +106,7 @@ def test_helm_install_apply_the_example_test_upgrade_and_uninstall(
     influx2_bucket: Influx2Bucket,
     synthetic_meter: SyntheticMeterFactory,
     tmp_path: Path,
+    cluster_objects_removed: None,
 ) -> None:
     tools = Tools(devcluster.kubeconfig, namespace)
     kubelet_dir = devcluster.workdir / "kubelet"
@@ -133,6 +162,24 @@ def test_helm_install_apply_the_example_test_upgrade_and_uninstall(
     crd = tools.get("crd", CRD)
     assert crd["metadata"]["annotations"]["meta.helm.sh/release-namespace"] == namespace
     assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+    # Outside the operator's namespaces, kubectl gets an error naming them (a
+    # ValidatingAdmissionPolicy of the release), never a TrainingJob nobody would run.
+    refused = wait_for(
+        lambda: _refused_elsewhere(devcluster, namespace),
+        60,
+        "the example refused in a namespace the operator does not watch",
+        diagnose,
+    )
+    policy = f"{RELEASE}-trainingjob-namespaces"
+    assert "Error from server (Forbidden)" in refused, refused
+    assert (
+        f"is forbidden: ValidatingAdmissionPolicy '{policy}' with binding '{policy}' denied "
+        "request: " in refused
+    ), refused
+    assert f"TrainingJobs run only in the namespaces {namespace}:" in refused, refused
+    assert f"(release {RELEASE} in {namespace}) watches no other" in refused, refused
+    assert Tools(devcluster.kubeconfig, "default").get("tj", EXAMPLE_NAME) == {}
 
     applied = tools.kubectl("apply", "-f", str(EXAMPLE))
     assert applied.returncode == 0, applied.stderr
@@ -203,13 +250,20 @@ def test_helm_install_apply_the_example_test_upgrade_and_uninstall(
     assert tools.get("tj", EXAMPLE_NAME)["status"]["phase"] == "Succeeded"
     assert tools.get("pvc", f"{RELEASE}-models")
     assert (store / model_path).is_file()
-    for gone in ("deployment", "service", "configmap", "serviceaccount", "role"):
+    for gone in (
+        "deployment",
+        "service",
+        "configmap",
+        "serviceaccount",
+        "role",
+        "validatingadmissionpolicy",
+    ):
         left = tools.get(gone, "-l", f"app.kubernetes.io/instance={RELEASE}").get("items", [])
         assert left == [], (gone, [i["metadata"]["name"] for i in left])
 
 
 def test_peering_installs_in_one_release(
-    devcluster: DevCluster, namespace: str, tmp_path: Path
+    devcluster: DevCluster, namespace: str, tmp_path: Path, cluster_objects_removed: None
 ) -> None:
     """operator.peering.enabled=true: Kopf's peering CRDs (the chart's crds/) and the
     KopfPeering object (a template) go in with one `helm install`, and the operator runs with

@@ -158,14 +158,24 @@ def test_the_short_name_and_the_category_reach_trainingjobs(kubectl: Kubectl) ->
     ]
     resources = rows(kubectl("api-resources", "--api-group=wattcast.dev", "-o", "wide"))
     assert resources[0][:6] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS"]
-    assert resources[1][:5] == [
+    by_name = {row[0]: row for row in resources[1:]}
+    assert by_name["trainingjobs"][:5] == [
         "trainingjobs",
         "tj",
         "wattcast.dev/v1alpha1",
         "true",
         "TrainingJob",
     ]
-    assert resources[1][-1] == "wattcast"
+    assert by_name["trainingjobs"][-1] == "wattcast"
+    # The fleet kind shares the group and the category.
+    assert by_name["fleettrainingjobs"][:5] == [
+        "fleettrainingjobs",
+        "ftj",
+        "wattcast.dev/v1alpha1",
+        "true",
+        "FleetTrainingJob",
+    ]
+    assert by_name["fleettrainingjobs"][-1] == "wattcast"
 
 
 def test_kubectl_explain_reads_the_crds_descriptions(kubectl: Kubectl) -> None:

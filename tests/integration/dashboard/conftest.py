@@ -18,7 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import CHROMIUM, DESKTOP, PHONE, TOKEN, build_app, chromium_context
+from dashboard_support import (
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    TOKEN,
+    Watched,
+    build_app,
+    chromium_context,
+)
 from kubernetes import client, config
 from testkit import TrainingJobs
 
@@ -107,3 +115,11 @@ def desktop(playwright_driver: Any) -> Iterator[Any]:
 def phone(playwright_driver: Any) -> Iterator[Any]:
     with chromium_context(playwright_driver, PHONE) as context:
         yield context
+
+
+@pytest.fixture
+def watch(dashboard_url: str) -> Iterator[list[Watched]]:
+    watched: list[Watched] = []
+    yield watched
+    for w in watched:
+        w.check()

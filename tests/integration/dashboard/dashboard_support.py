@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -18,6 +18,9 @@ from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.dashboard.settings import DashboardSettings, get_dashboard_settings
 from wattcast.api.main import create_app
 from wattcast.devtools.testbed.modelstore import sample_metadata
+
+if TYPE_CHECKING:  # playwright is imported by the browser tests only, when they run
+    from playwright.sync_api import Page
 
 TOKEN = "dashboard-token-7c41"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -125,3 +128,48 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+class Watched:
+    """A page and what it did: console errors, page errors, every request URL."""
+
+    def __init__(self, page: Page, origin: str) -> None:
+        self.page = page
+        self.origin = origin
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.urls.append(r.url))
+
+    def _console(self, message: Any) -> None:
+        # Refused API calls (401 on a wrong token) are logged by chromium as "Failed to load
+        # resource"; they are expected and asserted on their own. Anything else is a bug.
+        if message.type in {"error", "warning"} and not message.text.startswith(
+            "Failed to load resource"
+        ):
+            self.errors.append(message.text)
+
+    def check(self) -> None:
+        assert self.errors == []
+        assert self.urls, "the page made no request"
+        foreign = [u for u in self.urls if not u.startswith(self.origin)]
+        assert foreign == [], "the dashboard must load nothing from elsewhere"
+        assert not [u for u in self.urls if TOKEN in u], "the token must never be in a URL"
+
+
+def open_page(context: Any, url: str, watch: list[Watched], origin: str) -> Page:
+    page: Page = context.new_page()
+    watch.append(Watched(page, origin))
+    page.goto(url)
+    return page
+
+
+def sign_in(page: Page, token: str = TOKEN) -> None:
+    """Type the token and press Enter, as a keyboard user does."""
+    from playwright.sync_api import expect
+
+    field = page.get_by_label("API token")
+    expect(field).to_be_focused()
+    field.fill(token)
+    field.press("Enter")

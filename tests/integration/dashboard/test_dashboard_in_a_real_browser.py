@@ -8,69 +8,27 @@ leave the API's origin, and the token appearing in any URL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import METRICS, TOKEN, iso, job_body, screenshot, write_model
+from dashboard_support import (
+    METRICS,
+    TOKEN,
+    Watched,
+    iso,
+    job_body,
+    open_page,
+    screenshot,
+    sign_in,
+    write_model,
+)
 from playwright.sync_api import Page, expect
 from testkit import TrainingJobs
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Watched:
-    """A page and what it did: console errors, page errors, every request URL."""
-
-    def __init__(self, page: Page, origin: str) -> None:
-        self.page = page
-        self.origin = origin
-        self.errors: list[str] = []
-        self.urls: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.urls.append(r.url))
-
-    def _console(self, message: Any) -> None:
-        # Refused API calls (401 on a wrong token) are logged by chromium as "Failed to load
-        # resource"; they are expected and asserted on their own. Anything else is a bug.
-        if message.type in {"error", "warning"} and not message.text.startswith(
-            "Failed to load resource"
-        ):
-            self.errors.append(message.text)
-
-    def check(self) -> None:
-        assert self.errors == []
-        assert self.urls, "the page made no request"
-        foreign = [u for u in self.urls if not u.startswith(self.origin)]
-        assert foreign == [], "the dashboard must load nothing from elsewhere"
-        assert not [u for u in self.urls if TOKEN in u], "the token must never be in a URL"
-
-
-@pytest.fixture
-def watch(dashboard_url: str) -> Iterator[list[Watched]]:
-    watched: list[Watched] = []
-    yield watched
-    for w in watched:
-        w.check()
-
-
-def open_page(context: Any, url: str, watch: list[Watched], origin: str) -> Page:
-    page: Page = context.new_page()
-    watch.append(Watched(page, origin))
-    page.goto(url)
-    return page
-
-
-def sign_in(page: Page, token: str = TOKEN) -> None:
-    """Type the token and press Enter, as a keyboard user does."""
-    field = page.get_by_label("API token")
-    expect(field).to_be_focused()
-    field.fill(token)
-    field.press("Enter")
 
 
 def clear_filters(page: Page, jobs: int = 4) -> None:

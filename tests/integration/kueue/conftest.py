@@ -7,21 +7,17 @@ operator on the real control plane; the process kubelet runs the trainer double.
 - ``queues`` (function): the test's Kueue objects (:class:`~kueuekit.Queues`): a ClusterQueue
   of its own, the chart's LocalQueue and WorkloadPriorityClasses, Workloads to look at.
 
-The operator tests' helpers (operatorkit.py) are shared: the trainer double ends as a test
-instructs it.
+The operator tests' helpers (operatorkit.py) and the fixtures ``k8s`` and
+``operator_kubeconfig`` are shared (tests/integration/conftest.py): the trainer double ends as
+a test instructs it.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# operatorkit lives with the operator tests (tests/integration/operator).
-sys.path.insert(0, str(Path(__file__).parents[1] / "operator"))
-
 from kubernetes import client
 from kueuekit import Queues
 from operatorkit import K8s, OperatorProcess, operator_env
@@ -30,31 +26,13 @@ from wattcast.devtools.cluster.chart import ChartIdentities
 from wattcast.devtools.cluster.kueue import Kueue
 
 
-@pytest.fixture(scope="session")
-def kueue_operator_kubeconfig(
-    chart_identities: ChartIdentities, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    return chart_identities.kubeconfig_for(
-        "operator", tmp_path_factory.mktemp("kueue-operator-identity") / "kubeconfig"
-    )
-
-
-@pytest.fixture(scope="session")
-def k8s(kubeconfig: Path) -> Iterator[K8s]:
-    api = K8s(kubeconfig)
-    try:
-        yield api
-    finally:
-        api.close()
-
-
 @pytest.fixture
 def kueue_namespace(
     kueue: Kueue,
     namespace: str,
     chart_identities: ChartIdentities,
     k8s: K8s,
-    kueue_operator_kubeconfig: Path,
+    operator_kubeconfig: Path,
     tmp_path: Path,
 ) -> Iterator[str]:
     kueue.manage(namespace)
@@ -62,7 +40,7 @@ def kueue_namespace(
     chart_identities.grant(namespace, "trainer")
     k8s.prepare_training_namespace(namespace)
     env = operator_env(tmp_path, WATTCAST_NAMESPACES=namespace)
-    running = OperatorProcess(kueue_operator_kubeconfig, tmp_path, env).start()
+    running = OperatorProcess(operator_kubeconfig, tmp_path, env).start()
     try:
         yield namespace
     finally:

@@ -9,7 +9,9 @@ ServiceAccount, with the real Job controller and the process kubelet running the
   test's namespace, as the chart's default (a Role per training namespace, no cluster-wide
   rights) deploys it, with extra WATTCAST_* settings; stopped after the test.
 - ``operator`` (function): one such operator with the default settings.
-- ``k8s`` (session): a small synchronous admin client for the tests.
+
+``k8s`` (the admin client) and ``operator_kubeconfig`` (the chart's operator identity) are
+shared with the Kueue tests (tests/integration/conftest.py).
 
 Trainer pods run the trainer double (trainer-double/wattcast-trainer): each waits for the
 test's instruction (``K8s.instruct``) and ends as told; the real Job controller decides what
@@ -26,25 +28,6 @@ from kubernetes import client
 from operatorkit import K8s, OperatorProcess, operator_env
 
 from wattcast.devtools.cluster.chart import ChartIdentities
-
-
-@pytest.fixture(scope="session")
-def operator_kubeconfig(
-    chart_identities: ChartIdentities, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A kubeconfig acting as the chart's operator ServiceAccount (wattcast-system)."""
-    return chart_identities.kubeconfig_for(
-        "operator", tmp_path_factory.mktemp("operator-identity") / "kubeconfig"
-    )
-
-
-@pytest.fixture(scope="session")
-def k8s(kubeconfig: Path) -> Iterator[K8s]:
-    api = K8s(kubeconfig)
-    try:
-        yield api
-    finally:
-        api.close()
 
 
 @pytest.fixture

@@ -14,11 +14,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from refused_fleet_specs import (
+    ACCEPTED_FLEET_SPECS,
+    REFUSED_FLEET_SPECS,
+    VALID_FLEET_SPEC,
+    RefusedFleetSpec,
+)
 from testkit import free_port
 
 from wattcast.api.auth import Authenticator, NoTokensConfiguredError
 from wattcast.api.core.config import Settings, get_settings
 from wattcast.api.main import create_app
+from wattcast.api.resources import FLEET_MAX_BODY_BYTES
+from wattcast.crd.fleettrainingjob import MAX_METER_IDS
 
 TOKEN = "unit-token-0123456789"
 SEED_BODY = {
@@ -86,6 +94,14 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
         ("DELETE", "/v1/trainingjobs/job-1"),
         ("GET", "/v1/events"),
         ("GET", "/v1/trainingjobs/job-1/events"),
+        ("POST", "/v1/fleettrainingjobs"),
+        ("GET", "/v1/fleettrainingjobs"),
+        ("GET", "/v1/fleettrainingjobs/fleet-1"),
+        ("POST", "/v1/fleettrainingjobs/fleet-1/suspend"),
+        ("POST", "/v1/fleettrainingjobs/fleet-1/resume"),
+        ("POST", "/v1/fleettrainingjobs/fleet-1/cancel"),
+        ("DELETE", "/v1/fleettrainingjobs/fleet-1"),
+        ("GET", "/v1/fleettrainingjobs/fleet-1/events"),
     ],
     ids=lambda v: str(v),
 )
@@ -266,3 +282,94 @@ async def test_405_allows_every_method_the_path_has(
     assert answer.status_code == 405
     assert answer.headers["Allow"] == allow
     assert answer.json()["code"] == "method_not_allowed"
+
+
+# --- FleetTrainingJobs: the same refusals, before Kubernetes -----------------------------
+
+
+@pytest.mark.parametrize("case", REFUSED_FLEET_SPECS, ids=lambda c: c.id)
+async def test_a_fleet_spec_the_crd_refuses_is_422_naming_the_field(
+    offline_api: httpx.AsyncClient, case: RefusedFleetSpec
+) -> None:
+    """Both `ids` and `discover`, an empty list, a bad pattern, a list over the bound, ...:
+    the contract's models refuse each with the error shape of every 422 (offline: a request
+    that reached Kubernetes would be a 503)."""
+    response = await offline_api.post("/v1/fleettrainingjobs", json=case.spec(), headers=AUTH)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["detail"].startswith("Invalid request: ")
+    fields = [e["field"] for e in body["errors"]]
+    assert case.field in fields, fields
+    error = body["errors"][fields.index(case.field)]
+    assert error["location"][0] == "body"
+    assert error["message"] and error["type"]
+
+
+@pytest.mark.parametrize("spec", ACCEPTED_FLEET_SPECS.values(), ids=list(ACCEPTED_FLEET_SPECS))
+async def test_a_fleet_spec_the_crd_accepts_reaches_kubernetes(
+    offline_api: httpx.AsyncClient, spec: dict[str, object]
+) -> None:
+    response = await offline_api.post(
+        "/v1/fleettrainingjobs", json={**VALID_FLEET_SPEC, **spec}, headers=AUTH
+    )
+    assert response.status_code == 503, response.text
+    assert "FleetTrainingJob" in response.json()["detail"]
+
+
+async def test_a_fleet_with_an_unknown_source_is_422(offline_api: httpx.AsyncClient) -> None:
+    body = {**VALID_FLEET_SPEC, "source": {"name": "nowhere"}}
+    response = await offline_api.post("/v1/fleettrainingjobs", json=body, headers=AUTH)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["type"] == "unknown_source"
+
+
+async def test_a_hostile_meter_pattern_is_not_echoed(offline_api: httpx.AsyncClient) -> None:
+    hostile = "<script>(?=x)</script>"
+    body = {**VALID_FLEET_SPEC, "meters": {"discover": {"pattern": hostile}}}
+    response = await offline_api.post("/v1/fleettrainingjobs", json=body, headers=AUTH)
+    assert response.status_code == 422
+    assert hostile not in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/fleettrainingjobs?phase=Training",
+        "/v1/fleettrainingjobs?meterType=gas",
+        "/v1/fleettrainingjobs?limit=501",
+        "/v1/fleettrainingjobs/Not_A_Name",
+        "/v1/fleettrainingjobs/Not_A_Name/events",
+    ],
+)
+async def test_bad_fleet_queries_and_names_are_422(
+    offline_api: httpx.AsyncClient, path: str
+) -> None:
+    response = await offline_api.get(path, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid"
+
+
+async def test_a_fleet_in_a_foreign_namespace_is_forbidden(
+    offline_api: httpx.AsyncClient,
+) -> None:
+    response = await offline_api.get("/v1/fleettrainingjobs?namespace=kube-system", headers=AUTH)
+    assert response.status_code == 403
+
+
+async def test_a_fleet_body_may_be_larger_than_a_trainingjobs_but_is_bounded(
+    offline_api: httpx.AsyncClient,
+) -> None:
+    """A fleet of the most meter ids fits (offline: 503 = it reached Kubernetes); a
+    TrainingJob body of that size does not, nor does a fleet body past FLEET_MAX_BODY_BYTES."""
+    ids = [f"m{i:03d}" + "x" * 124 for i in range(MAX_METER_IDS)]
+    fleet = {**VALID_FLEET_SPEC, "meters": {"ids": ids}}
+    assert (
+        await offline_api.post("/v1/fleettrainingjobs", json=fleet, headers=AUTH)
+    ).status_code == 503
+    padded = {**SEED_BODY, "meter_id": "m" * 200_000}
+    assert (await offline_api.post("/trainmodel/v2/", json=padded, headers=AUTH)).status_code == 413
+    huge = {**fleet, "name": "x" * FLEET_MAX_BODY_BYTES}
+    response = await offline_api.post("/v1/fleettrainingjobs", json=huge, headers=AUTH)
+    assert response.status_code == 413
+    assert str(FLEET_MAX_BODY_BYTES) in response.json()["detail"]

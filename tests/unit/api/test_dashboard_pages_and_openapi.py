@@ -93,11 +93,23 @@ async def test_a_job_page_names_its_job_and_nothing_else(client: httpx.AsyncClie
     assert "job.js" in response.text
 
 
+async def test_a_fleet_page_names_its_fleet_and_holds_no_data(client: httpx.AsyncClient) -> None:
+    response = await client.get("/fleets/fleet-a1")
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"] == routes.CONTENT_SECURITY_POLICY
+    html = response.text
+    assert 'data-fleet="fleet-a1"' in html and "fleet.js" in html
+    for part in ('id="histogram-chart"', 'id="failures"', 'id="progress"'):
+        assert part in html
+    assert "<script>" not in html and 'style="' not in html
+
+
+@pytest.mark.parametrize("page", ["jobs", "fleets"])
 @pytest.mark.parametrize("name", ["Bad_Name", "-leading-dash", "x" * 64, "a%20b", "%3Cscript%3E"])
 async def test_a_name_that_cannot_be_a_job_gets_a_404_page(
-    client: httpx.AsyncClient, name: str
+    client: httpx.AsyncClient, name: str, page: str
 ) -> None:
-    response = await client.get(f"/jobs/{name}")
+    response = await client.get(f"/{page}/{name}")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "cannot be the name of a TrainingJob" in response.text
@@ -109,6 +121,7 @@ async def test_own_static_files_are_served(client: httpx.AsyncClient) -> None:
         ("common.js", "javascript"),
         ("list.js", "javascript"),
         ("job.js", "javascript"),
+        ("fleet.js", "javascript"),
         ("dashboard.css", "text/css"),
     ):
         response = await client.get(f"/static/dashboard/{name}")

@@ -101,6 +101,11 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
         | expand(scope, "", "pods", "list watch")
         | expand(scope, "", "events", "create")
         | expand(scope, "kueue.x-k8s.io", "workloads", "get list watch")
+        # FleetTrainingJobs: watched, Kopf's finalizer (its sync timer), status; their ConfigMap.
+        | expand(scope, "wattcast.dev", "fleettrainingjobs", "get list watch patch")
+        | expand(scope, "wattcast.dev", "fleettrainingjobs/status", "patch")
+        | expand(scope, "wattcast.dev", "fleettrainingjobs/finalizers", "update")
+        | expand(scope, "", "configmaps", "create get")
     )
     if retention:
         rights |= expand(scope, "wattcast.dev", "trainingjobs", "delete")
@@ -111,7 +116,10 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
 
 def api_rights(namespace: str) -> set[Right]:
     # No status subresource: the API never reads or writes it (grep api/src for "status(").
-    return expand(namespace, "wattcast.dev", "trainingjobs", "create get list watch patch delete")
+    verbs = "create get list watch patch delete"
+    return expand(namespace, "wattcast.dev", "trainingjobs", verbs) | expand(
+        namespace, "wattcast.dev", "fleettrainingjobs", verbs
+    )
 
 
 EXPECTED_RIGHTS: dict[str, dict[str, set[Right]]] = {

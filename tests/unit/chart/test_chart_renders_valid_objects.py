@@ -323,16 +323,20 @@ def test_long_fullname_is_cut_and_component_suffixes_survive() -> None:
     assert {n.rsplit("-", 1)[1] for n in deployments} == {"operator", "api"}
 
 
-def test_chart_crd_spec_equals_the_generated_crd() -> None:
+@pytest.mark.parametrize(
+    ("file", "generated"),
+    [("trainingjob.yaml", generate.crd), ("fleettrainingjob.yaml", generate.fleet_crd)],
+)
+def test_chart_crd_spec_equals_the_generated_crd(file: str, generated: Any) -> None:
+    checked_in = yaml.safe_load((ROOT / "crds" / file).read_text())
     (chart_crd,) = [
         o
         for o in rendered("defaults")
-        if o["kind"] == "CustomResourceDefinition" and o["metadata"]["name"] not in KOPF_CRDS
+        if o["kind"] == "CustomResourceDefinition"
+        and o["metadata"]["name"] == checked_in["metadata"]["name"]
     ]
-    checked_in = yaml.safe_load((ROOT / "crds" / "trainingjob.yaml").read_text())
     assert chart_crd["spec"] == checked_in["spec"]
-    assert chart_crd["spec"] == generate.crd()["spec"]
-    assert chart_crd["metadata"]["name"] == checked_in["metadata"]["name"]
+    assert chart_crd["spec"] == generated()["spec"]
     assert chart_crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 

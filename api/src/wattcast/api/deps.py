@@ -1,5 +1,6 @@
 """FastAPI dependencies: settings, the Kubernetes client, the namespace of a request, the
-Idempotency-Key header, and the TrainingJob name of a path (`NamePath`, declared once here).
+Idempotency-Key header, and the TrainingJob (FleetTrainingJob) name of a path (`NamePath`,
+`FleetNamePath`, declared once here).
 
 They are `async def` although none awaits: FastAPI runs a plain `def` dependency in its
 thread pool, and under a burst of submissions those hops queue behind each other.
@@ -8,7 +9,7 @@ thread pool, and under a burst of submissions those hops queue behind each other
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
 
@@ -21,15 +22,24 @@ from wattcast.crd.constants import MAX_NAME_LENGTH
 from wattcast.crd.names import DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-# A TrainingJob's name in a path: a DNS-1123 label, so that its Job (same name) is valid too.
-NamePath = Annotated[
-    str,
-    Path(
-        description="Name of the TrainingJob (the seed's task_id; a UUID when the API chose it).",
+
+
+def _name_path(description: str) -> Any:
+    # A name in a path: a DNS-1123 label, so that its Job (same name) is valid too.
+    return Path(
+        description=description,
         min_length=1,
         max_length=MAX_NAME_LENGTH,
         pattern=DNS_LABEL_PATTERN,
-    ),
+    )
+
+
+NamePath = Annotated[
+    str,
+    _name_path("Name of the TrainingJob (the seed's task_id; a UUID when the API chose it)."),
+]
+FleetNamePath = Annotated[
+    str, _name_path("Name of the FleetTrainingJob (a UUID when the API chose it).")
 ]
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -111,3 +121,15 @@ async def get_idempotency_key(
 
 
 IdempotencyKeyDep = Annotated[str | None, Depends(get_idempotency_key)]
+
+
+# Pagination of every list: Kubernetes' own limit/continue.
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="At most this many items on the page.")]
+ContinueQuery = Annotated[
+    str | None,
+    Query(
+        alias="continue",
+        max_length=4096,
+        description="The `continue` of the previous page, with the same filters.",
+    ),
+]

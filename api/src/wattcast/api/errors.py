@@ -16,6 +16,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from wattcast.api.models import ErrorPublic, FieldErrorPublic
+from wattcast.api.resources import TRAININGJOB, ResourceKind
 from wattcast.crd.kubeapi import KubeApiError
 
 # Where pydantic's own wording is not enough for a person to fix the request.
@@ -68,9 +69,9 @@ _DESCRIPTIONS: dict[int, str] = {
     401: "No or wrong bearer token (`Authorization: Bearer <token>`).",
     403: "The namespace is not served by this API, or the API's Kubernetes identity may not "
     "do this.",
-    404: "No such TrainingJob.",
-    409: "Conflict: the name or Idempotency-Key is taken by a different TrainingJob, the "
-    "TrainingJob changed meanwhile, or the action does not fit its state.",
+    404: "No such {kind}.",
+    409: "Conflict: the name or Idempotency-Key is taken by a different {kind}, the "
+    "{kind} changed meanwhile, or the action does not fit its state.",
     413: "The request body is larger than WATTCAST_API_MAX_BODY_BYTES.",
     422: "The request is invalid; `errors` names each field and what is accepted.",
     429: "The Kubernetes API asks to slow down; retry after Retry-After seconds.",
@@ -185,9 +186,11 @@ def problem_for(
     namespace: str,
     name: str | None = None,
     retry_after: int = 5,
+    resource: ResourceKind = TRAININGJOB,
 ) -> ApiProblem:
     """The one mapping from a failed Kubernetes call to the API's HTTP error."""
-    what = f"TrainingJob {name!r}" if name else "TrainingJobs"
+    kind = resource.kind
+    what = f"{kind} {name!r}" if name else resource.many
     where = f"in namespace {namespace!r}"
     unavailable_headers = {"Retry-After": str(err.retry_after or retry_after)}
     if err.status == 404:
@@ -195,8 +198,8 @@ def problem_for(
             # The collection itself is missing: the CRD is not installed. Not the caller's fault.
             return ApiProblem(
                 503,
-                "The TrainingJob resource is not installed in the cluster (apply "
-                "crds/trainingjob.yaml or install the Helm chart with crds.enabled).",
+                f"The {kind} resource is not installed in the cluster (apply "
+                f"{resource.crd_file} or install the Helm chart with crds.enabled).",
                 headers=unavailable_headers,
             )
         if action == "create":
@@ -204,7 +207,7 @@ def problem_for(
             return ApiProblem(
                 404,
                 f"Could not create {what} {where}: {err.message}. Does the namespace exist, "
-                "and is the TrainingJob CRD installed?",
+                f"and is the {kind} CRD installed?",
             )
         return ApiProblem(404, f"{what} not found {where}.")
     if err.status == 409:
@@ -226,7 +229,7 @@ def problem_for(
             for c in err.causes
         ]
         return ApiProblem(
-            422, f"The Kubernetes API refused the TrainingJob: {err.message}", errors=errors
+            422, f"The Kubernetes API refused the {kind}: {err.message}", errors=errors
         )
     if err.status == 429:
         return ApiProblem(
@@ -258,9 +261,14 @@ def problem_for(
     return ApiProblem(502, f"Unexpected answer from the Kubernetes API (HTTP {err.status}).")
 
 
-def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(
+    *status_codes: int, resource: ResourceKind = TRAININGJOB
+) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for the given error codes, all with the ErrorPublic model."""
     return {
-        code: {"model": ErrorPublic, "description": _DESCRIPTIONS.get(code, "Error.")}
+        code: {
+            "model": ErrorPublic,
+            "description": _DESCRIPTIONS.get(code, "Error.").format(kind=resource.kind),
+        }
         for code in status_codes
     }

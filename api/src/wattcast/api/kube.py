@@ -1,4 +1,5 @@
-"""The API's Kubernetes calls: TrainingJob reads and writes, bounded in time and in threads.
+"""The API's Kubernetes calls: reads and writes of TrainingJobs and FleetTrainingJobs (each
+call names its `ResourceKind`, TrainingJob by default), bounded in time and in threads.
 
 The official (synchronous) `kubernetes` client runs in worker threads, bounded by a capacity
 limiter that matches its connection pool, so a burst of submissions queues instead of opening
@@ -37,6 +38,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from wattcast.api.errors import problem_for
+from wattcast.api.resources import TRAININGJOB, ResourceKind
 from wattcast.crd import constants
 from wattcast.crd.kubeapi import KubeApiError, kube_error
 
@@ -56,7 +58,8 @@ _RETRIES = urllib3.Retry(total=1, connect=1, read=0, other=0, status=0, redirect
 
 
 class KubeClient:
-    """TrainingJob calls of the API, each awaited while a worker thread does the blocking I/O."""
+    """Custom-resource calls of the API, each awaited while a worker thread does the blocking
+    I/O."""
 
     def __init__(
         self,
@@ -87,18 +90,33 @@ class KubeClient:
         self.retry_after_seconds = retry_after_seconds
 
     @contextlib.contextmanager
-    def errors(self, action: str, namespace: str, name: str | None = None) -> Iterator[None]:
+    def errors(
+        self,
+        action: str,
+        namespace: str,
+        name: str | None = None,
+        *,
+        resource: ResourceKind = TRAININGJOB,
+    ) -> Iterator[None]:
         """Turns a KubeApiError raised inside into the API's HTTP error (problem_for)."""
         try:
             yield
         except KubeApiError as err:
-            logger.info("Kubernetes %s %s/%s failed: %s", action, namespace, name or "*", err)
+            logger.info(
+                "Kubernetes %s %s %s/%s failed: %s",
+                action,
+                resource.kind,
+                namespace,
+                name or "*",
+                err,
+            )
             raise problem_for(
                 err,
                 action=action,
                 namespace=namespace,
                 name=name,
                 retry_after=self.retry_after_seconds,
+                resource=resource,
             ) from None
 
     def close(self) -> None:
@@ -144,25 +162,29 @@ class KubeClient:
         except (ApiException, urllib3.exceptions.HTTPError, OSError, TimeoutError) as exc:
             raise kube_error(exc) from exc
 
-    async def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def create(
+        self, namespace: str, body: dict[str, Any], *, resource: ResourceKind = TRAININGJOB
+    ) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
             partial(
                 self._api.create_namespaced_custom_object,
                 *_GVP,
                 namespace,
-                constants.PLURAL,
+                resource.plural,
                 body,
             )
         )
         return result
 
-    async def get(self, namespace: str, name: str) -> dict[str, Any]:
+    async def get(
+        self, namespace: str, name: str, *, resource: ResourceKind = TRAININGJOB
+    ) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
             partial(
                 self._api.get_namespaced_custom_object,
                 *_GVP,
                 namespace,
-                constants.PLURAL,
+                resource.plural,
                 name,
             ),
             read=True,
@@ -176,10 +198,14 @@ class KubeClient:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_: str | None = None,
+        label_selector: str | None = None,
+        resource: ResourceKind = TRAININGJOB,
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if field_selector:
             kwargs["field_selector"] = field_selector
+        if label_selector:
+            kwargs["label_selector"] = label_selector
         if limit is not None:
             kwargs["limit"] = limit
         if continue_:
@@ -189,21 +215,28 @@ class KubeClient:
                 self._api.list_namespaced_custom_object,
                 *_GVP,
                 namespace,
-                constants.PLURAL,
+                resource.plural,
                 **kwargs,
             ),
             read=True,
         )
         return result
 
-    async def patch(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    async def patch(
+        self,
+        namespace: str,
+        name: str,
+        patch: dict[str, Any],
+        *,
+        resource: ResourceKind = TRAININGJOB,
+    ) -> dict[str, Any]:
         """A JSON merge patch (RFC 7386); put metadata.resourceVersion in it to be optimistic."""
         result: dict[str, Any] = await self._call(
             partial(
                 self._api.patch_namespaced_custom_object,
                 *_GVP,
                 namespace,
-                constants.PLURAL,
+                resource.plural,
                 name,
                 patch,
                 _content_type="application/merge-patch+json",
@@ -211,13 +244,15 @@ class KubeClient:
         )
         return result
 
-    async def delete(self, namespace: str, name: str) -> None:
+    async def delete(
+        self, namespace: str, name: str, *, resource: ResourceKind = TRAININGJOB
+    ) -> None:
         await self._call(
             partial(
                 self._api.delete_namespaced_custom_object,
                 *_GVP,
                 namespace,
-                constants.PLURAL,
+                resource.plural,
                 name,
                 # Background: the TrainingJob goes at once; the garbage collector then removes
                 # its Job and pods through their ownerReferences.
@@ -254,6 +289,7 @@ class KubeClient:
         *,
         resource_version: str | None,
         field_selector: str | None = None,
+        resource: ResourceKind = TRAININGJOB,
     ) -> AsyncIterator[dict[str, Any]]:
         """One watch round: events ({"type", "object"}) until the server ends the round.
 
@@ -284,7 +320,7 @@ class KubeClient:
             response: Any = None
             try:
                 response = self._api.list_namespaced_custom_object(
-                    *_GVP, namespace, constants.PLURAL, **kwargs
+                    *_GVP, namespace, resource.plural, **kwargs
                 )
                 holder["response"] = response
                 if stopped.is_set():

@@ -44,7 +44,8 @@ from wattcast.api.middleware import (
     InFlightLimitMiddleware,
     MetricsMiddleware,
 )
-from wattcast.api.routes import events, forecasts, health, jobs, seed
+from wattcast.api.resources import FLEET, FLEET_MAX_BODY_BYTES
+from wattcast.api.routes import events, fleets, forecasts, health, jobs, seed
 from wattcast.crd.kubeapi import load_configuration
 from wattcast.forecasting.forecasters import keras_for_serving
 
@@ -56,7 +57,8 @@ Trains energy-forecasting models as Kubernetes TrainingJobs.
 * **Seed endpoints** (`/trainmodel/...`): the original Celery API's requests and answers,
   unchanged; `task_id` is the TrainingJob's name.
 * **Resource API** (`/v1/...`): create, list, get, suspend, resume, cancel, delete, and
-  server-sent-event streams of status changes.
+  server-sent-event streams of status changes, of TrainingJobs (`/v1/trainingjobs`, one meter)
+  and FleetTrainingJobs (`/v1/fleettrainingjobs`, many meters in one Indexed Job).
 
 Every endpoint except `/healthz`, `/readyz` and `/metrics` needs `Authorization: Bearer <token>`.
 Errors are always JSON: `{"detail": "...", "code": "...", "errors": [...]}`.
@@ -177,6 +179,10 @@ def create_app() -> FastAPI:
         openapi_tags=[
             {"name": "seed", "description": "The original API's endpoints, same shapes."},
             {"name": "trainingjobs", "description": "The TrainingJob resource API."},
+            {
+                "name": fleets.TAG,
+                "description": "The FleetTrainingJob resource API: the models of many meters.",
+            },
             {"name": "events", "description": "Server-sent events of status changes."},
             {"name": "forecasts", "description": "Forecasts from the meters' current models."},
             {"name": "health", "description": "Probes and metrics; no token needed."},
@@ -186,6 +192,7 @@ def create_app() -> FastAPI:
     app.include_router(seed.router)
     app.include_router(jobs.router)
     app.include_router(events.router)
+    app.include_router(fleets.router)
     app.include_router(forecasts.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)
@@ -199,6 +206,7 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=lambda: app.state.max_body_bytes,
         timeout=lambda: app.state.body_timeout_seconds,
+        floors={FLEET.path: FLEET_MAX_BODY_BYTES},
     )
     app.add_middleware(
         InFlightLimitMiddleware,

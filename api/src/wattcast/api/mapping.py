@@ -11,10 +11,11 @@ points anyone at another meter's model.
 from __future__ import annotations
 
 import logging
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from wattcast.api.models import (
     FailureDetails,
@@ -34,10 +35,13 @@ from wattcast.crd import (
     constants,
 )
 from wattcast.crd.conditions import find_condition
+from wattcast.crd.fieldtypes import ContractModel
 from wattcast.crd.messages import redacted
 from wattcast.crd.modelstore import model_path_of
 
 logger = logging.getLogger(__name__)
+_Model = TypeVar("_Model", bound=BaseModel)
+_Phase = TypeVar("_Phase", bound=StrEnum)
 
 PHASE_TO_STATUS: dict[Phase, TaskStatus] = {
     Phase.PENDING: TaskStatus.PENDING,
@@ -79,8 +83,13 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
 
 def phase_of(obj: dict[str, Any]) -> Phase | None:
     """status.phase, or None before the operator wrote one (or if it is not ours)."""
+    return phase_as(obj, Phase)
+
+
+def phase_as(obj: dict[str, Any], phases: type[_Phase]) -> _Phase | None:
+    """status.phase as one of `phases` (a kind's phase enum), else None."""
     try:
-        return Phase(str(_status(obj).get("phase")))
+        return phases(str(_status(obj).get("phase")))
     except ValueError:
         return None
 
@@ -185,10 +194,15 @@ def task_public(obj: dict[str, Any]) -> TaskPublic:
 
 
 def parse_spec(obj: dict[str, Any]) -> TrainingJobSpec | None:
+    return spec_as(obj, TrainingJobSpec, constants.KIND)
+
+
+def spec_as(obj: dict[str, Any], model: type[_Model], kind: str) -> _Model | None:
+    """The spec as the contract's `model`; None (logged) if the stored spec is not valid."""
     try:
-        return TrainingJobSpec.model_validate(obj.get("spec") or {})
+        return model.model_validate(obj.get("spec") or {})
     except ValidationError as exc:
-        logger.warning("TrainingJob %s has an invalid spec: %s", _metadata(obj).get("name"), exc)
+        logger.warning("%s %s has an invalid spec: %s", kind, _metadata(obj).get("name"), exc)
         return None
 
 
@@ -197,7 +211,7 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
     raw = _status(obj)
     if not raw:
         return None
-    raw = _redacted_messages(raw)
+    raw = redacted_messages(raw)
     if "result" in raw and model_path_of(raw, obj.get("spec")) is None:
         logger.warning(
             "TrainingJob %s: status.result left out, its modelPath is not in the meter's "
@@ -205,34 +219,44 @@ def parse_status(obj: dict[str, Any]) -> TrainingJobStatus | None:
             _metadata(obj).get("name"),
         )
         raw = {k: v for k, v in raw.items() if k != "result"}
+    return lenient(TrainingJobStatus, raw, f"TrainingJob {_metadata(obj).get('name')}")
+
+
+def lenient(model: type[_Model], raw: dict[str, Any], what: str) -> _Model | None:
+    """`raw` as `model`; top-level fields that do not validate are left out (and logged)."""
     try:
-        return TrainingJobStatus.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
-        logger.warning(
-            "TrainingJob %s: status fields %s left out: %s",
-            _metadata(obj).get("name"),
-            sorted(bad),
-            exc,
-        )
+        logger.warning("%s: status fields %s left out: %s", what, sorted(bad), exc)
         try:
-            return TrainingJobStatus.model_validate({k: v for k, v in raw.items() if k not in bad})
+            return model.model_validate({k: v for k, v in raw.items() if k not in bad})
         except ValidationError:
             return None
 
 
-def _redacted_messages(status: dict[str, Any]) -> dict[str, Any]:
+def _redacted_list(items: Any) -> Any:
+    """A list of dicts with each `message` redacted (conditions, failures)."""
+    if not isinstance(items, list):
+        return items
+    return [
+        {**c, "message": redacted(c["message"])}
+        if isinstance(c, dict) and isinstance(c.get("message"), str)
+        else c
+        for c in items
+    ]
+
+
+def redacted_messages(
+    status: dict[str, Any], lists: tuple[str, ...] = ("conditions",)
+) -> dict[str, Any]:
+    """The status with its message and the messages of `lists` redacted."""
     out = dict(status)
     if isinstance(out.get("message"), str):
         out["message"] = redacted(out["message"])
-    conditions = out.get("conditions")
-    if isinstance(conditions, list):
-        out["conditions"] = [
-            {**c, "message": redacted(c["message"])}
-            if isinstance(c, dict) and isinstance(c.get("message"), str)
-            else c
-            for c in conditions
-        ]
+    for key in lists:
+        if key in out:
+            out[key] = _redacted_list(out[key])
     return out
 
 
@@ -241,44 +265,58 @@ def _message(obj: dict[str, Any]) -> str | None:
     return redacted(message) if isinstance(message, str) else None
 
 
-def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
-    """A TrainingJob object as the /v1 API shows it."""
+def object_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """The public fields every kind shows alike: who it is, its message, whether it was
+    cancelled and with which Idempotency-Key it was made."""
     metadata = _metadata(obj)
     annotations = metadata.get("annotations") or {}
+    return {
+        "name": str(metadata.get("name", "")),
+        "namespace": str(metadata.get("namespace", "")),
+        "uid": metadata.get("uid"),
+        "resource_version": metadata.get("resourceVersion"),
+        "created_at": metadata.get("creationTimestamp"),
+        "message": _message(obj),
+        "cancelled": is_cancelled(obj),
+        "idempotency_key": annotations.get(constants.ANNOTATION_IDEMPOTENCY_KEY),
+    }
+
+
+def job_public(obj: dict[str, Any]) -> TrainingJobPublic:
+    """A TrainingJob object as the /v1 API shows it."""
     status = task_status(obj)
     reason, failure = failure_reason(obj) if status is TaskStatus.FAILURE else (None, None)
     return TrainingJobPublic(
-        name=str(metadata.get("name", "")),
-        namespace=str(metadata.get("namespace", "")),
-        uid=metadata.get("uid"),
-        resource_version=metadata.get("resourceVersion"),
-        created_at=metadata.get("creationTimestamp"),
+        **object_fields(obj),
         task_status=status,
         stage=STATUS_TO_STAGE[status],
         finished=status in FINISHED_STATUSES,
         phase=phase_of(obj),
         progress=progress_of(obj),
-        message=_message(obj),
         failure_reason=reason,
         failure_message=failure,
-        cancelled=is_cancelled(obj),
-        idempotency_key=annotations.get(constants.ANNOTATION_IDEMPOTENCY_KEY),
         spec=parse_spec(obj),
         status=parse_status(obj),
     )
 
 
-def comparable_spec(spec: dict[str, Any] | TrainingJobSpec) -> dict[str, Any] | None:
-    """A spec normalised for "is this the same submission?": parsed by the contract (so
-    defaults and time zone spellings agree), without `suspend` (it changes after creation)."""
+def comparable_spec(
+    spec: dict[str, Any] | ContractModel, model: type[ContractModel] = TrainingJobSpec
+) -> dict[str, Any] | None:
+    """A spec (of `model`, the contract's spec of its kind) normalised for "is this the same
+    submission?": parsed by the contract (so defaults and time zone spellings agree), without
+    `suspend` (it changes after creation)."""
     try:
-        model = spec if isinstance(spec, TrainingJobSpec) else TrainingJobSpec.model_validate(spec)
+        parsed = spec if isinstance(spec, model) else model.model_validate(spec)
     except ValidationError:
         return None
     # Compare instants, not spellings: 01:00+01:00 is 00:00Z.
-    model = model.model_copy(
-        update={"start": model.start.astimezone(UTC), "end": model.end.astimezone(UTC)}
-    )
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    instants = {
+        field: getattr(parsed, field).astimezone(UTC)
+        for field in ("start", "end")
+        if isinstance(getattr(parsed, field, None), datetime)
+    }
+    parsed = parsed.model_copy(update=instants)
+    data = parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
     data.pop("suspend", None)
     return data

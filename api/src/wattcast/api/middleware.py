@@ -6,7 +6,7 @@ Pure ASGI (not BaseHTTPMiddleware) so event streams pass through unbuffered.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,16 +59,23 @@ class BodyLimitMiddleware:
     408 when the body takes longer than `timeout` seconds to arrive.
 
     The body is read here (it is small by definition) and handed on, so the app never sees a
-    byte past the limit.
+    byte past the limit. `floors` raises the limit for the paths whose bodies are larger by
+    design (a FleetTrainingJob lists up to MAX_METER_IDS meters).
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: Callable[[], int], timeout: Callable[[], float]
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: Callable[[], int],
+        timeout: Callable[[], float],
+        floors: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         # Callables: the limits are settings, known only once the app has started.
         self._max_bytes = max_bytes
         self._timeout = timeout
+        self._floors = dict(floors or {})
 
     @property
     def max_bytes(self) -> int:
@@ -78,15 +85,16 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
+        limit = max(self.max_bytes, self._floors.get(str(scope.get("path", "")), 0))
         too_large = ApiProblem(
             413,
-            f"The request body is larger than {self.max_bytes} bytes "
-            "(WATTCAST_API_MAX_BODY_BYTES); a TrainingJob spec needs far less.",
+            f"The request body is larger than {limit} bytes "
+            "(WATTCAST_API_MAX_BODY_BYTES); a spec needs far less.",
         )
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
-                    if int(value) > self.max_bytes:
+                    if int(value) > limit:
                         await too_large.response()(scope, receive, send)
                         return
                 except ValueError:
@@ -103,7 +111,7 @@ class BodyLimitMiddleware:
                     return
                 body = message.get("body", b"")
                 size += len(body)
-                if size > self.max_bytes:
+                if size > limit:
                     await too_large.response()(scope, receive, send)
                     return
                 chunks.append(body)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from wattcast.crd import MeterType, Phase, TrainingJobSpec, TrainingJobStatus
 from wattcast.crd.constants import MAX_NAME_LENGTH
+from wattcast.crd.fleettrainingjob import FleetPhase, FleetTrainingJobSpec, FleetTrainingJobStatus
 from wattcast.crd.names import DNS_LABEL_PATTERN
 from wattcast.crd.trainingjob import METER_ID_PATTERN, Timestamp
 
@@ -168,6 +169,18 @@ class _CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+def _name_field(kind: str) -> Any:
+    """The optional `name` of a create request."""
+    return Field(
+        default=None,
+        description=f"Name of the {kind} (a DNS-1123 label); the API picks a UUID if unset. "
+        f"Creating an existing name with the same spec returns that {kind}.",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=DNS_LABEL_PATTERN,
+    )
+
+
 class TrainingJobCreate(TrainingJobSpec):
     """Body of `POST /v1/trainingjobs`: a TrainingJob spec, optionally with a name.
 
@@ -175,28 +188,42 @@ class TrainingJobCreate(TrainingJobSpec):
     Name a configured InfluxDB source in `source.name`; an unknown one is refused with 422.
     """
 
-    name: str | None = Field(
-        default=None,
-        description="Name of the TrainingJob (a DNS-1123 label); the API picks a UUID if unset. "
-        "Creating an existing name with the same spec returns that TrainingJob.",
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        pattern=DNS_LABEL_PATTERN,
-    )
+    name: str | None = _name_field("TrainingJob")
 
     def spec(self) -> TrainingJobSpec:
         """The spec part, as the contract model."""
         return TrainingJobSpec.model_validate(self.model_dump(exclude={"name"}))
 
 
-class TrainingJobPublic(_CamelModel):
-    """A TrainingJob as the resource API shows it."""
+_Item = TypeVar("_Item", bound=BaseModel)
 
-    name: str = Field(description="Name of the TrainingJob (the seed's task_id).")
-    namespace: str = Field(description="Namespace of the TrainingJob.")
+
+class _ObjectPublic(_CamelModel):
+    """What the resource API shows of any object: who it is, and its state in a client's terms
+    (the API decides whether it finished, and why it failed)."""
+
+    name: str = Field(description="Name of the object (a TrainingJob's is the seed's task_id).")
+    namespace: str = Field(description="Namespace of the object.")
     uid: str | None = Field(default=None, description="Kubernetes uid.")
     resource_version: str | None = Field(default=None, description="Kubernetes resourceVersion.")
     created_at: datetime | None = Field(default=None, description="creationTimestamp.")
+
+
+class _PagePublic(_CamelModel, Generic[_Item]):
+    """One page of a list."""
+
+    items: list[_Item] = Field(description="The objects on this page.")
+    count: int = Field(ge=0, description="Number of items on this page.")
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; absent on the last page.",
+    )
+
+
+class TrainingJobPublic(_ObjectPublic):
+    """A TrainingJob as the resource API shows it."""
+
     task_status: TaskStatus = Field(description="The seed's status word for this TrainingJob.")
     stage: Stage = Field(description="Where it is, for a person: its phase, or Cancelled.")
     finished: bool = Field(
@@ -224,16 +251,75 @@ class TrainingJobPublic(_CamelModel):
     status: TrainingJobStatus | None = Field(default=None, description="The full status.")
 
 
-class TrainingJobsPublic(_CamelModel):
+class TrainingJobsPublic(_PagePublic[TrainingJobPublic]):
     """One page of TrainingJobs."""
 
-    items: list[TrainingJobPublic] = Field(description="TrainingJobs on this page.")
-    count: int = Field(ge=0, description="Number of items on this page.")
-    continue_: str | None = Field(
-        default=None,
-        alias="continue",
-        description="Pass as `continue` to get the next page; absent on the last page.",
+
+# --- FleetTrainingJobs (the same resource API, another kind) -------------------------------
+
+
+class FleetStage(StrEnum):
+    """Where a FleetTrainingJob is, in a person's words: its phase, or Cancelled."""
+
+    PENDING = "Pending"
+    DISCOVERING = "Discovering meters"
+    RUNNING = "Running"
+    SUSPENDED = "Suspended"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+class FleetTrainingJobCreate(FleetTrainingJobSpec):
+    """Body of `POST /v1/fleettrainingjobs`: a FleetTrainingJob spec, optionally with a name.
+
+    `meters` takes exactly one of `ids` (a bounded list) and `discover` (every meter of the
+    measurement in the source, optionally filtered by `pattern`). Names, Idempotency-Keys and
+    sources work as for TrainingJobs.
+    """
+
+    name: str | None = _name_field("FleetTrainingJob")
+
+    def spec(self) -> FleetTrainingJobSpec:
+        """The spec part, as the contract model."""
+        return FleetTrainingJobSpec.model_validate(self.model_dump(exclude={"name"}))
+
+
+class FleetTrainingJobPublic(_ObjectPublic):
+    """A FleetTrainingJob as the resource API shows it: its state, and the full status
+    (counts, the first failures, the MAE / baseline aggregates and histogram, shards)."""
+
+    stage: FleetStage = Field(description="Where it is, for a person: its phase, or Cancelled.")
+    finished: bool = Field(
+        description="It will not change any more: Succeeded, Failed, or cancelled."
     )
+    phase: FleetPhase | None = Field(
+        default=None, description="status.phase; none before the operator saw it."
+    )
+    progress: int = Field(ge=0, le=100, description="Percent of the meters finished.")
+    meters_finished: int = Field(ge=0, description="Meters finished (succeeded or failed).")
+    meters_total: int | None = Field(
+        default=None, ge=0, description="Meters in the fleet; none until they are known."
+    )
+    message: str | None = Field(default=None, description="The latest word, for a person.")
+    failure_reason: str | None = Field(
+        default=None, description="Why the fleet failed, a CamelCase reason (Failed only)."
+    )
+    failure_message: str | None = Field(
+        default=None, description="What went wrong, for a person (Failed only)."
+    )
+    cancelled: bool = Field(description="Cancelled for good; never resumed.")
+    idempotency_key: str | None = Field(
+        default=None, description="The Idempotency-Key it was created with, if any."
+    )
+    spec: FleetTrainingJobSpec | None = Field(
+        default=None, description="What to train (none if the stored spec is not valid)."
+    )
+    status: FleetTrainingJobStatus | None = Field(default=None, description="The full status.")
+
+
+class FleetTrainingJobsPublic(_PagePublic[FleetTrainingJobPublic]):
+    """One page of FleetTrainingJobs."""
 
 
 class StreamSyncedPublic(_CamelModel):

@@ -1,10 +1,13 @@
-"""Submitting a TrainingJob so that it is never lost and never made twice.
+"""Submitting a TrainingJob or a FleetTrainingJob so that it is never lost and never made twice.
 
 - 2xx only once the Kubernetes API accepted the object (its answer to the create, or a read
   that finds it after an ambiguous failure).
 - The name is deterministic when the client gives one or sends an Idempotency-Key (uuid5 of
-  namespace and key), so a retried request meets the first one's TrainingJob: the same spec
+  namespace and key), so a retried request meets the first one's object: the same spec
   returns it, a different spec is a 409. Without either, the name is a fresh UUID.
+
+Both kinds share it (`wattcast.api.resources.ResourceKind` names what differs). The key's
+derived name is the same for either kind: the two live in different collections.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from wattcast.api.errors import ApiProblem
 from wattcast.api.kube import KubeClient
 from wattcast.api.mapping import comparable_spec
-from wattcast.crd import TrainingJobSpec, constants
+from wattcast.api.resources import TRAININGJOB, ResourceKind
+from wattcast.crd import constants
+from wattcast.crd.fieldtypes import ContractModel
 from wattcast.crd.kubeapi import KubeApiError
-from wattcast.crd.labels import trainingjob_labels
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1b2c4e-4a57-5b8e-9d3a-77e2f0c1a9d4")
 
 @dataclass(frozen=True)
 class Submission:
-    """The TrainingJob a submission ended with, and whether this request created it."""
+    """The object a submission ended with, and whether this request created it."""
 
     obj: dict[str, Any]
     created: bool
@@ -46,41 +51,48 @@ def job_name(*, namespace: str, name: str | None, idempotency_key: str | None) -
 
 
 def manifest(
-    *, name: str, namespace: str, spec: TrainingJobSpec, idempotency_key: str | None
+    *,
+    name: str,
+    namespace: str,
+    spec: ContractModel,
+    idempotency_key: str | None,
+    resource: ResourceKind = TRAININGJOB,
 ) -> dict[str, Any]:
-    """The TrainingJob object to create."""
+    """The object to create."""
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": namespace,
-        "labels": trainingjob_labels(spec),
+        "labels": resource.labels(spec),
     }
     if idempotency_key:
         metadata["annotations"] = {constants.ANNOTATION_IDEMPOTENCY_KEY: idempotency_key}
     return {
         "apiVersion": constants.API_VERSION,
-        "kind": constants.KIND,
+        "kind": resource.kind,
         "metadata": metadata,
         "spec": spec.to_json_dict(),
     }
 
 
-def _same_submission(existing: dict[str, Any], spec: TrainingJobSpec) -> bool:
-    theirs = comparable_spec(existing.get("spec") or {})
-    return theirs is not None and theirs == comparable_spec(spec)
+def _same_submission(existing: dict[str, Any], spec: ContractModel, resource: ResourceKind) -> bool:
+    theirs = comparable_spec(existing.get("spec") or {}, resource.spec_model)
+    return theirs is not None and theirs == comparable_spec(spec, resource.spec_model)
 
 
-def _conflict(name: str, idempotency_key: str | None, given_name: str | None) -> ApiProblem:
+def _conflict(
+    name: str, idempotency_key: str | None, given_name: str | None, kind: str
+) -> ApiProblem:
     if idempotency_key and not given_name:
         return ApiProblem(
             409,
             f"The Idempotency-Key {idempotency_key!r} was already used for a different "
-            f"TrainingJob ({name!r}). Send a new key for a new submission, or repeat the "
-            "first request unchanged to get its TrainingJob.",
+            f"{kind} ({name!r}). Send a new key for a new submission, or repeat the "
+            f"first request unchanged to get its {kind}.",
         )
     return ApiProblem(
         409,
-        f"A different TrainingJob named {name!r} already exists. Choose another name, or "
-        "repeat the first request unchanged to get that TrainingJob.",
+        f"A different {kind} named {name!r} already exists. Choose another name, or "
+        f"repeat the first request unchanged to get that {kind}.",
     )
 
 
@@ -88,42 +100,49 @@ async def submit(
     kube: KubeClient,
     *,
     namespace: str,
-    spec: TrainingJobSpec,
+    spec: ContractModel,
     name: str | None,
     idempotency_key: str | None,
+    resource: ResourceKind = TRAININGJOB,
 ) -> Submission:
-    """Create the TrainingJob, or return the one this same submission created before."""
+    """Create the object, or return the one this same submission created before."""
     final_name = job_name(namespace=namespace, name=name, idempotency_key=idempotency_key)
     body = manifest(
-        name=final_name, namespace=namespace, spec=spec, idempotency_key=idempotency_key
+        name=final_name,
+        namespace=namespace,
+        spec=spec,
+        idempotency_key=idempotency_key,
+        resource=resource,
     )
+    errors = partial(kube.errors, namespace=namespace, name=final_name, resource=resource)
     try:
-        return Submission(await kube.create(namespace, body), created=True)
+        return Submission(await kube.create(namespace, body, resource=resource), created=True)
     except KubeApiError as err:
         first_error = err
     if first_error.status == 409:
         # AlreadyExists: the same submission made it before (a retry), or the name is taken.
-        with kube.errors("read", namespace, final_name):
-            existing = await kube.get(namespace, final_name)
-        if _same_submission(existing, spec):
+        with errors("read"):
+            existing = await kube.get(namespace, final_name, resource=resource)
+        if _same_submission(existing, spec, resource):
             logger.info("Submission %s/%s replayed", namespace, final_name)
             return Submission(existing, created=False)
-        raise _conflict(final_name, idempotency_key, name)
+        raise _conflict(final_name, idempotency_key, name, resource.kind)
     if first_error.status == 0 or first_error.status >= 500:
         # No answer, or a server error: the create may still have happened. Look once, so a
-        # TrainingJob the server did accept is reported as accepted instead of as a failure.
+        # object the server did accept is reported as accepted instead of as a failure.
         found: dict[str, Any] | None
         try:
-            found = await kube.get(namespace, final_name)
+            found = await kube.get(namespace, final_name, resource=resource)
         except KubeApiError:
             found = None
-        if found is not None and _same_submission(found, spec):
+        if found is not None and _same_submission(found, spec, resource):
             logger.warning(
-                "Create of %s/%s failed (%s) but the TrainingJob exists: accepted",
+                "Create of %s %s/%s failed (%s) but it exists: accepted",
+                resource.kind,
                 namespace,
                 final_name,
                 first_error,
             )
             return Submission(found, created=True)
-    with kube.errors("create", namespace, final_name):
+    with errors("create"):
         raise first_error

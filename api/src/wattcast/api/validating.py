@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from wattcast.api.errors import field_errors, invalid, invalid_field
-from wattcast.crd import TrainingJobSpec
+from wattcast.crd import SourceRef, TrainingJobSpec
+from wattcast.crd.fieldtypes import ContractModel
 
 
 def build_spec(
@@ -30,9 +31,11 @@ def build_spec(
         ) from None
 
 
-def check_spec(spec: TrainingJobSpec, *, source_names: frozenset[str]) -> None:
-    """The configured sources; raises a 422 ApiProblem."""
-    name = spec.source.name if spec.source is not None else None
+def check_spec(spec: ContractModel, *, source_names: frozenset[str]) -> None:
+    """The configured sources (of a TrainingJob's or a FleetTrainingJob's spec, both with a
+    `source`); raises a 422 ApiProblem."""
+    source = getattr(spec, "source", None)
+    name = source.name if isinstance(source, SourceRef) else None
     if name is not None and name not in source_names:
         known = ", ".join(sorted(source_names))
         raise invalid_field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,9 +13,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
-from wattcast.cli.client import ApiClient, CliError, ExitCode
-from wattcast.cli.render import is_finished, job_panel, result_view, status_word
+from wattcast.cli.client import TRAININGJOBS, ApiClient, CliError, ExitCode
+from wattcast.cli.render import (
+    bar_fields,
+    is_finished,
+    job_panel,
+    progress_bar,
+    result_view,
+    status_word,
+)
 from wattcast.cli.watching import wait_for_job
 from wattcast.crd.times import rfc3339
 
@@ -114,18 +123,46 @@ def finish_code(job: dict[str, Any]) -> ExitCode:
     return ExitCode.OK if status_word(job) == "SUCCESS" else ExitCode.JOB_FAILED
 
 
+@dataclass(frozen=True)
+class Shown:
+    """How a kind is followed and shown: its collection, its live bar, its outcome view and
+    its exit code (TrainingJob by default; wattcast.cli.fleet has the fleet's)."""
+
+    collection: str = TRAININGJOBS
+    bar: Callable[[Console], Progress] = progress_bar
+    fields_of: Callable[[dict[str, Any]], dict[str, Any]] = bar_fields
+    outcome: Callable[[dict[str, Any]], Any] = result_view
+    code_of: Callable[[dict[str, Any]], ExitCode] = finish_code
+
+
+# How a TrainingJob is followed and shown.
+TRAININGJOB_SHOWN = Shown()
+
+
 def wait_and_show(
-    state: State, client: ApiClient, name: str, interval: float, limit: float | None
+    state: State,
+    client: ApiClient,
+    name: str,
+    interval: float,
+    limit: float | None,
+    shown: Shown = TRAININGJOB_SHOWN,
 ) -> int:
     live = state.output is Output.TABLE and stderr.is_terminal
     job = wait_for_job(
-        client, name, interval=interval, timeout=limit, console=stderr if live else None
+        client,
+        name,
+        interval=interval,
+        timeout=limit,
+        console=stderr if live else None,
+        collection=shown.collection,
+        bar=shown.bar,
+        fields_of=shown.fields_of,
     )
     if state.output is Output.JSON:
         print_json(job)
     else:
-        stdout.print(result_view(job))
-    return int(finish_code(job))
+        stdout.print(shown.outcome(job))
+    return int(shown.code_of(job))
 
 
 def rfc3339_option(value: datetime, option: str) -> str:

@@ -15,12 +15,16 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import SSEError, connect_sse
 
+# The collections of the /v1 resource API.
+TRAININGJOBS = "trainingjobs"
+FLEETTRAININGJOBS = "fleettrainingjobs"
+
 
 class ExitCode(IntEnum):
     """The CLI's exit codes (docs/cli.md)."""
 
     OK = 0
-    JOB_FAILED = 1  # the TrainingJob ended in FAILURE or was cancelled (REVOKED)
+    JOB_FAILED = 1  # the TrainingJob (or fleet) failed or was cancelled (REVOKED)
     USAGE = 2  # bad options or arguments (typer's own code)
     REFUSED = 3  # the API refused the request (4xx): not found, invalid, conflict, auth
     UNAVAILABLE = 4  # the API could not be reached, or failed (5xx), or timed out
@@ -147,24 +151,32 @@ class ApiClient:
         raise CliError(f"{response.status_code}: {detail}{hint}", code, body=body)
 
     # --- the resource API -------------------------------------------------------------------
+    # Every call takes the collection: "trainingjobs" (the default) or "fleettrainingjobs";
+    # both speak the same requests, errors and streams.
 
-    def create(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> Any:
+    def create(
+        self,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        collection: str = TRAININGJOBS,
+    ) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return self.request("POST", "/v1/trainingjobs", json=body, headers=headers)
+        return self.request("POST", f"/v1/{collection}", json=body, headers=headers)
 
-    def get(self, name: str) -> Any:
-        return self.request("GET", f"/v1/trainingjobs/{name}")
+    def get(self, name: str, *, collection: str = TRAININGJOBS) -> Any:
+        return self.request("GET", f"/v1/{collection}/{name}")
 
-    def events(self, name: str) -> Iterator[tuple[str, Any]]:
-        """The server-sent events of one TrainingJob as (event, decoded data), until the API
-        ends the stream (the job finished, was cancelled or deleted). Raises CliError.
+    def events(self, name: str, *, collection: str = TRAININGJOBS) -> Iterator[tuple[str, Any]]:
+        """The server-sent events of one object as (event, decoded data), until the API
+        ends the stream (it finished, was cancelled or deleted). Raises CliError.
 
         A stream quiet for longer than the request timeout counts as lost (the API sends a
         keep-alive comment every WATTCAST_API_SSE_PING_SECONDS, 15 by default).
         """
         try:
             with connect_sse(
-                self._http, "GET", f"/v1/trainingjobs/{name}/events", params=self._params()
+                self._http, "GET", f"/v1/{collection}/{name}/events", params=self._params()
             ) as source:
                 if source.response.status_code >= 400:
                     source.response.read()
@@ -185,14 +197,14 @@ class ApiClient:
         except httpx.HTTPError as error:
             raise self._unreachable(error) from None
 
-    def list(self, **filters: Any) -> Any:
-        return self.request("GET", "/v1/trainingjobs", params=filters)
+    def list(self, *, collection: str = TRAININGJOBS, **filters: Any) -> Any:
+        return self.request("GET", f"/v1/{collection}", params=filters)
 
-    def act(self, name: str, action: str) -> Any:
-        return self.request("POST", f"/v1/trainingjobs/{name}/{action}")
+    def act(self, name: str, action: str, *, collection: str = TRAININGJOBS) -> Any:
+        return self.request("POST", f"/v1/{collection}/{name}/{action}")
 
-    def delete(self, name: str) -> None:
-        self.request("DELETE", f"/v1/trainingjobs/{name}")
+    def delete(self, name: str, *, collection: str = TRAININGJOBS) -> None:
+        self.request("DELETE", f"/v1/{collection}/{name}")
 
     def forecast(self, meter_type: str, meter_id: str, **params: Any) -> Any:
         return self.request(

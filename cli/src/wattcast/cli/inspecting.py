@@ -1,26 +1,30 @@
-"""The commands that read: `status`, `list`, `result` and `forecast`."""
+"""The commands that read: `status`, `list`, `result` and `forecast`; `show_status`,
+`show_pages` and `show_outcome` serve `wattcast fleet status|list|result` too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from wattcast.cli.app import (
+    TRAININGJOB_SHOWN,
     Output,
+    Shown,
+    State,
     fail,
-    finish_code,
     print_json,
     rfc3339_option,
-    show,
     state_of,
     stderr,
     stdout,
     wait_and_show,
 )
-from wattcast.cli.client import CliError, ExitCode
-from wattcast.cli.render import coloured, forecast_table, jobs_table, result_view, status_word
+from wattcast.cli.client import TRAININGJOBS, CliError, ExitCode
+from wattcast.cli.render import coloured, forecast_table, job_panel, jobs_table, status_word
 
 # The contract's enums: the CLI offers exactly the values the TrainingJob schema accepts.
 from wattcast.crd import MeterType, Phase
@@ -41,12 +45,29 @@ def status(
     ] = 1.0,
 ) -> None:
     """Show one TrainingJob: status, progress, epoch, message."""
-    state = state_of(ctx)
+    show_status(state_of(ctx), name, watch, wait_timeout, interval, TRAININGJOB_SHOWN, job_panel)
+
+
+def show_status(
+    state: State,
+    name: str,
+    watch: bool,
+    wait_timeout: float | None,
+    interval: float,
+    shown: Shown,
+    panel: Callable[[Any], Any],
+) -> None:
+    """`status`: one object's panel, or (--watch) its live bar until it finished."""
     try:
         with state.client() as client:
             if watch:
-                raise typer.Exit(wait_and_show(state, client, name, interval, wait_timeout))
-            show(state, client.get(name))
+                code = wait_and_show(state, client, name, interval, wait_timeout, shown)
+                raise typer.Exit(code)
+            job = client.get(name, collection=shown.collection)
+            if state.output is Output.JSON:
+                print_json(job)
+            else:
+                stdout.print(panel(job))
     except CliError as error:
         raise fail(error) from None
     except KeyboardInterrupt:
@@ -64,16 +85,32 @@ def list_jobs(
     all_pages: Annotated[bool, typer.Option("--all", help="Follow every page.")] = False,
 ) -> None:
     """List TrainingJobs (the filters run on the server)."""
-    state = state_of(ctx)
+    filters = {
+        "meterId": meter_id,
+        "meterType": meter_type.value if meter_type else None,
+        "phase": phase.value if phase else None,
+    }
+    show_pages(state_of(ctx), TRAININGJOBS, filters, limit, all_pages, jobs_table, "TrainingJobs")
+
+
+def show_pages(
+    state: State,
+    collection: str,
+    filters: dict[str, Any],
+    limit: int,
+    all_pages: bool,
+    table: Callable[[list[dict[str, Any]]], Table],
+    noun: str,
+) -> None:
+    """List `collection` (one page, or every page with `all_pages`) and show it."""
     items: list[dict[str, Any]] = []
     try:
         with state.client() as client:
             token: str | None = None
             while True:
                 page = client.list(
-                    meterId=meter_id,
-                    meterType=meter_type.value if meter_type else None,
-                    phase=phase.value if phase else None,
+                    collection=collection,
+                    **filters,
                     limit=limit,
                     **({"continue": token} if token else {}),
                 )
@@ -87,9 +124,9 @@ def list_jobs(
         print_json({"items": items, "count": len(items), "continue": token})
         return
     if not items:
-        stderr.print("no TrainingJobs")
+        stderr.print(f"no {noun}")
         return
-    stdout.print(jobs_table(items))
+    stdout.print(table(items))
     if token:
         stderr.print(f"more on the next page: --all (or continue token {token[:16]}...)")
 
@@ -102,24 +139,26 @@ def result(
 
     Exits 1 if the job failed or was cancelled, 5 if it has not finished yet.
     """
-    state = state_of(ctx)
+    show_outcome(state_of(ctx), name, TRAININGJOB_SHOWN, lambda job: coloured(status_word(job)))
+
+
+def show_outcome(state: State, name: str, shown: Shown, word: Callable[[Any], str]) -> None:
+    """`result`: the outcome of a finished object, or how far it is (exit 5)."""
     try:
         with state.client() as client:
-            job = client.get(name)
+            job = client.get(name, collection=shown.collection)
     except CliError as error:
         raise fail(error) from None
-    code = finish_code(job)
+    code = shown.code_of(job)
     if code is ExitCode.NOT_FINISHED:
-        stderr.print(
-            f"{name} has not finished: {coloured(status_word(job))} at {job.get('progress', 0)}%"
-        )
+        stderr.print(f"{name} has not finished: {word(job)} at {job.get('progress', 0)}%")
         if state.output is Output.JSON:
             print_json(job)
         raise typer.Exit(int(code))
     if state.output is Output.JSON:
         print_json(job)
     else:
-        stdout.print(result_view(job))
+        stdout.print(shown.outcome(job))
     raise typer.Exit(int(code))
 
 

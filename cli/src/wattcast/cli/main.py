@@ -6,6 +6,8 @@
     wattcast status NAME [--watch]
     wattcast result NAME
     wattcast suspend|resume|cancel|delete NAME
+    wattcast fleet train --discover --start ... --end ... --wait
+    wattcast fleet status|result|cancel NAME; wattcast fleet list
 
 Where the API is and who we are: `--api-url` / `WATTCAST_API_URL` (default
 http://127.0.0.1:8000), `--token` / `WATTCAST_API_TOKEN`, `--namespace` /
@@ -15,7 +17,7 @@ and the exit code says what happened (`ExitCode`, docs/cli.md).
 
 from __future__ import annotations
 
-from wattcast.cli import actions, inspecting, training
+from wattcast.cli import actions, fleet, inspecting, training
 from wattcast.cli.app import app
 
 # The commands, in the order `wattcast --help` lists them.
@@ -28,6 +30,7 @@ app.command()(actions.suspend)
 app.command()(actions.resume)
 app.command()(actions.cancel)
 app.command()(actions.delete)
+app.add_typer(fleet.app)
 
 __all__ = ["app"]
 

@@ -172,13 +172,17 @@ def result_view(job: dict[str, Any]) -> Group:
 
 def progress_bar(console: Console) -> Progress:
     """The live bar: stage, bar, percent, epoch, ETA, elapsed."""
+    return live_bar(console, 15, "epoch", "eta")
+
+
+def live_bar(console: Console, stage_width: int, *fields: str) -> Progress:
+    """A live bar: name, stage, bar, percent, the task's `fields`, elapsed."""
     return Progress(
         TextColumn("[bold]{task.fields[name]}[/bold]"),
-        TextColumn("{task.fields[stage]:<15}"),
+        TextColumn(f"{{task.fields[stage]:<{stage_width}}}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.fields[epoch]}"),
-        TextColumn("{task.fields[eta]}"),
+        *(TextColumn(f"{{task.fields[{field}]}}") for field in fields),
         TimeElapsedColumn(),
         console=console,
         transient=False,

@@ -1,6 +1,8 @@
 """Following one TrainingJob until it finishes: the API's event stream, with a live bar.
 
-Used by `wattcast train --wait` and `wattcast status --watch`. The stream
+Used by `wattcast train --wait` and `wattcast status --watch`, and for a FleetTrainingJob by
+`wattcast fleet train --wait` and `wattcast fleet status --watch` (another collection, another
+bar: the same following). The stream
 (GET /v1/trainingjobs/{name}/events) sends the job as it is, then each change a person would
 see, and ends once the job finished; the job's `finished` field says when (the API decides,
 not the CLI). A stream that breaks or ends early is opened again: every new stream starts
@@ -19,8 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress
 
-from wattcast.cli.client import ApiClient, CliError, ExitCode
+from wattcast.cli.client import TRAININGJOBS, ApiClient, CliError, ExitCode
 from wattcast.cli.render import bar_fields, is_finished, progress_bar, status_word
 
 # Consecutive tries that bring no news at all (no stream, no answer to a GET) before giving up.
@@ -33,10 +36,16 @@ class _Follower(threading.Thread):
     while the stream is quiet."""
 
     def __init__(
-        self, client: ApiClient, name: str, interval: float, sleep: Callable[[float], None]
+        self,
+        client: ApiClient,
+        name: str,
+        interval: float,
+        sleep: Callable[[float], None],
+        collection: str = TRAININGJOBS,
     ) -> None:
         super().__init__(name=f"wattcast-follow-{name}", daemon=True)
         self.client = client
+        self.collection = collection
         self.job_name = name
         self.interval = interval
         self.sleep = sleep
@@ -63,7 +72,7 @@ class _Follower(threading.Thread):
         while not self.stopped.is_set():
             error: CliError | None = None
             try:
-                for kind, data in self.client.events(self.job_name):
+                for kind, data in self.client.events(self.job_name, collection=self.collection):
                     if self.stopped.is_set():
                         return
                     if kind in ("ADDED", "MODIFIED"):
@@ -87,7 +96,7 @@ class _Follower(threading.Thread):
                     ExitCode.UNAVAILABLE,
                 )
             try:
-                job = self.client.get(self.job_name)
+                job = self.client.get(self.job_name, collection=self.collection)
             except CliError as failed:
                 if failed.code is not ExitCode.UNAVAILABLE:
                     raise
@@ -106,15 +115,20 @@ def wait_for_job(
     timeout: float | None = None,
     console: Console | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    collection: str = TRAININGJOBS,
+    bar: Callable[[Console], Progress] = progress_bar,
+    fields_of: Callable[[dict[str, Any]], dict[str, Any]] = bar_fields,
 ) -> dict[str, Any]:
-    """Follow `name` until it finished; returns its last TrainingJobPublic.
+    """Follow `name` until it finished; returns its last public view (TrainingJobPublic, or
+    FleetTrainingJobPublic for collection "fleettrainingjobs").
 
-    With a console, shows a live bar (stage, percent, epoch, ETA). Raises CliError with
-    NOT_FINISHED after `timeout` seconds, or the error that ended the wait.
+    With a console, shows a live bar (`bar`, filled from each view by `fields_of`: stage,
+    percent, epoch and ETA of a TrainingJob). Raises CliError with NOT_FINISHED after
+    `timeout` seconds, or the error that ended the wait.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    follower = _Follower(client, name, interval, sleep)
-    progress = progress_bar(console) if console is not None else None
+    follower = _Follower(client, name, interval, sleep, collection)
+    progress = bar(console) if console is not None else None
     task = None
     job: dict[str, Any] = {}
     try:
@@ -138,7 +152,7 @@ def wait_for_job(
                 raise update
             job = update
             if progress is not None:
-                fields = bar_fields(job)
+                fields = fields_of(job)
                 completed = fields.pop("completed")
                 if task is None:
                     task = progress.add_task("", total=100, name=name[:24], **fields)

@@ -78,3 +78,20 @@ MEASUREMENT_SUFFIX: Final = "_consumption"
 TAG_METER_ID: Final = "meter_id"
 FIELD_CONSUMPTION: Final = "consumption"
 FIELD_TEMPERATURE: Final = "temperature"
+
+# FleetTrainingJob (docs/design.md §2b): one resource, one Indexed Job, the models of many meters.
+FLEET_KIND: Final = "FleetTrainingJob"
+FLEET_PLURAL: Final = "fleettrainingjobs"
+FLEET_SINGULAR: Final = "fleettrainingjob"
+FLEET_SHORT_NAMES: Final = ("ftj",)
+FLEET_CRD_NAME: Final = f"{FLEET_PLURAL}.{GROUP}"
+# On the Indexed Job and its pods: the FleetTrainingJob they belong to.
+LABEL_FLEETTRAININGJOB: Final = f"{GROUP}/fleettrainingjob"
+# The shard runner's console script (the trainer image), and what tells it its shard.
+FLEET_SHARD_COMMAND: Final = "wattcast-fleet-shard"
+ENV_FLEET_NAME: Final = "WATTCAST_FLEET_NAME"
+ENV_FLEET_NAMESPACE: Final = "WATTCAST_FLEET_NAMESPACE"
+ENV_FLEET_UID: Final = "WATTCAST_FLEET_UID"
+ENV_FLEET_SHARDS: Final = "WATTCAST_FLEET_SHARDS"
+# Set by the Job controller on every pod of an Indexed Job.
+ENV_JOB_COMPLETION_INDEX: Final = "JOB_COMPLETION_INDEX"

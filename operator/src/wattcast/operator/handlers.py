@@ -30,6 +30,7 @@ import kopf
 from wattcast.crd import constants
 from wattcast.crd.times import now_utc
 from wattcast.operator import admission, creating, following, kopf_settings, retention
+from wattcast.operator.fleet import handlers as fleet_handlers  # registers FleetTrainingJobs'
 from wattcast.operator.following import Indexes
 from wattcast.operator.metrics import TRAININGJOBS, counted
 from wattcast.operator.runtime import Runtime, runtime_of
@@ -218,4 +219,4 @@ async def expire(
     await retention.expire(rt.kube, namespace or "", name, uid, status, seconds, logger)
 
 
-__all__ = ["JOBS", "TJ"]
+__all__ = ["JOBS", "TJ", "fleet_handlers"]

@@ -98,6 +98,12 @@ class OperatorSettings(BaseSettings):
         default=660, ge=1, le=3660, description="Seconds before a silent watch is re-opened."
     )
     peering: str = Field(default="", description="Kopf peering name; empty runs standalone.")
+    fleet_sync_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often an unfinished FleetTrainingJob's status is recomputed.",
+    )
 
     @model_validator(mode="after")
     def _claim_fits_a_label(self) -> OperatorSettings:

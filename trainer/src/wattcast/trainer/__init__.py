@@ -5,6 +5,8 @@ in a pod (docs/design.md §3.1) or standalone from a YAML file. From the top dow
 import-linter layers contract in pyproject.toml keeps this order):
 
 - :mod:`main`: the command line; :mod:`pipeline`: one run, stage by stage;
+- :mod:`fleet_main` (`wattcast-fleet-shard`, one shard of a FleetTrainingJob) over
+  :mod:`fleet` (the shard's meters, each through :mod:`pipeline`, idempotent per meter);
 - :mod:`metadata` (metadata.json of the new version) and :mod:`promoting` (the gate);
 - :mod:`training`: features, the network fitted and every forecaster scored on the holdout;
 - :mod:`ensembling` (the network, the seasonal blend and a linear model combined by validation

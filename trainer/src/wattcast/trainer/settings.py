@@ -92,6 +92,11 @@ class TrainerSettings(BaseSettings):
         description="Public holiday calendar for the holiday feature (DE: Germany's "
         "nationwide holidays; none: no holiday feature).",
     )
+    fleet_file: Path = Field(
+        default=Path("/etc/wattcast/fleet/fleet.json"),
+        description="A FleetTrainingJob shard's fleet (name, namespace, uid, spec), from the "
+        "fleet's ConfigMap (set by the operator).",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -1,8 +1,9 @@
-"""The dashboard's routes: two HTML pages, their static files, and one JSON endpoint.
+"""The dashboard's routes: three HTML pages, their static files, and one JSON endpoint.
 
-- `GET /` (the job list) and `GET /jobs/{name}` (one job) are server-rendered shells that hold
-  no data, so they need no token; their script asks for the token once, keeps it in
-  sessionStorage and gets every datum through the authenticated /v1 API (JSON and SSE).
+- `GET /` (the job list), `GET /jobs/{name}` (one job) and `GET /fleets/{name}` (one
+  FleetTrainingJob) are server-rendered shells that hold no data, so they need no token;
+  their script asks for the token once, keeps it in sessionStorage and gets every datum
+  through the authenticated /v1 API (JSON and SSE).
 - `GET /docs`: Swagger UI on the OpenAPI document, from the vendored swagger-ui-dist.
 - `/static/dashboard/...`: the dashboard's CSS and JS, and the vendored uPlot and Swagger UI
   (scripts/fetch-js-vendor.sh); nothing is loaded from elsewhere, and the Content-Security-
@@ -106,6 +107,15 @@ async def job_page(request: Request, name: str) -> HTMLResponse:
     if not is_dns_label(name):
         return _page(request, "not_found.html", status_code=404, name=name)
     return _page(request, "job.html", name=name)
+
+
+@router.get("/fleets/{name}", response_class=HTMLResponse, include_in_schema=False)
+async def fleet_page(request: Request, name: str) -> HTMLResponse:
+    """One FleetTrainingJob: filled by static/fleet.js from /v1/fleettrainingjobs/{name} and
+    its event stream (progress, counts, the failure table, the MAE / baseline histogram)."""
+    if not is_dns_label(name):
+        return _page(request, "not_found.html", status_code=404, name=name)
+    return _page(request, "fleet.html", name=name)
 
 
 @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)

@@ -1,4 +1,5 @@
-"""Server-sent events: status changes of one TrainingJob, or of all in a namespace.
+"""Server-sent events: status changes of one TrainingJob, or of all in a namespace; the same
+machinery streams one FleetTrainingJob (wattcast.api.routes.fleets).
 
 Each stream lists first (sent as `ADDED` events, then one `SYNCED`), then follows a Kubernetes
 watch from the list's resourceVersion, so no change between the two is missed. An event is
@@ -14,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from wattcast.api.auth import require_token
+from wattcast.api.core.config import Settings
 from wattcast.api.deps import KubeDep, MetricsDep, NamePath, NamespaceDep, SettingsDep
 from wattcast.api.errors import ApiProblem, error_responses
 from wattcast.api.kube import KubeClient
@@ -31,6 +33,7 @@ from wattcast.api.models import (
     StreamSyncedPublic,
     TrainingJobPublic,
 )
+from wattcast.api.resources import TRAININGJOB, ResourceKind
 from wattcast.crd.kubeapi import KubeApiError
 
 logger = logging.getLogger(__name__)
@@ -54,14 +57,52 @@ _EVENT_SCHEMA: dict[str, Any] = {
         "retry": {"type": "integer", "description": "Reconnection delay in milliseconds."},
     },
 }
-_STREAM_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "A text/event-stream. Events: `ADDED`, `MODIFIED`, `DELETED` (data: a "
-        "TrainingJobPublic, id: its resourceVersion), `SYNCED` once the initial state is sent "
-        "(data: StreamSyncedPublic), `ERROR` before the stream gives up (data: ErrorPublic).",
-        "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
+
+
+class Streamed(Protocol):
+    """What a stream sends of an object: its public view (TrainingJobPublic and
+    FleetTrainingJobPublic have these)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resource_version(self) -> str | None: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def model_dump_json(self, *, by_alias: bool, exclude_none: bool) -> str: ...
+
+
+def stream_doc(public: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a stream whose objects are sent as `public`."""
+    return {
+        200: {
+            "description": f"A text/event-stream. Events: `ADDED`, `MODIFIED`, `DELETED` (data: "
+            f"a {public}, id: its resourceVersion), `SYNCED` once the initial state is sent "
+            "(data: StreamSyncedPublic), `ERROR` before the stream gives up (data: "
+            "ErrorPublic).",
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        **_EVENT_SCHEMA,
+                        "properties": {
+                            **_EVENT_SCHEMA["properties"],
+                            "data": {
+                                "type": "string",
+                                "description": f"JSON: a {public} (ADDED, MODIFIED, DELETED), "
+                                "a StreamSyncedPublic (SYNCED) or an ErrorPublic (ERROR).",
+                            },
+                        },
+                    }
+                }
+            },
+        }
     }
-}
+
+
+_STREAM_DOC = stream_doc("TrainingJobPublic")
 
 
 def _view(public: TrainingJobPublic) -> tuple[object, ...]:
@@ -78,7 +119,7 @@ def _view(public: TrainingJobPublic) -> tuple[object, ...]:
     )
 
 
-def _event(kind: str, public: TrainingJobPublic) -> ServerSentEvent:
+def _event(kind: str, public: Streamed) -> ServerSentEvent:
     return ServerSentEvent(
         data=public.model_dump_json(by_alias=True, exclude_none=True),
         event=kind,
@@ -87,13 +128,29 @@ def _event(kind: str, public: TrainingJobPublic) -> ServerSentEvent:
 
 
 class _Stream:
-    """The state of one event stream: what each client already saw."""
+    """The state of one event stream: what each client already saw.
 
-    def __init__(self, kube: KubeClient, namespace: str, name: str | None, retry_after: int):
+    `public` turns an object into what is sent, `view` says what of it a client sees change.
+    """
+
+    def __init__(
+        self,
+        kube: KubeClient,
+        namespace: str,
+        name: str | None,
+        retry_after: int,
+        *,
+        resource: ResourceKind = TRAININGJOB,
+        public: Callable[[dict[str, Any]], Any] = job_public,
+        view: Callable[[Any], tuple[object, ...]] = _view,
+    ):
         self.kube = kube
         self.namespace = namespace
         self.name = name
         self.retry_after = retry_after
+        self.resource = resource
+        self.public = public
+        self.view = view
         self.seen: dict[str, tuple[object, ...]] = {}
         self.finished = False
 
@@ -111,7 +168,11 @@ class _Stream:
         version: str | None = None
         while True:
             listing = await self.kube.list_objects(
-                self.namespace, field_selector=self.selector, limit=500, continue_=continue_
+                self.namespace,
+                field_selector=self.selector,
+                limit=500,
+                continue_=continue_,
+                resource=self.resource,
             )
             items += [o for o in listing.get("items") or [] if self._mine(o)]
             metadata = listing.get("metadata") or {}
@@ -121,12 +182,12 @@ class _Stream:
                 return items, version
 
     def changed(self, kind: str, obj: dict[str, Any]) -> ServerSentEvent | None:
-        public = job_public(obj)
+        public: Streamed = self.public(obj)
         if kind == "DELETED":
             self.seen.pop(public.name, None)
             self.finished = self.name is not None
             return _event("DELETED", public)
-        view = _view(public)
+        view = self.view(public)
         if self.seen.get(public.name) == view:
             return None
         new = public.name not in self.seen
@@ -165,7 +226,10 @@ class _Stream:
             while not self.finished:
                 try:
                     async for raw in self.kube.watch(
-                        self.namespace, resource_version=version, field_selector=self.selector
+                        self.namespace,
+                        resource_version=version,
+                        field_selector=self.selector,
+                        resource=self.resource,
                     ):
                         failures = 0
                         obj = raw.get("object") or {}
@@ -183,7 +247,8 @@ class _Stream:
                     if err.status != 410 and failures > _RECOVERY_ATTEMPTS:
                         problem = ApiProblem(
                             503,
-                            f"Lost the watch of TrainingJobs in {self.namespace!r}: {err}. "
+                            f"Lost the watch of {self.resource.many} in {self.namespace!r}: "
+                            f"{err}. "
                             "Reconnect to start again.",
                         )
                         yield ServerSentEvent(
@@ -204,21 +269,28 @@ class _Stream:
             metrics.streams.dec()
 
 
-async def _open(
+async def open_stream(
     kube: KubeClient,
     namespace: str,
     name: str | None,
-    settings_ping: int,
-    retry_after: int,
+    settings: Settings,
     metrics: ApiMetrics,
+    *,
+    resource: ResourceKind = TRAININGJOB,
+    public: Callable[[dict[str, Any]], Any] = job_public,
+    view: Callable[[Any], tuple[object, ...]] = _view,
 ) -> EventSourceResponse:
-    stream = _Stream(kube, namespace, name, retry_after)
+    """The response of one stream (all objects of the namespace, or the one named)."""
+    retry_after = settings.api_retry_after_seconds
+    stream = _Stream(
+        kube, namespace, name, retry_after, resource=resource, public=public, view=view
+    )
     # The first list happens before the response starts, so its errors (403, 404, 503) are
     # proper HTTP answers rather than a broken stream.
-    with kube.errors("watch", namespace, name):
+    with kube.errors("watch", namespace, name, resource=resource):
         items, version = await stream.list_all()
     if name is not None and not items:
-        raise ApiProblem(404, f"TrainingJob {name!r} not found in namespace {namespace!r}.")
+        raise ApiProblem(404, f"{resource.kind} {name!r} not found in namespace {namespace!r}.")
     try:
         kube.open_stream()
     except KubeApiError:
@@ -237,7 +309,9 @@ async def _open(
         finally:
             kube.close_stream()
 
-    return EventSourceResponse(body(), ping=settings_ping, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        body(), ping=settings.api_sse_ping_seconds, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get(
@@ -249,14 +323,7 @@ async def _open(
 async def stream_all(
     kube: KubeDep, namespace: NamespaceDep, settings: SettingsDep, metrics: MetricsDep
 ) -> EventSourceResponse:
-    return await _open(
-        kube,
-        namespace,
-        None,
-        settings.api_sse_ping_seconds,
-        settings.api_retry_after_seconds,
-        metrics,
-    )
+    return await open_stream(kube, namespace, None, settings, metrics)
 
 
 @router.get(
@@ -273,14 +340,7 @@ async def stream_one(
     metrics: MetricsDep,
 ) -> EventSourceResponse:
     """Ends after the TrainingJob succeeds, fails, is cancelled or is deleted."""
-    return await _open(
-        kube,
-        namespace,
-        name,
-        settings.api_sse_ping_seconds,
-        settings.api_retry_after_seconds,
-        metrics,
-    )
+    return await open_stream(kube, namespace, name, settings, metrics)
 
 
 __all__ = ["ErrorPublic", "router"]

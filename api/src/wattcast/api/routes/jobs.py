@@ -13,8 +13,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from wattcast.api.auth import require_token
 from wattcast.api.controlling import Action, apply
 from wattcast.api.deps import (
+    ContinueQuery,
     IdempotencyKeyDep,
     KubeDep,
+    LimitQuery,
     MetricsDep,
     NamePath,
     NamespaceDep,
@@ -23,27 +25,12 @@ from wattcast.api.deps import (
 from wattcast.api.errors import error_responses
 from wattcast.api.mapping import job_public
 from wattcast.api.models import TrainingJobCreate, TrainingJobPublic, TrainingJobsPublic
-from wattcast.api.submitting import submit
-from wattcast.api.validating import check_spec
+from wattcast.api.resources import TRAININGJOB
+from wattcast.api.routes.shared import create_object, field_selector, list_page
 from wattcast.crd import MeterType, Phase
 from wattcast.crd.trainingjob import METER_ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["trainingjobs"], dependencies=[Depends(require_token)])
-
-
-def field_selector(
-    meter_id: str | None, meter_type: MeterType | None, phase: Phase | None
-) -> str | None:
-    """The Kubernetes field selector for the filters (values are pattern-checked already, so
-    none can smuggle a `,` or `=` into the selector)."""
-    parts = []
-    if meter_id is not None:
-        parts.append(f"spec.meterId={meter_id}")
-    if meter_type is not None:
-        parts.append(f"spec.meterType={meter_type.value}")
-    if phase is not None:
-        parts.append(f"status.phase={phase.value}")
-    return ",".join(parts) or None
 
 
 @router.post(
@@ -71,17 +58,18 @@ async def create_trainingjob(
     idempotency_key: IdempotencyKeyDep,
 ) -> TrainingJobPublic:
     """201 once the Kubernetes API accepted the new TrainingJob; 200 for a repeated submission."""
-    spec = body.spec()
-    check_spec(spec, source_names=sources)
-    submission = await submit(
-        kube, namespace=namespace, spec=spec, name=body.name, idempotency_key=idempotency_key
+    return await create_object(
+        kube,
+        TRAININGJOB,
+        spec=body.spec(),
+        name=body.name,
+        response=response,
+        namespace=namespace,
+        sources=sources,
+        metrics=metrics,
+        idempotency_key=idempotency_key,
+        public=job_public,
     )
-    metrics.submissions.labels("created" if submission.created else "replayed").inc()
-    public = job_public(submission.obj)
-    if not submission.created:
-        response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/v1/trainingjobs/{public.name}?namespace={namespace}"
-    return public
 
 
 @router.get(
@@ -108,28 +96,16 @@ async def list_trainingjobs(
         MeterType | None, Query(alias="meterType", description="Only this meter type.")
     ] = None,
     phase: Annotated[Phase | None, Query(description="Only TrainingJobs in this phase.")] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=500, description="At most this many items on the page.")
-    ] = 100,
-    continue_: Annotated[
-        str | None,
-        Query(
-            alias="continue",
-            max_length=4096,
-            description="The `continue` of the previous page, with the same filters.",
-        ),
-    ] = None,
+    limit: LimitQuery = 100,
+    continue_: ContinueQuery = None,
 ) -> TrainingJobsPublic:
     """One page of TrainingJobs, filtered on the API server."""
-    with kube.errors("list", namespace):
-        listing = await kube.list_objects(
-            namespace,
-            field_selector=field_selector(meter_id, meter_type, phase),
-            limit=limit,
-            continue_=continue_,
-        )
-    items = [job_public(obj) for obj in listing.get("items") or []]
-    next_page = (listing.get("metadata") or {}).get("continue") or None
+    selector = field_selector(
+        {"spec.meterId": meter_id, "spec.meterType": meter_type, "status.phase": phase}
+    )
+    items, next_page = await list_page(
+        kube, TRAININGJOB, namespace, selector, limit, continue_, job_public
+    )
     return TrainingJobsPublic(items=items, count=len(items), continue_=next_page)
 
 

@@ -8,7 +8,9 @@ All three are the upstream programs, built from the Go module proxy into one mul
 2. starts etcd with its data in ``WORKDIR/etcd`` on free loopback ports;
 3. starts kube-apiserver on a free loopback port: TLS, client certificates, ServiceAccount
    tokens (issuer, signing key), ``--authorization-mode=Node,RBAC``, the default admission
-   plugins; waits for ``/readyz``;
+   plugins, an audit log of the lists and watches of Jobs, pods and TrainingJobs made by
+   ServiceAccounts (``WORKDIR/logs/audit.log``, :data:`AUDIT_POLICY`: what a test reads to see
+   the query a watch sent); waits for ``/readyz``;
 4. writes an admin kubeconfig (``O=system:masters``);
 5. starts kube-controller-manager with only the controllers the product relies on, each under
    its own ServiceAccount (``--use-service-account-credentials``), and waits until the
@@ -55,6 +57,29 @@ CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
 )
+
+
+# The audit policy: one line per list or watch of the resources the operator watches, by any
+# ServiceAccount (the operator's and the controllers'), with its URI (the query string: label
+# selectors, resourceVersion). Metadata level, no bodies; everything else goes unlogged.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {
+            "level": "Metadata",
+            "verbs": ["list", "watch"],
+            "userGroups": ["system:serviceaccounts"],
+            "resources": [
+                {"group": "batch", "resources": ["jobs"]},
+                {"group": "", "resources": ["pods"]},
+                {"group": "wattcast.dev", "resources": ["trainingjobs"]},
+            ],
+        },
+        {"level": "None"},
+    ],
+}
 
 
 class BinaryMissing(FileNotFoundError):
@@ -140,6 +165,18 @@ class ControlPlane:
         return self.pki.ca_cert
 
     @property
+    def audit_log(self) -> Path:
+        """JSON lines, one audit event each (:data:`AUDIT_POLICY` says which are logged)."""
+        return self.workdir / "logs" / "audit.log"
+
+    def audit_events(self) -> list[dict[str, Any]]:
+        """The audit log's events so far (oldest first)."""
+        if not self.audit_log.exists():
+            return []
+        lines = self.audit_log.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    @property
     def services(self) -> list[Service]:
         return [s for s in (self.etcd, self.apiserver, self.controller_manager) if s]
 
@@ -222,6 +259,9 @@ class ControlPlane:
     def _apiserver_flags(self) -> list[str]:
         assert self.pki is not None
         pki = self.pki
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+        self.audit_log.parent.mkdir(parents=True, exist_ok=True)
         return [
             f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
             "--bind-address=127.0.0.1",
@@ -240,6 +280,13 @@ class ControlPlane:
             "--endpoint-reconciler-type=none",
             f"--cert-dir={self.workdir / 'apiserver-certs'}",
             "--profiling=false",
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            # Written before the answer is sent: a test that saw the watch start finds its line.
+            "--audit-log-mode=blocking",
+            "--audit-log-maxsize=100",
+            "--audit-log-maxbackup=1",
             f"--v={self.verbosity}",
         ]
 

@@ -37,7 +37,7 @@ from wattcast.devtools.cluster.devcluster import DevCluster
 from wattcast.devtools.cluster.kueue import Kueue, KueueMissing, find_build
 from wattcast.devtools.processes import repo_root
 
-CRDS = (Path("crds") / "trainingjob.yaml",)
+CRDS = (Path("crds") / "trainingjob.yaml", Path("crds") / "fleettrainingjob.yaml")
 # Pods of the session cluster need only three weeks of data to train (tests write little).
 POD_ENV = {"WATTCAST_MIN_TRAINING_DAYS": "3"}
 

@@ -282,6 +282,9 @@
     Succeeded: { key: "succeeded", shape: "check", note: "model saved" },
     Failed: { key: "failed", shape: "cross", note: "see why below" },
     Cancelled: { key: "cancelled", shape: "slash", note: "cancelled for good" },
+    // FleetTrainingJobPublic.stage adds these two.
+    "Discovering meters": { key: "running", shape: "play", note: "reading the meter ids" },
+    Running: { key: "running", shape: "play", note: "training the meters' models" },
   };
   const PHASE_ORDER = Object.keys(PHASES);
 
@@ -322,7 +325,8 @@
       shape(info.shape), el("span", { class: "phase-text", text: phase }));
   }
 
-  function progressBar(job, label) {
+  // `text` (optional) says more than the percent: "3 of 4 meters".
+  function progressBar(job, label, text) {
     const value = Math.max(0, Math.min(100, Number(job.progress) || 0));
     const phase = job.stage;
     const info = PHASES[phase] || PHASES.Pending;
@@ -334,9 +338,10 @@
       "aria-valuemin": 0,
       "aria-valuemax": 100,
       "aria-valuenow": value,
-      "aria-valuetext": `${value}% (${phase})`,
+      "aria-valuetext": text ? `${value}%, ${text} (${phase})` : `${value}% (${phase})`,
       "aria-label": label,
-    }, el("span", { class: "progress-track" }, fill), el("span", { class: "progress-text", text: `${value}%` }));
+    }, el("span", { class: "progress-track" }, fill),
+    el("span", { class: "progress-text", text: text ? `${value}% · ${text}` : `${value}%` }));
   }
 
   // --- dialog and announcements ------------------------------------------------------------
@@ -376,9 +381,40 @@
     $("connection-text").textContent = text;
   }
 
+  // Follows one object's event stream (GET <path>/events): onUpdate(view) for each ADDED and
+  // MODIFIED, onDeleted() once it is gone, the connection line kept up to date; reconnects
+  // until current() has finished. `kind` names it in messages ("TrainingJob").
+  function follow(path, { onUpdate, onDeleted, current, kind }) {
+    const finished = () => { const now = current(); return !!(now && now.finished); };
+    return stream(`${path}/events`, {
+      onEvent(message) {
+        let data;
+        try { data = JSON.parse(message.data); } catch (_) { return; }
+        if (message.event === "ADDED" || message.event === "MODIFIED") onUpdate(data);
+        else if (message.event === "DELETED") {
+          setConnection("ended", `This ${kind} was deleted.`);
+          if (onDeleted) onDeleted();
+        } else if (message.event === "SYNCED") setConnection("live", "Live");
+        else if (message.event === "ERROR") setConnection("error", data.detail || "The stream failed.");
+      },
+      onState(state, error) {
+        if (state === "error") {
+          if (error && error.status === 404) {
+            setConnection("ended", "Not found.");
+          } else {
+            setConnection("error", `Not live: ${error && error.message ? error.message : "connection lost"}. Retrying…`);
+          }
+        } else if (state === "ended" || state === "stopped") {
+          if (finished()) setConnection("ended", "Finished; no more updates.");
+        }
+      },
+      shouldReconnect: () => !finished(),
+    });
+  }
+
   window.wattcast = {
     ApiError, AuthError, api, stream, boot, el, $, pageUrl, namespace,
     duration, secondsSince, dateTime, number, PHASES, PHASE_ORDER,
-    phaseBadge, progressBar, confirmDialog, announce, setConnection, shape,
+    phaseBadge, progressBar, confirmDialog, announce, setConnection, shape, follow,
   };
 })();

@@ -353,29 +353,13 @@
   }
 
   function follow() {
-    w.stream(`${jobPath}/events`, {
-      onEvent(message) {
-        let data;
-        try { data = JSON.parse(message.data); } catch (_) { return; }
-        if (message.event === "ADDED" || message.event === "MODIFIED") update(data);
-        else if (message.event === "DELETED") {
-          w.setConnection("ended", "This TrainingJob was deleted.");
-          for (const button of document.querySelectorAll("[data-action]")) button.disabled = button.dataset.action !== "retrain";
-        } else if (message.event === "SYNCED") w.setConnection("live", "Live");
-        else if (message.event === "ERROR") w.setConnection("error", data.detail || "The stream failed.");
+    w.follow(jobPath, {
+      kind: "TrainingJob",
+      current: () => job,
+      onUpdate: update,
+      onDeleted() {
+        for (const button of document.querySelectorAll("[data-action]")) button.disabled = button.dataset.action !== "retrain";
       },
-      onState(state, error) {
-        if (state === "error") {
-          if (error && error.status === 404) {
-            w.setConnection("ended", "Not found.");
-          } else {
-            w.setConnection("error", `Not live: ${error && error.message ? error.message : "connection lost"}. Retrying…`);
-          }
-        } else if (state === "ended" || state === "stopped") {
-          if (job && job.finished) w.setConnection("ended", "Finished; no more updates.");
-        }
-      },
-      shouldReconnect: () => !(job && job.finished),
     });
   }
 

@@ -184,6 +184,29 @@
     queueRender();
   }
 
+  // Fleets: one page of GET /v1/fleettrainingjobs, read again every few seconds (a fleet's
+  // own page follows its stream). The section stays hidden while there is none.
+  async function loadFleets() {
+    let page;
+    try {
+      page = await w.api("GET", "/v1/fleettrainingjobs", { params: { limit: 100 } });
+    } catch (_) {
+      return; // the jobs' connection line already says when the API is away
+    }
+    const fleets = page.items || [];
+    $("fleets-section").hidden = fleets.length === 0;
+    $("fleets").tBodies[0].replaceChildren(...fleets.map((f) => {
+      const total = f.metersTotal === undefined || f.metersTotal === null ? "?" : f.metersTotal;
+      const failed = (f.status && f.status.counts && f.status.counts.failed) || 0;
+      return el("tr", { "data-fleet": f.name },
+        el("td", { "data-label": "Fleet" }, el("a", { href: w.pageUrl(`/fleets/${encodeURIComponent(f.name)}`), class: "job-link", text: f.name })),
+        el("td", { "data-label": "Type", text: (f.spec && f.spec.meterType) || "–" }),
+        el("td", { "data-label": "Phase" }, w.phaseBadge(f.stage)),
+        el("td", { "data-label": "Meters" }, w.progressBar(f, `Meters of ${f.name}`, `${f.metersFinished || 0} of ${total}`)),
+        el("td", { "data-label": "Failed", class: "num", text: String(failed) }));
+    }));
+  }
+
   function start() {
     const form = $("filters");
     const params = new URLSearchParams(window.location.search);
@@ -198,6 +221,8 @@
     // Ages and durations move with the clock, not only with events.
     setInterval(queueRender, 1000);
     queueRender();
+    loadFleets();
+    setInterval(loadFleets, 5000);
   }
 
   w.boot(start);

@@ -1,0 +1,244 @@
+"""The objects a FleetTrainingJob owns: the ConfigMap its shards read the fleet from, and its
+one Indexed Job (docs/operator.md, fleets). Pure: every field is unit-tested.
+
+The ConfigMap `<name>-fleet` holds `fleet.json` (name, namespace, uid and the validated spec):
+the shard pods mount it, so they need no Kubernetes identity at all (no token is mounted) and
+every attempt of every index reads the same, immutable fleet. The Job has the fleet's name,
+`completionMode: Indexed`, one completion per shard, `backoffLimitPerIndex` retries per shard,
+and a podFailurePolicy: the shard runner's permanent exit code fails that index at once,
+disruptions (eviction, preemption) cost no retry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from wattcast.crd import InfluxSource, constants
+from wattcast.crd.fleettrainingjob import FleetTrainingJobSpec
+from wattcast.operator.rendering import (
+    MANAGED_BY,
+    MODELS_VOLUME,
+    TMP_VOLUME,
+    _share_the_models_node,
+    container_security_context,
+    pod_security_context,
+)
+from wattcast.operator.settings import OperatorSettings
+
+SHARD_COMPONENT: Final = "fleet-shard"
+FLEET_VOLUME: Final = "fleet"
+FLEET_MOUNT_PATH: Final = "/etc/wattcast/fleet"
+FLEET_FILE: Final = "fleet.json"
+ENV_FLEET_FILE: Final = "WATTCAST_FLEET_FILE"
+
+
+def configmap_name(name: str) -> str:
+    return f"{name}-fleet"
+
+
+def fleet_labels(name: str, meter_type: str) -> dict[str, str]:
+    """Labels of the fleet's Job, pods and ConfigMap (never the TrainingJob label: the
+    TrainingJob handlers ignore them)."""
+    return {
+        constants.LABEL_APP_NAME: constants.APP_NAME,
+        constants.LABEL_APP_INSTANCE: name,
+        constants.LABEL_APP_COMPONENT: SHARD_COMPONENT,
+        constants.LABEL_APP_PART_OF: constants.APP_NAME,
+        constants.LABEL_APP_MANAGED_BY: MANAGED_BY,
+        constants.LABEL_FLEETTRAININGJOB: name,
+        constants.LABEL_METER_TYPE: meter_type,
+    }
+
+
+def owner_reference(name: str, uid: str) -> dict[str, Any]:
+    """The controller ownerReference: deleting the fleet deletes its Job, pods, ConfigMap."""
+    return {
+        "apiVersion": constants.API_VERSION,
+        "kind": constants.FLEET_KIND,
+        "name": name,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def fleet_document(name: str, namespace: str, uid: str, spec: FleetTrainingJobSpec) -> str:
+    """What `fleet.json` says: the shard runner's whole input (wattcast.trainer.fleet)."""
+    return json.dumps(
+        {"name": name, "namespace": namespace, "uid": uid, "spec": spec.to_json_dict()},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def render_configmap(
+    name: str, namespace: str, uid: str, spec: FleetTrainingJobSpec
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": configmap_name(name),
+            "namespace": namespace,
+            "labels": fleet_labels(name, spec.meter_type.value),
+            "ownerReferences": [owner_reference(name, uid)],
+        },
+        "immutable": True,
+        "data": {FLEET_FILE: fleet_document(name, namespace, uid, spec)},
+    }
+
+
+def source_env(source: InfluxSource) -> list[dict[str, Any]]:
+    """The INFLUX_* variables of the resolved source, as a TrainingJob's trainer gets them."""
+    env: list[dict[str, Any]] = [
+        {"name": constants.ENV_INFLUX_URL, "value": source.url},
+        {"name": constants.ENV_INFLUX_DIALECT, "value": source.dialect.value},
+    ]
+    for var, value in (
+        (constants.ENV_INFLUX_ORG, source.org),
+        (constants.ENV_INFLUX_BUCKET, source.bucket),
+        (constants.ENV_INFLUX_DATABASE, source.database),
+    ):
+        if value is not None:
+            env.append({"name": var, "value": value})
+    if source.token_secret is not None:
+        ref = {"name": source.token_secret.name, "key": source.token_secret.key}
+        env.append({"name": constants.ENV_INFLUX_TOKEN, "valueFrom": {"secretKeyRef": ref}})
+    return env
+
+
+def pod_failure_policy() -> dict[str, Any]:
+    """Exit 2 (the fleet itself is unusable) fails the index at once; disruptions are free."""
+    return {
+        "rules": [
+            {
+                "action": "FailIndex",
+                "onExitCodes": {
+                    "containerName": constants.TRAINER_CONTAINER,
+                    "operator": "In",
+                    "values": [constants.EXIT_PERMANENT],
+                },
+            },
+            {
+                "action": "Ignore",
+                "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+            },
+        ]
+    }
+
+
+def render_job(
+    name: str,
+    namespace: str,
+    uid: str,
+    spec: FleetTrainingJobSpec,
+    shards: int,
+    source: InfluxSource,
+    settings: OperatorSettings,
+) -> dict[str, Any]:
+    """The fleet's Indexed Job (same name, owned by it), as a JSON-ready dict."""
+    labels = fleet_labels(name, spec.meter_type.value)
+    container: dict[str, Any] = {
+        "name": constants.TRAINER_CONTAINER,
+        "image": settings.trainer_image,
+        "imagePullPolicy": settings.trainer_image_pull_policy,
+        "command": [constants.FLEET_SHARD_COMMAND],
+        "env": [
+            {"name": constants.ENV_FLEET_NAME, "value": name},
+            {"name": constants.ENV_FLEET_NAMESPACE, "value": namespace},
+            {"name": constants.ENV_FLEET_UID, "value": uid},
+            {"name": constants.ENV_FLEET_SHARDS, "value": str(shards)},
+            {"name": ENV_FLEET_FILE, "value": f"{FLEET_MOUNT_PATH}/{FLEET_FILE}"},
+            {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
+            *source_env(source),
+        ],
+        "volumeMounts": [
+            {"name": MODELS_VOLUME, "mountPath": constants.MODELS_MOUNT_PATH},
+            {"name": FLEET_VOLUME, "mountPath": FLEET_MOUNT_PATH, "readOnly": True},
+            {"name": TMP_VOLUME, "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
+        ],
+        "terminationMessagePath": constants.TERMINATION_LOG_PATH,
+        # The shard writes its report there; a killed shard's log tail tells why.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": container_security_context(),
+    }
+    resources = spec.resources if spec.resources is not None else settings.trainer_resources
+    if resources is not None:
+        container["resources"] = resources.to_json_dict()
+    template: dict[str, Any] = {
+        "metadata": {"labels": labels},
+        "spec": {
+            "restartPolicy": "Never",
+            # Shards report through their termination log and the model store: no API token.
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": pod_security_context(),
+            "containers": [container],
+            "volumes": [
+                {
+                    "name": MODELS_VOLUME,
+                    "persistentVolumeClaim": {"claimName": settings.models_claim},
+                },
+                {"name": FLEET_VOLUME, "configMap": {"name": configmap_name(name)}},
+                {"name": TMP_VOLUME, "emptyDir": {}},
+            ],
+        },
+    }
+    if settings.models_single_node:
+        _share_the_models_node(template, settings.models_claim)
+    pull_secrets = settings.trainer_image_pull_secret_list
+    if pull_secrets:
+        template["spec"]["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
+    job_spec: dict[str, Any] = {
+        "completionMode": "Indexed",
+        "completions": shards,
+        "parallelism": min(spec.effective_parallelism, shards),
+        "backoffLimitPerIndex": spec.effective_backoff_limit_per_index,
+        "podFailurePolicy": pod_failure_policy(),
+        # A shard's replacement starts only once the failed pod is gone: never two at once.
+        "podReplacementPolicy": "Failed",
+        "suspend": spec.suspend,
+        "template": template,
+    }
+    if spec.active_deadline_seconds is not None:
+        job_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "ownerReferences": [owner_reference(name, uid)],
+        },
+        "spec": job_spec,
+    }
+
+
+def discovery_job_name(name: str) -> str:
+    """The discovery Job of a fleet with meters.discover (a DNS label, like every Job name)."""
+    return f"{name[:54]}-discover"
+
+
+def render_discovery_job(
+    name: str,
+    namespace: str,
+    uid: str,
+    spec: FleetTrainingJobSpec,
+    source: InfluxSource,
+    settings: OperatorSettings,
+) -> dict[str, Any]:
+    """One pod, `wattcast-fleet-shard --discover`: writes the fixed meter list to the model
+    store and its size to its termination log. Retried like a TrainingJob's trainer."""
+    body = render_job(name, namespace, uid, spec, 1, source, settings)
+    body["metadata"]["name"] = discovery_job_name(name)
+    job_spec = body["spec"]
+    for key in ("completionMode", "completions", "parallelism", "backoffLimitPerIndex"):
+        job_spec.pop(key, None)
+    job_spec["backoffLimit"] = spec.effective_backoff_limit_per_index
+    job_spec["suspend"] = False
+    job_spec["podFailurePolicy"]["rules"][0]["action"] = "FailJob"
+    container = job_spec["template"]["spec"]["containers"][0]
+    container["command"] = [constants.FLEET_SHARD_COMMAND, "--discover"]
+    return body

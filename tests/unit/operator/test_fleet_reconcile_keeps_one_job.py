@@ -1,0 +1,157 @@
+"""One reconcile pass of a FleetTrainingJob against an in-memory API: it creates the ConfigMap
+and one Job, a later pass (a restarted operator) adopts instead of creating, a Job of someone
+else's fails the fleet, a vanished Job is lost, and spec.suspend reaches the Job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+import pytest
+
+from wattcast.crd import InfluxSource
+from wattcast.crd.kubeapi import KubeApiError
+from wattcast.operator.fleet import reconcile
+from wattcast.operator.runtime import Runtime
+from wattcast.operator.settings import OperatorSettings
+
+UID = "0a1b2c3d-0000-4000-8000-000000000003"
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.configmaps: dict[str, dict[str, Any]] = {}
+        self.created: list[str] = []
+        self.status: dict[str, Any] = {}
+        self.job_patches: list[dict[str, Any]] = []
+        self.race = False
+
+    async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        if self.race:  # another pass created it between our read and our create
+            self.race = False
+            return None
+        return self.jobs.get(name)
+
+    async def create_job(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body["metadata"]["name"]
+        if name in self.jobs:
+            raise KubeApiError(409, "AlreadyExists")
+        self.created.append(name)
+        self.jobs[name] = {**body, "status": {}}
+        return self.jobs[name]
+
+    async def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> dict | None:
+        self.job_patches.append(patch)
+        self.jobs[name]["spec"].update(patch["spec"])
+        return self.jobs[name]
+
+    async def list_job_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
+        return []
+
+    async def _call(self, verb: str, resource: str, method: str, path: str, **kw: Any) -> Any:
+        name = path.rsplit("/", 1)[-1]
+        if resource == "configmaps" and method == "GET":
+            return self.configmaps.get(name)
+        if resource == "configmaps" and method == "POST":
+            body = kw["body"]
+            if body["metadata"]["name"] in self.configmaps:
+                raise KubeApiError(409, "AlreadyExists")
+            self.configmaps[body["metadata"]["name"]] = body
+            return body
+        if resource.endswith("/status"):
+            patch = kw["body"]["status"]
+            for key, value in patch.items():
+                if value is None:
+                    self.status.pop(key, None)
+                else:
+                    self.status[key] = value
+            return {}
+        raise AssertionError(f"unexpected call {method} {path}")
+
+
+@pytest.fixture(autouse=True)
+def no_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kopf, "event", lambda *a, **k: None)
+    reconcile._locks.clear()
+
+
+def body(kube: FakeKube, **spec: Any) -> kopf.Body:
+    raw = {
+        "apiVersion": "wattcast.dev/v1alpha1",
+        "kind": "FleetTrainingJob",
+        "metadata": {"name": "fleet", "namespace": "ns", "uid": UID, "generation": 1},
+        "spec": {
+            "meters": {"ids": ["m1", "m2", "m3"]},
+            "meterType": "electricity",
+            "start": "2023-01-01T00:00:00Z",
+            "end": "2023-03-01T00:00:00Z",
+            "metersPerPod": 2,
+            **spec,
+        },
+        "status": dict(kube.status),
+    }
+    return kopf.Body(raw)  # type: ignore[arg-type]
+
+
+def runtime(kube: FakeKube) -> Runtime:
+    source = InfluxSource(url="http://influx:8086")
+    return Runtime(settings=OperatorSettings(), sources={"default": source}, kube=kube)  # type: ignore[arg-type]
+
+
+def run(kube: FakeKube, **spec: Any) -> None:
+    asyncio.run(reconcile.reconcile(runtime(kube), body(kube, **spec), logging.getLogger("t")))
+
+
+def test_one_job_and_its_configmap_then_adopted_on_every_later_pass() -> None:
+    kube = FakeKube()
+    run(kube)
+    assert kube.created == ["fleet"] and list(kube.configmaps) == ["fleet-fleet"]
+    assert kube.jobs["fleet"]["spec"]["completions"] == 2
+    assert kube.status["phase"] == "Running" and kube.status["jobName"] == "fleet"
+    reconcile._locks.clear()  # as after an operator restart
+    run(kube)
+    # Killed after creating the Job, before writing its status: the next pass's create
+    # answers 409, and the Job is adopted, not made twice.
+    kube.status.clear()
+    kube.race = True
+    run(kube)
+    assert kube.created == ["fleet"]
+    assert kube.status["phase"] == "Running"
+
+
+def test_someone_elses_job_fails_the_fleet() -> None:
+    kube = FakeKube()
+    kube.jobs["fleet"] = {"metadata": {"name": "fleet", "ownerReferences": []}, "spec": {}}
+    run(kube)
+    assert kube.status["phase"] == "Failed"
+    assert kube.status["conditions"][-1]["reason"] == "JobNameConflict"
+
+
+def test_a_vanished_job_is_lost_not_recreated() -> None:
+    kube = FakeKube()
+    run(kube)
+    del kube.jobs["fleet"]
+    run(kube)
+    assert kube.created == ["fleet"]
+    assert kube.status["phase"] == "Failed"
+    assert kube.status["conditions"][-1]["reason"] == "JobLost"
+
+
+def test_suspend_reaches_the_job() -> None:
+    kube = FakeKube()
+    run(kube)
+    run(kube, suspend=True)
+    assert kube.job_patches == [{"spec": {"suspend": True}}]
+    assert kube.status["phase"] == "Suspended"
+    run(kube, suspend=False)
+    assert kube.status["phase"] == "Running"
+
+
+def test_an_unknown_source_fails_before_any_job() -> None:
+    kube = FakeKube()
+    run(kube, source={"name": "nowhere"})
+    assert kube.created == [] and kube.status["phase"] == "Failed"
+    assert kube.status["conditions"][-1]["reason"] == "UnknownSource"
