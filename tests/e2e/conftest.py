@@ -8,19 +8,28 @@
   WATTCAST_MIN_TRAINING_DAYS=3 so three weeks of data are enough. Retries wait as long as the
   real Job controller makes them (10 s, doubling).
 - ``e2e`` (session): an :class:`E2E` client of that stack.
+- ``desktop``: a desktop-sized browser context in Debian's chromium (skips without it), from
+  tests/integration/dashboard/dashboard_support.py.
 
 Every test here is marked ``slow``, ``influxdb`` and ``influxdb2``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e_support import E2E
 
 from wattcast.devtools.stack import LocalStack, StackOptions
 from wattcast.devtools.testbed.influx2 import find_influxd2
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "dashboard"))
+
+from dashboard_support import CHROMIUM, DESKTOP, chromium_context
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,3 +66,17 @@ def e2e(e2e_stack: LocalStack) -> Iterator[E2E]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def desktop() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make setup)")
+    from playwright.sync_api import sync_playwright
+
+    driver = sync_playwright().start()
+    try:
+        with chromium_context(driver, DESKTOP) as context:
+            yield context
+    finally:
+        driver.stop()

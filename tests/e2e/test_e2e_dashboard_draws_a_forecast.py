@@ -9,33 +9,11 @@ caption names the model version the API used.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from e2e_support import E2E, TINY_MODEL, unique
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "dashboard"))
-
-from dashboard_support import CHROMIUM, DESKTOP, chromium_context
-
 ACTUALS_HOURS = 72  # what the job page asks for (job.js)
-
-
-@pytest.fixture
-def desktop() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make setup)")
-    from playwright.sync_api import sync_playwright
-
-    driver = sync_playwright().start()
-    try:
-        with chromium_context(driver, DESKTOP) as context:
-            yield context
-    finally:
-        driver.stop()
 
 
 def test_the_job_page_draws_the_meters_forecast_next_to_its_readings(

@@ -7,31 +7,10 @@ across the meters the shards trained, in Debian's chromium."""
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
+from dashboard_support import screenshot
 from e2e_support import E2E, TINY_MODEL, cli, tiny_range, unique
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "dashboard"))
-
-from dashboard_support import CHROMIUM, DESKTOP, chromium_context, screenshot
-
-
-@pytest.fixture
-def desktop() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make setup)")
-    from playwright.sync_api import sync_playwright
-
-    driver = sync_playwright().start()
-    try:
-        with chromium_context(driver, DESKTOP) as context:
-            yield context
-    finally:
-        driver.stop()
 
 
 def test_a_fleet_trained_from_the_cli_shows_its_outcome_everywhere(e2e: E2E, desktop: Any) -> None:

@@ -71,6 +71,23 @@ def report(index: int, succeeded: int, failed: int = 0, phase: str = "Succeeded"
     )
 
 
+def fleet_status(
+    *, job: dict[str, Any], pods: list[dict[str, Any]], cancelled: bool = False, generation: int = 1
+) -> dict[str, Any]:
+    """The status of the five-meter fleet, two meters a pod, seen at NOW with no previous one."""
+    return aggregate.fleet_status(
+        previous={},
+        meters=METERS,
+        total=len(METERS),
+        meters_per_pod=2,
+        job=job,
+        pods=pods,
+        cancelled=cancelled,
+        generation=generation,
+        now=NOW,
+    )
+
+
 def test_one_indexed_job_owned_by_the_fleet() -> None:
     body = job()
     job_spec = body["spec"]
@@ -106,17 +123,7 @@ def test_status_counts_finished_shards_only() -> None:
         pod(1, "Succeeded", report(1, 1, failed=1)),
         pod(2, "Running", None),
     ]
-    status = aggregate.fleet_status(
-        previous={},
-        meters=METERS,
-        total=len(METERS),
-        meters_per_pod=2,
-        job=job(completedIndexes="0-1", active=1),
-        pods=pods,
-        cancelled=False,
-        generation=1,
-        now=NOW,
-    )
+    status = fleet_status(job=job(completedIndexes="0-1", active=1), pods=pods)
     FleetTrainingJobStatus.model_validate(status)
     assert status["phase"] == "Running"
     assert status["counts"] == {
@@ -140,16 +147,8 @@ def test_a_failed_shard_fails_its_meters_and_the_rest_stand() -> None:
         pod(2, "Failed", None, finished="t1"),
     ]
     failed = {"type": "Failed", "status": "True", "reason": "FailedIndexes"}
-    status = aggregate.fleet_status(
-        previous={},
-        meters=METERS,
-        total=len(METERS),
-        meters_per_pod=2,
-        job=job(completedIndexes="0-1", failedIndexes="2", conditions=[failed]),
-        pods=pods,
-        cancelled=False,
-        generation=1,
-        now=NOW,
+    status = fleet_status(
+        job=job(completedIndexes="0-1", failedIndexes="2", conditions=[failed]), pods=pods
     )
     FleetTrainingJobStatus.model_validate(status)
     assert status["phase"] == "Failed"
@@ -161,16 +160,9 @@ def test_a_failed_shard_fails_its_meters_and_the_rest_stand() -> None:
 
 def test_a_shard_lost_without_a_report_fails_all_its_meters() -> None:
     failed = {"type": "Failed", "status": "True", "reason": "FailedIndexes"}
-    status = aggregate.fleet_status(
-        previous={},
-        meters=METERS,
-        total=len(METERS),
-        meters_per_pod=2,
+    status = fleet_status(
         job=job(failedIndexes="1", completedIndexes="0,2", conditions=[failed]),
         pods=[pod(0, "Succeeded", report(0, 2)), pod(2, "Succeeded", report(2, 1))],
-        cancelled=False,
-        generation=1,
-        now=NOW,
     )
     assert status["counts"]["failed"] == 2
     assert [f["meter"] for f in status["failures"]] == ["m2", "m3"]
@@ -180,17 +172,7 @@ def test_a_shard_lost_without_a_report_fails_all_its_meters() -> None:
 def test_suspended_and_cancelled() -> None:
     body = job()
     body["spec"]["suspend"] = True
-    status = aggregate.fleet_status(
-        previous={},
-        meters=METERS,
-        total=len(METERS),
-        meters_per_pod=2,
-        job=body,
-        pods=[],
-        cancelled=True,
-        generation=2,
-        now=NOW,
-    )
+    status = fleet_status(job=body, pods=[], cancelled=True, generation=2)
     assert status["phase"] == "Suspended"
     suspended = next(c for c in status["conditions"] if c["type"] == "Suspended")
     assert (suspended["status"], suspended["reason"]) == ("True", "Cancelled")

@@ -57,13 +57,12 @@ from wattcast.crd.choices import MeterType
 from wattcast.crd.fieldtypes import (
     CAMEL_CASE_PATTERN,
     MAX_RANGE,
-    MAX_RANGE_CEL_DURATION,
     METER_ID_PATTERN,
     WHOLE,
     ContractModel,
     Timestamp,
 )
-from wattcast.crd.spec import ModelSpec, ResourceRequirements, SourceRef
+from wattcast.crd.spec import RANGE_RULES, ModelSpec, ResourceRequirements, SourceRef
 from wattcast.crd.status import Condition
 from wattcast.crd.trainingjob import ObjectMeta
 
@@ -237,20 +236,7 @@ class FleetMeters(ContractModel):
         return self
 
 
-_FLEET_SPEC_RULES: list[JsonValue] = [
-    {
-        "rule": "timestamp(self.end) > timestamp(self.start)",
-        "message": "end must be after start",
-        "reason": "FieldValueInvalid",
-    },
-    {
-        "rule": (
-            f"timestamp(self.end) - timestamp(self.start) <= duration('{MAX_RANGE_CEL_DURATION}')"
-        ),
-        "message": "the range from start to end must be at most 10 years",
-        "reason": "FieldValueInvalid",
-    },
-]
+_FLEET_SPEC_RULES: list[JsonValue] = [*RANGE_RULES]
 
 
 class FleetTrainingJobSpec(ContractModel):

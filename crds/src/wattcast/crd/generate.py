@@ -136,20 +136,25 @@ def _immutability_rule(spec_model: type[Any] = TrainingJobSpec) -> dict[str, str
     }
 
 
-def openapi_schema() -> dict[str, Any]:
-    """The whole TrainingJob openAPIV3Schema."""
-    spec = structural_schema(TrainingJobSpec)
+def _object_schema(
+    kind: str,
+    description: str,
+    spec_model: type[Any],
+    status_model: type[Any],
+    finished_status_rules: list[Any],
+) -> dict[str, Any]:
+    """The openAPIV3Schema of one kind: its spec (kept immutable but for `suspend`), its status,
+    the name-length rule (the Job takes the object's name) and the kind's finished-status rules.
+    """
+    spec = structural_schema(spec_model)
     spec["x-kubernetes-validations"] = [
         *spec.get("x-kubernetes-validations", []),
-        _immutability_rule(),
+        _immutability_rule(spec_model),
     ]
-    status = structural_schema(TrainingJobStatus)
+    status = structural_schema(status_model)
     return {
         "type": "object",
-        "description": (
-            "A TrainingJob trains a forecasting model for one meter from its InfluxDB data, "
-            "in a Kubernetes Job the wattcast operator creates and owns."
-        ),
+        "description": description,
         "required": ["spec"],
         "properties": {
             "apiVersion": {
@@ -157,7 +162,7 @@ def openapi_schema() -> dict[str, Any]:
                 "description": "wattcast.dev/v1alpha1",
                 "maxLength": 64,
             },
-            "kind": {"type": "string", "description": "TrainingJob", "maxLength": 64},
+            "kind": {"type": "string", "description": kind, "maxLength": 64},
             "metadata": {"type": "object"},
             "spec": spec,
             "status": status,
@@ -171,9 +176,69 @@ def openapi_schema() -> dict[str, Any]:
                 ),
                 "reason": "FieldValueInvalid",
             },
-            *FINISHED_STATUS_RULES,
+            *finished_status_rules,
         ],
     }
+
+
+def _crd(
+    *,
+    name: str,
+    kind: str,
+    plural: str,
+    singular: str,
+    short_names: tuple[str, ...],
+    printer_columns: list[dict[str, Any]],
+    selectable_fields: list[str],
+    schema: dict[str, Any],
+) -> dict[str, Any]:
+    """One namespaced CustomResourceDefinition of the group, one served and stored version."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": name,
+            "labels": {
+                constants.LABEL_APP_NAME: constants.APP_NAME,
+                constants.LABEL_APP_PART_OF: constants.APP_NAME,
+            },
+        },
+        "spec": {
+            "group": constants.GROUP,
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": list(short_names),
+                "categories": list(constants.CATEGORIES),
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": constants.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": printer_columns,
+                    "selectableFields": [{"jsonPath": path} for path in selectable_fields],
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The whole TrainingJob openAPIV3Schema."""
+    return _object_schema(
+        constants.KIND,
+        "A TrainingJob trains a forecasting model for one meter from its InfluxDB data, "
+        "in a Kubernetes Job the wattcast operator creates and owns.",
+        TrainingJobSpec,
+        TrainingJobStatus,
+        FINISHED_STATUS_RULES,
+    )
 
 
 PRINTER_COLUMNS: list[dict[str, Any]] = [
@@ -191,79 +256,28 @@ SELECTABLE_FIELDS = [".spec.meterId", ".spec.meterType", ".status.phase"]
 
 def crd() -> dict[str, Any]:
     """The TrainingJob CustomResourceDefinition (apiextensions.k8s.io/v1)."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": constants.CRD_NAME,
-            "labels": {
-                constants.LABEL_APP_NAME: constants.APP_NAME,
-                constants.LABEL_APP_PART_OF: constants.APP_NAME,
-            },
-        },
-        "spec": {
-            "group": constants.GROUP,
-            "names": {
-                "kind": constants.KIND,
-                "listKind": f"{constants.KIND}List",
-                "plural": constants.PLURAL,
-                "singular": constants.SINGULAR,
-                "shortNames": list(constants.SHORT_NAMES),
-                "categories": list(constants.CATEGORIES),
-            },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": constants.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                    "selectableFields": [{"jsonPath": path} for path in SELECTABLE_FIELDS],
-                    "schema": {"openAPIV3Schema": openapi_schema()},
-                }
-            ],
-        },
-    }
+    return _crd(
+        name=constants.CRD_NAME,
+        kind=constants.KIND,
+        plural=constants.PLURAL,
+        singular=constants.SINGULAR,
+        short_names=constants.SHORT_NAMES,
+        printer_columns=PRINTER_COLUMNS,
+        selectable_fields=SELECTABLE_FIELDS,
+        schema=openapi_schema(),
+    )
 
 
 def fleet_openapi_schema() -> dict[str, Any]:
     """The whole FleetTrainingJob openAPIV3Schema."""
-    spec = structural_schema(FleetTrainingJobSpec)
-    spec["x-kubernetes-validations"] = [
-        *spec.get("x-kubernetes-validations", []),
-        _immutability_rule(FleetTrainingJobSpec),
-    ]
-    return {
-        "type": "object",
-        "description": (
-            "A FleetTrainingJob trains the forecasting models of many meters from their "
-            "InfluxDB data, in one Indexed Job the wattcast operator creates and owns."
-        ),
-        "required": ["spec"],
-        "properties": {
-            "apiVersion": {
-                "type": "string",
-                "description": "wattcast.dev/v1alpha1",
-                "maxLength": 64,
-            },
-            "kind": {"type": "string", "description": "FleetTrainingJob", "maxLength": 64},
-            "metadata": {"type": "object"},
-            "spec": spec,
-            "status": structural_schema(FleetTrainingJobStatus),
-        },
-        "x-kubernetes-validations": [
-            {
-                "rule": f"self.metadata.name.size() <= {constants.MAX_NAME_LENGTH}",
-                "message": (
-                    f"metadata.name must be at most {constants.MAX_NAME_LENGTH} characters "
-                    "(the Job takes the same name)"
-                ),
-                "reason": "FieldValueInvalid",
-            },
-            *FLEET_FINISHED_STATUS_RULES,
-        ],
-    }
+    return _object_schema(
+        constants.FLEET_KIND,
+        "A FleetTrainingJob trains the forecasting models of many meters from their "
+        "InfluxDB data, in one Indexed Job the wattcast operator creates and owns.",
+        FleetTrainingJobSpec,
+        FleetTrainingJobStatus,
+        FLEET_FINISHED_STATUS_RULES,
+    )
 
 
 FLEET_PRINTER_COLUMNS: list[dict[str, Any]] = [
@@ -283,40 +297,16 @@ FLEET_SELECTABLE_FIELDS = [".spec.meterType", ".status.phase"]
 
 def fleet_crd() -> dict[str, Any]:
     """The FleetTrainingJob CustomResourceDefinition (apiextensions.k8s.io/v1)."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": constants.FLEET_CRD_NAME,
-            "labels": {
-                constants.LABEL_APP_NAME: constants.APP_NAME,
-                constants.LABEL_APP_PART_OF: constants.APP_NAME,
-            },
-        },
-        "spec": {
-            "group": constants.GROUP,
-            "names": {
-                "kind": constants.FLEET_KIND,
-                "listKind": f"{constants.FLEET_KIND}List",
-                "plural": constants.FLEET_PLURAL,
-                "singular": constants.FLEET_SINGULAR,
-                "shortNames": list(constants.FLEET_SHORT_NAMES),
-                "categories": list(constants.CATEGORIES),
-            },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": constants.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": FLEET_PRINTER_COLUMNS,
-                    "selectableFields": [{"jsonPath": path} for path in FLEET_SELECTABLE_FIELDS],
-                    "schema": {"openAPIV3Schema": fleet_openapi_schema()},
-                }
-            ],
-        },
-    }
+    return _crd(
+        name=constants.FLEET_CRD_NAME,
+        kind=constants.FLEET_KIND,
+        plural=constants.FLEET_PLURAL,
+        singular=constants.FLEET_SINGULAR,
+        short_names=constants.FLEET_SHORT_NAMES,
+        printer_columns=FLEET_PRINTER_COLUMNS,
+        selectable_fields=FLEET_SELECTABLE_FIELDS,
+        schema=fleet_openapi_schema(),
+    )
 
 
 class _Dumper(yaml.SafeDumper):

@@ -218,7 +218,9 @@ class ResourceRequirements(ContractModel):
         return self
 
 
-_SPEC_RULES: list[JsonValue] = [
+# The data range's CEL rules, shared by every spec with start and end (TrainingJob and
+# FleetTrainingJob).
+RANGE_RULES: list[JsonValue] = [
     {
         "rule": "timestamp(self.end) > timestamp(self.start)",
         "message": "end must be after start",
@@ -231,6 +233,10 @@ _SPEC_RULES: list[JsonValue] = [
         "message": "the range from start to end must be at most 10 years",
         "reason": "FieldValueInvalid",
     },
+]
+
+_SPEC_RULES: list[JsonValue] = [
+    *RANGE_RULES,
     {
         "rule": "!has(self.priorityClass) || has(self.queueName)",
         "message": "priorityClass needs queueName",

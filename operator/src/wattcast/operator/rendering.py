@@ -59,12 +59,10 @@ def owner_reference(tj: TrainingJob) -> dict[str, Any]:
     }
 
 
-def trainer_env(tj: TrainingJob, source: InfluxSource) -> list[dict[str, Any]]:
-    """The trainer's environment: which TrainingJob, where models go, and the source."""
+def source_env(source: InfluxSource) -> list[dict[str, Any]]:
+    """The INFLUX_* variables of the resolved source (a TrainingJob's trainer, a fleet's
+    shards)."""
     env: list[dict[str, Any]] = [
-        {"name": constants.ENV_TRAININGJOB_NAME, "value": _name(tj)},
-        {"name": constants.ENV_TRAININGJOB_NAMESPACE, "value": tj.metadata.namespace or ""},
-        {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
         {"name": constants.ENV_INFLUX_URL, "value": source.url},
         {"name": constants.ENV_INFLUX_DIALECT, "value": source.dialect.value},
     ]
@@ -76,27 +74,29 @@ def trainer_env(tj: TrainingJob, source: InfluxSource) -> list[dict[str, Any]]:
         if value is not None:
             env.append({"name": var, "value": value})
     if source.token_secret is not None:
-        # secretKeyRef is namespace-local: the Secret must exist in the TrainingJob's namespace.
-        env.append(
-            {
-                "name": constants.ENV_INFLUX_TOKEN,
-                "valueFrom": {
-                    "secretKeyRef": {
-                        "name": source.token_secret.name,
-                        "key": source.token_secret.key,
-                    }
-                },
-            }
-        )
+        # secretKeyRef is namespace-local: the Secret must exist in the object's namespace.
+        ref = {"name": source.token_secret.name, "key": source.token_secret.key}
+        env.append({"name": constants.ENV_INFLUX_TOKEN, "valueFrom": {"secretKeyRef": ref}})
     return env
 
 
-def pod_failure_policy() -> dict[str, Any]:
-    """Fail at once on the trainer's permanent-error exit code; disruptions cost no retry."""
+def trainer_env(tj: TrainingJob, source: InfluxSource) -> list[dict[str, Any]]:
+    """The trainer's environment: which TrainingJob, where models go, and the source."""
+    return [
+        {"name": constants.ENV_TRAININGJOB_NAME, "value": _name(tj)},
+        {"name": constants.ENV_TRAININGJOB_NAMESPACE, "value": tj.metadata.namespace or ""},
+        {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
+        *source_env(source),
+    ]
+
+
+def pod_failure_policy(on_permanent: str = "FailJob") -> dict[str, Any]:
+    """Fail at once on the trainer's permanent-error exit code (the whole Job, or with
+    `FailIndex` one index of an Indexed Job); disruptions cost no retry."""
     return {
         "rules": [
             {
-                "action": "FailJob",
+                "action": on_permanent,
                 "onExitCodes": {
                     "containerName": constants.TRAINER_CONTAINER,
                     "operator": "In",

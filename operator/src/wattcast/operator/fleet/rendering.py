@@ -22,7 +22,9 @@ from wattcast.operator.rendering import (
     TMP_VOLUME,
     _share_the_models_node,
     container_security_context,
+    pod_failure_policy,
     pod_security_context,
+    source_env,
 )
 from wattcast.operator.settings import OperatorSettings
 
@@ -86,45 +88,6 @@ def render_configmap(
         },
         "immutable": True,
         "data": {FLEET_FILE: fleet_document(name, namespace, uid, spec)},
-    }
-
-
-def source_env(source: InfluxSource) -> list[dict[str, Any]]:
-    """The INFLUX_* variables of the resolved source, as a TrainingJob's trainer gets them."""
-    env: list[dict[str, Any]] = [
-        {"name": constants.ENV_INFLUX_URL, "value": source.url},
-        {"name": constants.ENV_INFLUX_DIALECT, "value": source.dialect.value},
-    ]
-    for var, value in (
-        (constants.ENV_INFLUX_ORG, source.org),
-        (constants.ENV_INFLUX_BUCKET, source.bucket),
-        (constants.ENV_INFLUX_DATABASE, source.database),
-    ):
-        if value is not None:
-            env.append({"name": var, "value": value})
-    if source.token_secret is not None:
-        ref = {"name": source.token_secret.name, "key": source.token_secret.key}
-        env.append({"name": constants.ENV_INFLUX_TOKEN, "valueFrom": {"secretKeyRef": ref}})
-    return env
-
-
-def pod_failure_policy() -> dict[str, Any]:
-    """Exit 2 (the fleet itself is unusable) fails the index at once; disruptions are free."""
-    return {
-        "rules": [
-            {
-                "action": "FailIndex",
-                "onExitCodes": {
-                    "containerName": constants.TRAINER_CONTAINER,
-                    "operator": "In",
-                    "values": [constants.EXIT_PERMANENT],
-                },
-            },
-            {
-                "action": "Ignore",
-                "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
-            },
-        ]
     }
 
 
@@ -195,7 +158,8 @@ def render_job(
         "completions": shards,
         "parallelism": min(spec.effective_parallelism, shards),
         "backoffLimitPerIndex": spec.effective_backoff_limit_per_index,
-        "podFailurePolicy": pod_failure_policy(),
+        # Exit 2 (the fleet itself is unusable) fails the index at once; disruptions are free.
+        "podFailurePolicy": pod_failure_policy(on_permanent="FailIndex"),
         # A shard's replacement starts only once the failed pod is gone: never two at once.
         "podReplacementPolicy": "Failed",
         "suspend": spec.suspend,
