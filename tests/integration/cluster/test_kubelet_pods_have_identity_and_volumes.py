@@ -104,3 +104,31 @@ def test_a_pod_of_a_missing_claim_is_not_scheduled(pods: Pods) -> None:
     condition = wait_for("the Unschedulable condition", unschedulable)
     assert 'persistentvolumeclaim "absent" not found' in condition["message"]
     assert not (pods.get(name) or {}).get("spec", {}).get("nodeName")
+
+
+def test_a_pod_whose_service_account_went_waits_and_can_be_deleted(pods: Pods) -> None:
+    # The ServiceAccount exists when the pod is admitted (so it gets its token volume) and is
+    # gone when the kubelet mounts it, as when a TrainingJob's deletion cascades to both.
+    ns = pods.namespace
+    pods.core.create_namespaced_service_account(ns, {"metadata": {"name": "brief"}})
+    # Another scheduler's pod: the test binds it itself, once the ServiceAccount is gone.
+    name = pods.create("true", serviceAccountName="brief", schedulerName="held-back")
+    pods.core.delete_namespaced_service_account("brief", ns)
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": name, "namespace": ns},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": pods.kubelet.node_name},
+    }
+    pods.core.create_namespaced_pod_binding(name, ns, binding, _preload_content=False)
+
+    def waiting() -> dict[str, str] | None:
+        statuses = ((pods.get(name) or {}).get("status") or {}).get("containerStatuses") or []
+        state = (statuses[0].get("state") or {}).get("waiting") if statuses else None
+        return state if state and state.get("reason") == "ContainerCreating" else None
+
+    state = wait_for("the pod to wait for its token volume", waiting)
+    assert 'serviceaccounts "brief" not found' in state["message"]
+    # A kubelet that gave up on the pod would leave it terminating for ever.
+    pods.core.delete_namespaced_pod(name, ns, grace_period_seconds=5)
+    pods.gone(name)

@@ -43,6 +43,9 @@ def test_trainingjob_gets_one_owned_hardened_job(
     assert "wattcast.dev/last-handled-configuration" in annotations
     assert not (k8s.tj(namespace, "tj-basic") or {})["metadata"].get("finalizers")
 
-    events = wait_for(lambda: k8s.events(namespace, "tj-basic"), what="an Event")
-    assert any(e["reason"] == "JobCreated" for e in events)
+    # The Job of the same name has Events of its own, which may come first.
+    wait_for(
+        lambda: any(e["reason"] == "JobCreated" for e in k8s.events(namespace, "tj-basic")),
+        what="the JobCreated Event",
+    )
     assert len(k8s.jobs(namespace)) == 1

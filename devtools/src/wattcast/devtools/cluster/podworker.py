@@ -14,6 +14,7 @@ manager does (a finalizer such as the Job controller's keeps it until its owner 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from wattcast.devtools.cluster import podapi
 from wattcast.devtools.cluster.environment import (
@@ -285,14 +287,25 @@ class PodWorker(threading.Thread):
             pod_dir=self.pod_dir,
             claims_root=host.workdir / "volumes",
             lookup=lookup,
-            request_token=lambda account, audience, seconds: podapi.request_token(
-                host.core, pod, account, audience, seconds
-            ),
+            request_token=self._request_token,
             ca_file=host.ca_file,
         )
         if env_error is not None:
             raise env_error
         return argv, env, volumes
+
+    def _request_token(self, account: str, audience: str | None, seconds: int) -> tuple[str, int]:
+        """A TokenRequest the API server refuses (its ServiceAccount not made yet, or already
+        deleted with its owner) is a kubelet's FailedMount: the pod waits in ContainerCreating
+        and, once deleted, goes, instead of being given up on and left terminating."""
+        try:
+            return podapi.request_token(self.host.core, self.pod, account, audience, seconds)
+        except ApiException as error:
+            try:
+                reason = str(json.loads(error.body or "{}").get("message") or error.reason)
+            except ValueError:
+                reason = str(error.reason)
+            raise VolumeError(f"failed to fetch token for {account!r}: {reason}") from error
 
     def _start(self) -> str | None:
         """Start the container; its start time, or None when it must wait (status written)."""
