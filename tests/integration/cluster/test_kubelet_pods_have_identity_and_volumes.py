@@ -125,9 +125,11 @@ def test_a_pod_whose_service_account_went_waits_and_can_be_deleted(pods: Pods) -
     def waiting() -> dict[str, str] | None:
         statuses = ((pods.get(name) or {}).get("status") or {}).get("containerStatuses") or []
         state = (statuses[0].get("state") or {}).get("waiting") if statuses else None
-        return state if state and state.get("reason") == "ContainerCreating" else None
+        # ContainerCreating with no message is the pod before its first mount.
+        return state if state and "token" in state.get("message", "") else None
 
     state = wait_for("the pod to wait for its token volume", waiting)
+    assert state["reason"] == "ContainerCreating"
     assert 'serviceaccounts "brief" not found' in state["message"]
     # A kubelet that gave up on the pod would leave it terminating for ever.
     pods.core.delete_namespaced_pod(name, ns, grace_period_seconds=5)
