@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.forecasting.features.building import ANCHORS, FeatureSet
+from wattcast.forecasting.forecasters import keras_predict
 from wattcast.forecasting.inputs import model_inputs
 from wattcast.trainer.keras_backend import load_keras
 from wattcast.trainer.models.seasonal_residual import initial_blend
@@ -111,9 +112,7 @@ def combine(
     x = (features.features.astype(np.float64) - mean) / std
     linear_w, linear_b = linear_fit(x[fit_rows], features.target[fit_rows])
     val_inputs = model_inputs(model_type, features, val_rows)
-    net_val = np.asarray(
-        network.predict(val_inputs, batch_size=4096, verbose=0), dtype=np.float64
-    ).reshape(-1)
+    net_val = keras_predict(network, val_inputs)
     candidates = np.column_stack(
         [
             net_val,

@@ -29,6 +29,7 @@ from wattcast.crd.times import now_utc
 from wattcast.forecasting.datasource import DataSource, MeterQuery, check_meter_id
 from wattcast.forecasting.errors import TrainerError, public_message
 from wattcast.forecasting.features.configuration import FeatureConfig
+from wattcast.forecasting.forecasters import keras_predict
 from wattcast.forecasting.influx.dialects import make_source
 from wattcast.forecasting.preparation import freq_of, prepare, steps_per_day
 from wattcast.trainer.job_loading import StandaloneTrainingJob
@@ -51,12 +52,12 @@ class RunOutcome:
 
 def _verify(model: Any, inputs: dict[str, Any]) -> Any:
     """A check that the saved file forecasts exactly as the model in memory."""
-    expected = np.asarray(model.predict(inputs, verbose=0))
+    expected = keras_predict(model, inputs)
 
     def verify(path: Path) -> None:
         keras, _ = load_keras()
         loaded = keras.models.load_model(path)
-        actual = np.asarray(loaded.predict(inputs, verbose=0))
+        actual = keras_predict(loaded, inputs)
         if actual.shape != expected.shape or not np.allclose(
             actual, expected, rtol=1e-5, atol=1e-6
         ):
