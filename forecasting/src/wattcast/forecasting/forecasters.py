@@ -52,9 +52,8 @@ def keras_predict(model: Any, inputs: dict[str, Any]) -> FloatArray:
     """`model`'s outputs for `inputs`, called directly in batches of PREDICT_BATCH_ROWS rows.
 
     Not `model.predict`: that builds a data pipeline and traces a graph function for every
-    new model object, about 0.2 s each time, which is most of a forecast's cost and, in
-    training, several seconds of each meter (the holdout's origins, the combination, the
-    saved file's check); a direct call on a few thousand rows runs the same layers at once.
+    new model object (0.2 s a call in a trainer profile, ten calls a meter: the holdout's
+    origins, the combination, the saved file's check); a direct call runs the same layers.
     """
     rows = len(next(iter(inputs.values())))
     chunks = [
