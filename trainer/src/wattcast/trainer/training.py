@@ -28,8 +28,9 @@ from wattcast.forecasting.inputs import Inputs, model_inputs
 from wattcast.forecasting.predicting import Predictor
 from wattcast.forecasting.preparation import DEFAULT_MAX_ZERO_HOURS, PreparedSeries
 from wattcast.trainer.ensembling import CANDIDATES, Combination, combine
+from wattcast.trainer.epoch_loop import EpochCallback
 from wattcast.trainer.evaluation import evaluate
-from wattcast.trainer.fitting import EpochCallback, NetworkForecaster, validation_split
+from wattcast.trainer.fitting import NetworkForecaster, validation_split
 from wattcast.trainer.holdout import (
     HoldoutForecasts,
     holdout_forecasts,
