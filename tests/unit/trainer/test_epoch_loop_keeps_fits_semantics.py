@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from wattcast.trainer.epoch_loop import train
+from wattcast.trainer.epoch_loop import EpochLoop
 from wattcast.trainer.keras_backend import load_keras
 
 
@@ -23,6 +23,10 @@ def linear_model(learning_rate: float, use_ema: bool = False) -> Any:
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, use_ema=use_ema)
     model.compile(optimizer=optimizer, loss="mean_absolute_error")
     return model
+
+
+def train(model: Any, fit: Any, validation: Any, *, batch_size: int, **options: Any) -> Any:
+    return EpochLoop(model, batch_size, {"x": (1,)}).train(fit, validation, **options)
 
 
 def data(slope: float, n: int, seed: int = 0) -> tuple[dict[str, Any], Any]:

@@ -12,6 +12,7 @@ import-linter layers contract in pyproject.toml keeps this order):
 - :mod:`ensembling` (the network, the seasonal blend and a linear model combined by validation
   into one Keras model), :mod:`fitting` (the networks as Forecasters) and :mod:`holdout` (its
   start, the forecasting path's forecasts on it, the interval);
+- :mod:`graph_cache`: one traced training graph per network shape, shared by the meters;
 - :mod:`models`: the Keras networks of `spec.model.type`; :mod:`epoch_loop`: training one, whole
   epochs as graphs, with early stopping;
 - :mod:`job_loading` (the TrainingJob, from the API or a file, and its source),

@@ -37,74 +37,98 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def train(
-    model: Any,
-    fit: tuple[Arrays, npt.NDArray[np.float32]],
-    validation: tuple[Arrays, npt.NDArray[np.float32]],
-    *,
-    epochs: int,
-    batch_size: int,
-    patience: int,
-    seed: int,
-    on_epoch: EpochCallback | None = None,
-) -> dict[str, list[float]]:
-    """Train `model` in place; returns the history {"loss": [...], "val_loss": [...]}."""
-    load_keras()
-    import tensorflow as tf
+class EpochLoop:
+    """A compiled model's training and validation graphs, traced once: the data are arguments,
+    so every data set of the same input shapes (rows may differ) reuses them."""
 
-    fit_x = {name: tf.constant(values) for name, values in fit[0].items()}
-    fit_y = tf.constant(fit[1])
-    val_x = {name: tf.constant(values) for name, values in validation[0].items()}
-    val_y = tf.constant(validation[1])
-    n_fit = int(fit[1].shape[0])
-    optimizer = model.optimizer
-    weights = model.trainable_variables
-    # Built here, eagerly: both create variables, which a graph's loop may not.
-    optimizer.build(weights)
-    model.compute_loss(y=val_y[:1], y_pred=model({k: v[:1] for k, v in val_x.items()}))
+    def __init__(self, model: Any, batch_size: int, input_shapes: Mapping[str, tuple[int, ...]]):
+        load_keras()
+        import tensorflow as tf
 
-    def train_epoch(order: Any) -> Any:
-        total = tf.constant(0.0)
-        for start in tf.range(0, n_fit, batch_size):
-            rows = order[start : start + batch_size]
-            x = {name: tf.gather(values, rows) for name, values in fit_x.items()}
-            y = tf.gather(fit_y, rows)
-            with tf.GradientTape() as tape:
-                loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
-            optimizer.apply(tape.gradient(loss, weights), weights)
-            total += loss * tf.cast(tf.shape(rows)[0], tf.float32)
-        return total / n_fit
+        self.model = model
+        optimizer = model.optimizer
+        weights = model.trainable_variables
+        # Built here, eagerly: both create variables, which a graph's loop may not.
+        optimizer.build(weights)
+        zeros = {name: np.zeros((1, *shape), np.float32) for name, shape in input_shapes.items()}
+        model.compute_loss(y=np.zeros(1, np.float32), y_pred=model(zeros))
+        self._fresh_optimizer = [v.numpy() for v in optimizer.variables]
 
-    def validate() -> Any:
-        y_pred = model(val_x, training=False)
-        return model.compute_loss(x=val_x, y=val_y, y_pred=y_pred, training=False)
+        def train_epoch(x_all: Any, y_all: Any, order: Any) -> Any:
+            n_rows = tf.shape(order)[0]
+            total = tf.constant(0.0)
+            for start in tf.range(0, n_rows, batch_size):
+                rows = order[start : start + batch_size]
+                x = {name: tf.gather(values, rows) for name, values in x_all.items()}
+                y = tf.gather(y_all, rows)
+                with tf.GradientTape() as tape:
+                    loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
+                optimizer.apply(tape.gradient(loss, weights), weights)
+                total += loss * tf.cast(tf.shape(rows)[0], tf.float32)
+            return total / tf.cast(n_rows, tf.float32)
 
-    run_epoch, validation_loss = tf.function(train_epoch), tf.function(validate)
+        def validate(x: Any, y: Any) -> Any:
+            y_pred = model(x, training=False)
+            return model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
 
-    rng = np.random.default_rng(seed)
-    history: dict[str, list[float]] = {"loss": [], "val_loss": []}
-    best_loss, best_weights, waited = math.inf, None, 0
-    started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        loss = float(run_epoch(tf.constant(rng.permutation(n_fit).astype(np.int32))))
-        training_weights = [w.numpy() for w in weights]
-        optimizer.finalize_variable_values(weights)  # the moving average, if it keeps one
-        val_loss = float(validation_loss())
-        history["loss"].append(loss)
-        history["val_loss"].append(val_loss)
-        if val_loss < best_loss:
-            best_loss, best_weights, waited = val_loss, model.get_weights(), 0
+        x_spec = {
+            name: tf.TensorSpec((None, *shape), tf.float32) for name, shape in input_shapes.items()
+        }
+        y_spec = tf.TensorSpec((None,), tf.float32)
+        order_spec = tf.TensorSpec((None,), tf.int32)
+        self._run_epoch = tf.function(train_epoch, input_signature=[x_spec, y_spec, order_spec])
+        self._validation_loss = tf.function(validate, input_signature=[x_spec, y_spec])
+
+    def train(
+        self,
+        fit: tuple[Arrays, npt.NDArray[np.float32]],
+        validation: tuple[Arrays, npt.NDArray[np.float32]],
+        *,
+        epochs: int,
+        patience: int,
+        seed: int,
+        on_epoch: EpochCallback | None = None,
+    ) -> dict[str, list[float]]:
+        """Train from the model's current weights and a fresh optimizer; returns the history
+        {"loss": [...], "val_loss": [...]} and leaves the best epoch's weights in the model."""
+        model, optimizer = self.model, self.model.optimizer
+        weights = model.trainable_variables
+        for variable, value in zip(optimizer.variables, self._fresh_optimizer, strict=True):
+            variable.assign(value)
+        fit_x, fit_y = _float32(fit)
+        val_x, val_y = _float32(validation)
+        rng = np.random.default_rng(seed)
+        history: dict[str, list[float]] = {"loss": [], "val_loss": []}
+        best_loss, best_weights, waited = math.inf, None, 0
+        started = time.perf_counter()
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(len(fit_y)).astype(np.int32)
+            loss = float(self._run_epoch(fit_x, fit_y, order))
+            training_weights = [w.numpy() for w in weights]
+            optimizer.finalize_variable_values(weights)  # the moving average, if it keeps one
+            val_loss = float(self._validation_loss(val_x, val_y))
+            history["loss"].append(loss)
+            history["val_loss"].append(val_loss)
+            if val_loss < best_loss:
+                best_loss, best_weights, waited = val_loss, model.get_weights(), 0
+            else:
+                waited += 1
+            for weight, value in zip(weights, training_weights, strict=True):
+                weight.assign(value)
+            if on_epoch is not None:
+                eta = round((time.perf_counter() - started) / epoch * (epochs - epoch))
+                on_epoch(epoch, epochs, _finite(loss), _finite(val_loss), eta)
+            if waited >= patience:
+                break
+        if best_weights is None:  # no finite validation loss: the last epoch's weights
+            optimizer.finalize_variable_values(weights)
         else:
-            waited += 1
-        for weight, value in zip(weights, training_weights, strict=True):
-            weight.assign(value)
-        if on_epoch is not None:
-            eta = round((time.perf_counter() - started) / epoch * (epochs - epoch))
-            on_epoch(epoch, epochs, _finite(loss), _finite(val_loss), eta)
-        if waited >= patience:
-            break
-    if best_weights is None:  # no finite validation loss: the last epoch's weights
-        optimizer.finalize_variable_values(weights)
-    else:
-        model.set_weights(best_weights)
-    return history
+            model.set_weights(best_weights)
+        return history
+
+
+def _float32(
+    data: tuple[Arrays, npt.NDArray[Any]],
+) -> tuple[dict[str, npt.NDArray[np.float32]], npt.NDArray[np.float32]]:
+    inputs, target = data
+    return {k: np.asarray(v, np.float32) for k, v in inputs.items()}, np.asarray(target, np.float32)

@@ -19,7 +19,8 @@ from wattcast.crd import ModelSpec
 from wattcast.forecasting.features.building import FeatureSet
 from wattcast.forecasting.forecasters import KerasForecaster
 from wattcast.forecasting.inputs import model_inputs
-from wattcast.trainer.epoch_loop import EpochCallback, train
+from wattcast.trainer.epoch_loop import EpochCallback
+from wattcast.trainer.graph_cache import train_shared
 from wattcast.trainer.keras_backend import load_keras
 from wattcast.trainer.models import build_model
 
@@ -63,7 +64,7 @@ class NetworkForecaster:
         fit_mask[fit_rows] = True
         model = build_model(spec, features, fit_mask)
         started = time.perf_counter()
-        self.history = train(
+        self.history = train_shared(
             model,
             fit=(
                 model_inputs(spec.type, features, fit_rows),

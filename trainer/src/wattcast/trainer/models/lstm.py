@@ -30,8 +30,8 @@ def build(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -
     inputs = keras.Input(shape=(features.features.shape[1],), name="features")
     normalise = normalisation(keras, features.features, train)
     encoded = layers.LSTM(UNITS, name="encoder")(window)
-    merged = layers.Concatenate()([encoded, normalise(inputs)])
-    hidden = layers.Dense(32, activation="relu")(merged)
+    merged = layers.Concatenate(name="merged")([encoded, normalise(inputs)])
+    hidden = layers.Dense(32, activation="relu", name="hidden")(merged)
     output = layers.Dense(1, name="forecast")(hidden)
     model = keras.Model(inputs={"window": window, "features": inputs}, outputs=output, name="lstm")
     model.compile(

@@ -22,3 +22,37 @@ def normalisation(keras: Any, features: npt.NDArray[np.float32], train: npt.NDAr
     return keras.layers.Normalization(
         axis=-1, mean=mean.tolist(), variance=variance.tolist(), name="normalise"
     )
+
+
+# Both models standardise the input of this name with the layer of this name (a meter's mean
+# and variance, as constants): what the shared training graphs of the trainer rely on.
+NORMALISED_INPUT = "features"
+NORMALISATION_LAYER = "normalise"
+
+
+def standardised(model: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """`inputs` with the normalised input standardised as `model`'s layer would (float32)."""
+    layer = model.get_layer(NORMALISATION_LAYER)
+    mean = np.asarray(layer.input_mean, np.float32)
+    scale = np.maximum(np.sqrt(np.asarray(layer.input_variance, np.float32)), 1e-7)
+    values = np.asarray(inputs[NORMALISED_INPUT], np.float32)
+    return {**inputs, NORMALISED_INPUT: (values - mean) / scale}
+
+
+def without_normalisation(keras: Any, model: Any) -> Any:
+    """A copy of `model` whose normalisation is the identity, for inputs already
+    `standardised`: it has the same weights in the same order, and nothing in it is
+    particular to one meter but the weights."""
+
+    def clone(layer: Any) -> Any:
+        if layer.name == NORMALISATION_LAYER:
+            width = len(layer.input_mean)
+            return keras.layers.Normalization(
+                axis=-1, mean=[0.0] * width, variance=[1.0] * width, name=layer.name
+            )
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    optimizer = model.optimizer
+    copy.compile(optimizer=optimizer.__class__.from_config(optimizer.get_config()), loss=model.loss)
+    return copy

@@ -17,6 +17,7 @@ small correction, which a few thousand samples learn in seconds (docs/trainer.md
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -55,15 +56,18 @@ def build(spec: ModelSpec, features: FeatureSet, train: npt.NDArray[np.bool_]) -
     anchors = keras.Input(shape=(n_anchors,), name="anchors")
     normalise = normalisation(keras, features.features, train)
     # Weight decay grows as data shrinks: with a few weeks of data the network may only nudge
-    # the seasonal blend, with a year it may learn real corrections.
+    # the seasonal blend, with a year it may learn real corrections. It moves in steps of
+    # 2^(1/4) (19 %), so that meters of about the same length share one traced training graph
+    # (trainer/graph_cache.py); so do the explicit layer names.
     n_train = max(1, int(train.sum()))
-    decay = L2 * max(1.0, REFERENCE_SAMPLES / n_train)
+    decay = L2 * 2 ** (round(4 * math.log2(max(1.0, REFERENCE_SAMPLES / n_train))) / 4)
     hidden = normalise(inputs)
-    for units in HIDDEN_UNITS:
+    for number, units in enumerate(HIDDEN_UNITS, start=1):
         hidden = layers.Dense(
             units,
             activation="relu",
             kernel_regularizer=keras.regularizers.L2(decay),
+            name=f"hidden_{number}",
         )(hidden)
     correction = layers.Dense(
         1,
