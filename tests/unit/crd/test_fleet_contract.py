@@ -22,7 +22,6 @@ from wattcast.crd import constants, generate
 from wattcast.crd.fleettrainingjob import (
     MAX_FAILURE_MESSAGE,
     MAX_INDEX_RANGES_LENGTH,
-    MAX_RUNNING_SHARDS,
     MAX_SHARD_REPORT_FAILURES,
     MAX_STATUS_FAILURES,
     RATIO_BUCKET_EDGES,
@@ -159,10 +158,6 @@ def _worst_case_status() -> FleetTrainingJobStatus:
                 "active": 100,
                 "completedIndexes": ranges,
                 "failedIndexes": ranges,
-                "running": [
-                    {"index": 99_000 + i, "finished": 9_999, "total": 10_000}
-                    for i in range(MAX_RUNNING_SHARDS)
-                ],
             },
             "startTime": "2026-01-01T00:00:00Z",
             "observedGeneration": 1,

@@ -18,7 +18,7 @@ etcd's default object limit 1.5 MiB): nothing in it grows with the number of met
   `counts.failed` counts them all, and each meter's outcome is in the model store
   (`fleet_outcome_path`).
 - `shards` are counts plus the Job's own compressed index ranges ("0-41,43"), each bounded
-  by `MAX_INDEX_RANGES_LENGTH`, and at most `MAX_RUNNING_SHARDS` live shard entries.
+  by `MAX_INDEX_RANGES_LENGTH`.
 - conditions: at most 16.
 
 `tests/unit/crd/test_fleet_contract.py` fills every bounded field to its bound at 1,000,000
@@ -76,7 +76,6 @@ MAX_METERS_PER_POD: Final = 10_000
 MAX_SHARDS: Final = 100_000
 MAX_STATUS_FAILURES: Final = 100
 MAX_SHARD_REPORT_FAILURES: Final = 10
-MAX_RUNNING_SHARDS: Final = 100
 MAX_INDEX_RANGES_LENGTH: Final = 8192
 MAX_FAILURE_MESSAGE: Final = 512
 # The most a meter count can be (a discovered measurement with more tag values is refused).
@@ -442,14 +441,6 @@ IndexRanges = Annotated[
 ]
 
 
-class ShardProgress(ContractModel):
-    """A running shard's meters finished so far."""
-
-    index: StrictInt = Field(ge=0, lt=MAX_SHARDS, description="The Job completion index.")
-    finished: StrictInt = Field(ge=0, le=MAX_METERS_PER_POD, description="Meters finished.")
-    total: StrictInt = Field(ge=0, le=MAX_METERS_PER_POD, description="Meters of the shard.")
-
-
 class FleetShards(ContractModel):
     """The shards (Job completion indexes), compactly."""
 
@@ -464,11 +455,6 @@ class FleetShards(ContractModel):
     )
     failed_indexes: IndexRanges | None = Field(
         default=None, description='Failed indexes as ranges ("42"); "..." if cut.'
-    )
-    running: list[ShardProgress] | None = Field(
-        default=None,
-        max_length=MAX_RUNNING_SHARDS,
-        description=f"Progress of running shards (at most {MAX_RUNNING_SHARDS}).",
     )
 
 
@@ -715,7 +701,6 @@ __all__ = [
     "MeterFailure",
     "MeterOutcome",
     "RatioQuantiles",
-    "ShardProgress",
     "ShardReport",
     "check_meter_pattern",
     "fleet_dir",
