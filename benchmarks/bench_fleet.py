@@ -24,12 +24,14 @@ pure fit time (goal <= 1.3), and the speed-up over the TrainingJobs (goal >= 5).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,16 @@ from wattcast.devtools.testbed.synthetic import generate_meter
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAYS = 56  # 8 weeks hourly
 NAMESPACE = "default"
+
+
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Say on stderr when a phase starts and ends: a long run shows where it is."""
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {name} ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    yield
+    seconds = time.monotonic() - started
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def apiserver_requests(admin: client.ApiClient) -> float:
@@ -225,52 +237,9 @@ def run_trainingjobs(stack: LocalStack, meters: list[str], epochs: int) -> dict[
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--meters", type=int, default=1000, help="synthetic meters")
-    parser.add_argument("--capacity", type=int, default=2, help="pod slots of the kubelet")
-    parser.add_argument("--epochs", type=int, default=20, help="spec.model.epochs")
-    parser.add_argument("--pure", type=int, default=5, help="meters timed in-process")
-    parser.add_argument(
-        "--skip-trainingjobs", action="store_true", help="only the fleet (and the pure time)"
-    )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    meters = [f"bench-{i:05d}" for i in range(args.meters)]
-    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
-        workdir = Path(tmp)
-        stack = LocalStack(
-            StackOptions(
-                workdir=workdir / "stack",
-                capacity=args.capacity,
-                pod_env={"WATTCAST_MIN_TRAINING_DAYS": "3"},
-                operator_env={"WATTCAST_FLEET_SYNC_SECONDS": "2"},
-                influx_flavor=1,
-            )
-        )
-        try:
-            stack.start_influx()
-            for i, meter in enumerate(meters):
-                frame = generate_meter(
-                    "household", start=START, end=START + timedelta(days=DAYS), seed=i
-                )
-                stack.write_meter("electricity", meter, frame)
-            stack.start_cluster()
-            pure = pure_fit_seconds(stack, meters[: args.pure], args.epochs, workdir)
-            stack.start_operator()
-            fleet = run_fleet(stack, meters, args.capacity, args.epochs)
-            tjs = None
-            if not args.skip_trainingjobs:
-                stack.restart_operator(kill=False)  # a fresh peak RSS for the TrainingJobs
-                tjs = run_trainingjobs(stack, meters, args.epochs)
-        finally:
-            stack.stop()
-
+def print_fleet(fleet: dict[str, Any], pure: list[float], n: int, capacity: int) -> None:
     pure_per_meter = statistics.median(pure)
     counts = fleet["status"].get("counts") or {}
-    n = args.meters
-    shard_per_meter = fleet["shard_wall"] / n
-    print(f"meters: {n} x {DAYS} days hourly; pod capacity {args.capacity}; epochs {args.epochs}")
     print(f"pure fit time per meter (in-process, median of {len(pure)}): {pure_per_meter:.2f} s")
     print(
         f"FleetTrainingJob: {fleet['status'].get('phase')} in {fleet['wall']:.1f} s "
@@ -284,17 +253,67 @@ def main() -> int:
         f"({fleet['wall'] / n / pure_per_meter:.2f} x the pure fit time; goal <= 1.3)"
     )
     print(
-        f"  per meter inside one shard pod: {shard_per_meter:.2f} s "
-        f"({args.capacity} pods sharing the CPUs)"
+        f"  per meter inside one shard pod: {fleet['shard_wall'] / n:.2f} s "
+        f"({capacity} pods sharing the CPUs)"
     )
     print(f"  API requests: {fleet['requests']:.0f}; operator peak RSS: {fleet['rss']:.0f} MB")
-    if tjs is not None:
-        print(
-            f"TrainingJobs: {tjs['succeeded']} of {n} succeeded in {tjs['wall']:.1f} s; "
-            f"API requests: {tjs['requests']:.0f}; operator peak RSS: {tjs['rss']:.0f} MB"
+    sys.stdout.flush()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meters", type=int, default=1000, help="synthetic meters")
+    parser.add_argument("--capacity", type=int, default=2, help="pod slots of the kubelet")
+    parser.add_argument("--epochs", type=int, default=20, help="spec.model.epochs")
+    parser.add_argument("--pure", type=int, default=5, help="meters timed in-process")
+    parser.add_argument(
+        "--skip-trainingjobs", action="store_true", help="only the fleet (and the pure time)"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    n = args.meters
+    meters = [f"bench-{i:05d}" for i in range(n)]
+    print(f"meters: {n} x {DAYS} days hourly; pod capacity {args.capacity}; epochs {args.epochs}")
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+        workdir = Path(tmp)
+        stack = LocalStack(
+            StackOptions(
+                workdir=workdir / "stack",
+                capacity=args.capacity,
+                pod_env={"WATTCAST_MIN_TRAINING_DAYS": "3"},
+                operator_env={"WATTCAST_FLEET_SYNC_SECONDS": "2"},
+                influx_flavor=1,
+            )
         )
-        print(f"fleet speed-up: {tjs['wall'] / fleet['wall']:.1f} x (goal >= 5)")
-        print(f"API requests: {tjs['requests'] / max(fleet['requests'], 1):.1f} x fewer")
+        try:
+            with phase(f"writing {n} meters"):
+                stack.start_influx()
+                for i, meter in enumerate(meters):
+                    frame = generate_meter(
+                        "household", start=START, end=START + timedelta(days=DAYS), seed=i
+                    )
+                    stack.write_meter("electricity", meter, frame)
+            with phase("starting the control plane"):
+                stack.start_cluster()
+            with phase("pure fit time"):
+                pure = pure_fit_seconds(stack, meters[: args.pure], args.epochs, workdir)
+            stack.start_operator()
+            with phase("one FleetTrainingJob"):
+                fleet = run_fleet(stack, meters, args.capacity, args.epochs)
+            # Printed now: a run stopped during the TrainingJobs still leaves the fleet's figures.
+            print_fleet(fleet, pure, n, args.capacity)
+            if not args.skip_trainingjobs:
+                stack.restart_operator(kill=False)  # a fresh peak RSS for the TrainingJobs
+                with phase(f"{n} TrainingJobs"):
+                    tjs = run_trainingjobs(stack, meters, args.epochs)
+                print(
+                    f"TrainingJobs: {tjs['succeeded']} of {n} succeeded in {tjs['wall']:.1f} s; "
+                    f"API requests: {tjs['requests']:.0f}; operator peak RSS: {tjs['rss']:.0f} MB"
+                )
+                print(f"fleet speed-up: {tjs['wall'] / fleet['wall']:.1f} x (goal >= 5)")
+                print(f"API requests: {tjs['requests'] / max(fleet['requests'], 1):.1f} x fewer")
+        finally:
+            stack.stop()
     return 0
 
 
