@@ -301,6 +301,13 @@ ClusterRole. A comment on every rule says why the operator needs it.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["create", "get"]
+# The Lease `<fleet>-progress` on which running shards keep their live progress: created with
+# the fleet (owned by it), read on each sync, and the entries of finished shards removed. The
+# shards' own Role grants get and patch on that one Lease, which RBAC allows the operator to
+# grant only because it holds them itself.
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["create", "get", "patch"]
 {{- if .Values.operator.peering.enabled }}
 # Kopf peering: replicas record their liveness on the peering object and pause while a peer
 # with a higher priority is alive.

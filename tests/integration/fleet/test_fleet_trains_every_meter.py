@@ -28,7 +28,7 @@ def test_a_fleet_trains_every_meter_in_one_indexed_job(fleets: Fleets) -> None:
         "promoted": status["counts"]["promoted"],
         "beatBaseline": status["counts"]["beatBaseline"],
     }
-    assert status["progress"] == {"finished": 5, "total": 5, "percent": 100}
+    assert status["progress"] == {"finished": 5, "total": 5, "percent": 100, "inRunningShards": 0}
     assert status["shards"]["total"] == 3 and status["shards"]["completedIndexes"] == "0-2"
     assert status["metrics"]["maeOverBestBaseline"]["meters"] == 5
     assert {c["type"]: c["status"] for c in status["conditions"]}["Complete"] == "True"

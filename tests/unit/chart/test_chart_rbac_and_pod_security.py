@@ -101,11 +101,13 @@ def operator_rights(scope: str, *, retention: bool, peering: str | None) -> set[
         | expand(scope, "", "pods", "list watch")
         | expand(scope, "", "events", "create")
         | expand(scope, "kueue.x-k8s.io", "workloads", "get list watch")
-        # FleetTrainingJobs: watched, Kopf's finalizer (its sync timer), status; their ConfigMap.
+        # FleetTrainingJobs: watched, Kopf's finalizer (its sync timer), status; their ConfigMap
+        # and their progress Lease (granted to the shards, so held by the operator).
         | expand(scope, "wattcast.dev", "fleettrainingjobs", "get list watch patch")
         | expand(scope, "wattcast.dev", "fleettrainingjobs/status", "patch")
         | expand(scope, "wattcast.dev", "fleettrainingjobs/finalizers", "update")
         | expand(scope, "", "configmaps", "create get")
+        | expand(scope, "coordination.k8s.io", "leases", "create get patch")
     )
     if retention:
         rights |= expand(scope, "wattcast.dev", "trainingjobs", "delete")

@@ -22,6 +22,7 @@ from wattcast.crd import constants, generate
 from wattcast.crd.fleettrainingjob import (
     MAX_FAILURE_MESSAGE,
     MAX_INDEX_RANGES_LENGTH,
+    MAX_METERS_PER_POD,
     MAX_SHARD_REPORT_FAILURES,
     MAX_STATUS_FAILURES,
     RATIO_BUCKET_EDGES,
@@ -31,9 +32,12 @@ from wattcast.crd.fleettrainingjob import (
     FleetTrainingJobStatus,
     MeterFailure,
     ShardReport,
+    progress_lease_name,
     ratio_bucket,
     ratio_quantile,
     shard_of,
+    shard_progress,
+    shard_progress_key,
 )
 from wattcast.crd.status import Condition
 
@@ -209,3 +213,18 @@ def test_ratio_histogram_quantiles() -> None:
     p90 = ratio_quantile(histogram, 0.9)
     assert p90 is not None and 0.85 <= p90 <= 0.9
     assert ratio_quantile([0] * RATIO_BUCKETS, 0.5) is None
+
+
+def test_shard_progress_reads_only_well_formed_entries() -> None:
+    annotations = {
+        shard_progress_key(0): "12",
+        shard_progress_key(7): "99999999",  # capped at a shard's largest size
+        "wattcast.dev/shard-²": "1",  # a digit, but not 0-9
+        "wattcast.dev/shard-3": "-1",
+        "wattcast.dev/shard-4": "many",
+        "wattcast.dev/other": "5",
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+    }
+    assert shard_progress(annotations) == {0: 12, 7: MAX_METERS_PER_POD}
+    assert shard_progress(None) == {}
+    assert progress_lease_name("fleet") == "fleet-progress"

@@ -102,7 +102,11 @@ def test_one_indexed_job_owned_by_the_fleet() -> None:
     owner = body["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["uid"], owner["controller"]) == ("FleetTrainingJob", UID, True)
     pod_spec = job_spec["template"]["spec"]
-    assert pod_spec["automountServiceAccountToken"] is False
+    # The shards' own identity: its token may write the fleet's progress Lease and nothing else.
+    assert pod_spec["serviceAccountName"] == "wattcast-shard-fleet"
+    assert pod_spec["automountServiceAccountToken"] is True
+    env = {e["name"]: e.get("value") for e in pod_spec["containers"][0]["env"]}
+    assert env[constants.ENV_FLEET_PROGRESS_LEASE] == "fleet-progress"
     assert pod_spec["containers"][0]["command"] == [constants.FLEET_SHARD_COMMAND]
     labels = job_spec["template"]["metadata"]["labels"]
     assert constants.LABEL_TRAININGJOB not in labels
@@ -133,7 +137,7 @@ def test_status_counts_finished_shards_only() -> None:
         "promoted": 3,
         "beatBaseline": 3,
     }
-    assert status["progress"] == {"finished": 4, "total": 5, "percent": 80}
+    assert status["progress"] == {"finished": 4, "total": 5, "percent": 80, "inRunningShards": 0}
     assert status["failures"] == [{"meter": "m2", "reason": "NoData", "message": ""}]
     assert status["shards"]["completedIndexes"] == "0-1"
     assert 0.75 <= status["metrics"]["maeOverBestBaseline"]["median"] <= 0.8
@@ -197,6 +201,64 @@ def test_the_discovery_job_is_one_pod_of_the_shard_runner() -> None:
     command = job_spec["template"]["spec"]["containers"][0]["command"]
     assert command == [constants.FLEET_SHARD_COMMAND, "--discover"]
     assert job_spec["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
+    # Discovery reports through its termination log only: no identity, no token.
+    pod_spec = job_spec["template"]["spec"]
+    assert "serviceAccountName" not in pod_spec
+    assert pod_spec["automountServiceAccountToken"] is False
+
+
+def test_the_shards_may_write_only_their_fleets_progress_lease() -> None:
+    lease, account, role, binding = rendering.render_progress("fleet", "ns", UID, "water")
+    assert (lease["kind"], lease["metadata"]["name"]) == ("Lease", "fleet-progress")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["fleet-progress"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    assert account["automountServiceAccountToken"] is False  # only the shard pods ask
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "wattcast-shard-fleet", "namespace": "ns"}
+    ]
+    for body in (lease, account, role, binding):
+        owner = body["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["uid"]) == ("FleetTrainingJob", UID)
+
+
+def test_running_shards_add_their_live_progress_to_progress_only() -> None:
+    pods = [pod(0, "Succeeded", report(0, 2)), pod(1, "Running", None), pod(2, "Running", None)]
+    live = {0: 2, 1: 1, 2: 7}  # shard 0's entry is stale; shard 2 has one meter, not 7
+    status = aggregate.fleet_status(
+        previous={"progress": {"finished": 1, "total": 5, "percent": 20}},
+        meters=METERS,
+        total=len(METERS),
+        meters_per_pod=2,
+        job=job(completedIndexes="0", active=2),
+        pods=pods,
+        live=live,
+        cancelled=False,
+        generation=1,
+        now=NOW,
+    )
+    FleetTrainingJobStatus.model_validate(status)
+    assert status["counts"]["succeeded"] == 2 and status["counts"]["failed"] == 0
+    assert status["progress"] == {"finished": 4, "total": 5, "percent": 80, "inRunningShards": 2}
+    # A retried shard starts lower than its killed attempt got: progress does not go back.
+    later = aggregate.fleet_status(
+        previous=status,
+        meters=METERS,
+        total=len(METERS),
+        meters_per_pod=2,
+        job=job(completedIndexes="0", active=2),
+        pods=pods,
+        live={1: 0, 2: 1},
+        cancelled=False,
+        generation=1,
+        now=NOW,
+    )
+    assert later["progress"]["finished"] == 4
 
 
 def test_the_jobs_and_configmap_are_valid_kubernetes_objects() -> None:
@@ -208,6 +270,7 @@ def test_the_jobs_and_configmap_are_valid_kubernetes_objects() -> None:
         job(),
         rendering.render_discovery_job("fleet", "ns", UID, discovering, source, OperatorSettings()),
         rendering.render_configmap("fleet", "ns", UID, spec()),
+        *rendering.render_progress("fleet", "ns", UID, "water"),
     ):
         body.pop("status", None)
         kubernetes_validate.validate(body, "1.34", strict=True)

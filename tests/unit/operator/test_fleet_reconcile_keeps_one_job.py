@@ -1,6 +1,8 @@
-"""One reconcile pass of a FleetTrainingJob against an in-memory API: it creates the ConfigMap
-and one Job, a later pass (a restarted operator) adopts instead of creating, a Job of someone
-else's fails the fleet, a vanished Job is lost, and spec.suspend reaches the Job."""
+"""One reconcile pass of a FleetTrainingJob against an in-memory API: it creates the ConfigMap,
+the progress Lease, the shards' identity and one Job, a later pass (a restarted operator) adopts
+instead of creating, a Job or Role of someone else's fails the fleet, a vanished Job is lost,
+spec.suspend reaches the Job, and running shards' live progress shows while finished shards'
+entries leave the Lease."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ UID = "0a1b2c3d-0000-4000-8000-000000000003"
 class FakeKube:
     def __init__(self) -> None:
         self.jobs: dict[str, dict[str, Any]] = {}
-        self.configmaps: dict[str, dict[str, Any]] = {}
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.object_patches: list[tuple[str, str, dict[str, Any]]] = []
         self.created: list[str] = []
         self.status: dict[str, Any] = {}
         self.job_patches: list[dict[str, Any]] = []
@@ -51,25 +54,34 @@ class FakeKube:
     async def list_job_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
         return []
 
-    async def _call(self, verb: str, resource: str, method: str, path: str, **kw: Any) -> Any:
-        name = path.rsplit("/", 1)[-1]
-        if resource == "configmaps" and method == "GET":
-            return self.configmaps.get(name)
-        if resource == "configmaps" and method == "POST":
-            body = kw["body"]
-            if body["metadata"]["name"] in self.configmaps:
-                raise KubeApiError(409, "AlreadyExists")
-            self.configmaps[body["metadata"]["name"]] = body
-            return body
-        if resource.endswith("/status"):
-            patch = kw["body"]["status"]
-            for key, value in patch.items():
-                if value is None:
-                    self.status.pop(key, None)
-                else:
-                    self.status[key] = value
-            return {}
-        raise AssertionError(f"unexpected call {method} {path}")
+    async def create_namespaced(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = (body["kind"], body["metadata"]["name"])
+        if key in self.objects:
+            raise KubeApiError(409, "AlreadyExists")
+        self.objects[key] = body
+        return body
+
+    async def read_namespaced(self, namespace: str, kind: str, name: str) -> dict | None:
+        return self.objects.get((kind, name))
+
+    async def patch_namespaced(
+        self, namespace: str, kind: str, name: str, patch: dict[str, Any]
+    ) -> dict | None:
+        self.object_patches.append((kind, name, patch))
+        annotations = self.objects[(kind, name)]["metadata"].setdefault("annotations", {})
+        for key, value in patch["metadata"]["annotations"].items():
+            if value is None:
+                annotations.pop(key, None)
+            else:
+                annotations[key] = value
+        return self.objects[(kind, name)]
+
+    async def patch_fleet_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        for key, value in patch.items():
+            if value is None:
+                self.status.pop(key, None)
+            else:
+                self.status[key] = value
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +120,14 @@ def run(kube: FakeKube, **spec: Any) -> None:
 def test_one_job_and_its_configmap_then_adopted_on_every_later_pass() -> None:
     kube = FakeKube()
     run(kube)
-    assert kube.created == ["fleet"] and list(kube.configmaps) == ["fleet-fleet"]
+    assert kube.created == ["fleet"]
+    assert sorted(kube.objects) == [
+        ("ConfigMap", "fleet-fleet"),
+        ("Lease", "fleet-progress"),
+        ("Role", "wattcast-shard-fleet"),
+        ("RoleBinding", "wattcast-shard-fleet"),
+        ("ServiceAccount", "wattcast-shard-fleet"),
+    ]
     assert kube.jobs["fleet"]["spec"]["completions"] == 2
     assert kube.status["phase"] == "Running" and kube.status["jobName"] == "fleet"
     reconcile._locks.clear()  # as after an operator restart
@@ -155,3 +174,38 @@ def test_an_unknown_source_fails_before_any_job() -> None:
     run(kube, source={"name": "nowhere"})
     assert kube.created == [] and kube.status["phase"] == "Failed"
     assert kube.status["conditions"][-1]["reason"] == "UnknownSource"
+
+
+def test_someone_elses_role_fails_the_fleet_before_any_job() -> None:
+    kube = FakeKube()
+    kube.objects[("Role", "wattcast-shard-fleet")] = {
+        "kind": "Role",
+        "metadata": {"name": "wattcast-shard-fleet", "ownerReferences": []},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+    }
+    run(kube)
+    assert kube.created == [] and kube.status["phase"] == "Failed"
+    assert kube.status["conditions"][-1]["reason"] == "JobNameConflict"
+    assert "Role named wattcast-shard-fleet" in kube.status["message"]
+
+
+def test_live_progress_of_running_shards_and_the_lease_pruned() -> None:
+    kube = FakeKube()
+    run(kube)
+    lease = kube.objects[("Lease", "fleet-progress")]["metadata"]
+    lease["annotations"] = {"wattcast.dev/shard-0": "1", "wattcast.dev/shard-1": "1"}
+    run(kube)
+    assert kube.status["progress"] == {
+        "finished": 2,
+        "total": 3,
+        "percent": 66,
+        "inRunningShards": 2,
+    }
+    assert kube.status["counts"]["succeeded"] == 0  # counts wait for the shards' reports
+    assert kube.object_patches == []
+    # Shard 0 is done (its pod and report are gone here): its entry leaves the Lease, and
+    # progress does not go back.
+    kube.jobs["fleet"]["status"] = {"completedIndexes": "0"}
+    run(kube)
+    assert lease["annotations"] == {"wattcast.dev/shard-1": "1"}
+    assert kube.status["progress"]["finished"] == 2

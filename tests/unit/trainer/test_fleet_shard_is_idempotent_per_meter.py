@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.crd import Reason, TerminationMessage, TrainingResult
-from wattcast.crd.fleettrainingjob import ShardReport, fleet_outcome_path
+from wattcast.crd.fleettrainingjob import ShardReport, fleet_outcome_path, shard_progress
 from wattcast.trainer.fleet import UNREACHABLE_STREAK, Fleet, read_outcome, run_shard
 from wattcast.trainer.fleet_main import shard_main
+from wattcast.trainer.progress import ShardProgress, StatusPatcher
 
 VERSION = "20230101T000000000000Z-abcdef"
 UID = "0a1b2c3d-0000-4000-8000-000000000001"
@@ -128,3 +129,33 @@ def test_a_bad_fleet_file_is_a_permanent_failure_with_a_report(tmp_path: Path) -
     assert code == 2
     report = ShardReport.model_validate_json(log.read_bytes())
     assert report.phase == "Failed" and report.reason == Reason.INVALID_CONFIG
+
+
+def test_a_shard_says_how_many_meters_are_finished_as_it_goes(tmp_path: Path) -> None:
+    ids = [f"m{i}" for i in range(6)]
+    run_shard(fleet(ids), 0, models_dir=tmp_path, train_one=FakeTrainer(retriable={"m1"}))
+    seen: list[int] = []
+
+    def broken(meter: str) -> tuple[int, Any, float]:
+        raise RuntimeError("a bug")
+
+    # The retry starts at the two meters finished before (m0, m2), then counts each meter
+    # however it ends, a bug in training included.
+    run_shard(fleet(ids), 0, models_dir=tmp_path, train_one=broken, on_progress=seen.append)
+    assert seen == [2, 3]
+
+
+def test_live_progress_goes_to_the_fleets_lease(tmp_path: Path) -> None:
+    class Lease:
+        def __init__(self) -> None:
+            self.annotations: dict[str, str] = {}
+
+        def patch_status(self, patch: dict[str, Any]) -> None:
+            self.annotations.update(patch["metadata"]["annotations"])
+
+    lease = Lease()
+    progress = ShardProgress(StatusPatcher(lease, interval=0.0), index=4)
+    ids = [f"m{i}" for i in range(15)]
+    run_shard(fleet(ids), 4, models_dir=tmp_path, train_one=FakeTrainer(), on_progress=progress)
+    progress.close()
+    assert shard_progress(lease.annotations) == {4: 3}

@@ -363,6 +363,13 @@ class FleetProgress(ContractModel):
     finished: StrictInt = Field(ge=0, le=MAX_FLEET_METERS, description="Meters finished.")
     total: StrictInt = Field(ge=0, le=MAX_FLEET_METERS, description="Meters in the fleet.")
     percent: StrictInt = Field(ge=0, le=100, description="finished / total, in percent.")
+    in_running_shards: StrictInt = Field(
+        default=0,
+        ge=0,
+        le=MAX_FLEET_METERS,
+        description="Of `finished`, meters finished by shards still running (their live "
+        "progress); `counts` has them once their shard ends.",
+    )
 
 
 class FleetCounts(ContractModel):
@@ -666,9 +673,32 @@ def fleet_meters_path(uid: str) -> PurePosixPath:
     return fleet_dir(uid) / "meters.json"
 
 
-def meter_list_configmap(fleet_name: str) -> str:
-    """The ConfigMap holding a discovered fleet's meter list (owned by the fleet)."""
-    return f"{fleet_name}-meters"[:253]
+# --- live progress of running shards ----------------------------------------------------------
+
+SHARD_PROGRESS_PREFIX: Final = f"{constants.GROUP}/shard-"
+_COUNT = re.compile(r"[0-9]{1,9}")
+
+
+def progress_lease_name(fleet_name: str) -> str:
+    """The Lease `<fleet>-progress` (owned by the fleet) on which each running shard keeps
+    one annotation, `wattcast.dev/shard-<index>`: the meters it has finished so far."""
+    return f"{fleet_name}-progress"
+
+
+def shard_progress_key(index: int) -> str:
+    return f"{SHARD_PROGRESS_PREFIX}{index}"
+
+
+def shard_progress(annotations: dict[str, str] | None) -> dict[int, int]:
+    """The Lease's annotations as {index: meters finished}; anything malformed is ignored
+    (a shard's report at its end is what counts)."""
+    found: dict[int, int] = {}
+    for key, value in (annotations or {}).items():
+        index, finished = key.removeprefix(SHARD_PROGRESS_PREFIX), str(value)
+        well_formed = _COUNT.fullmatch(index) and _COUNT.fullmatch(finished)
+        if key.startswith(SHARD_PROGRESS_PREFIX) and well_formed:
+            found[int(index)] = min(int(finished), MAX_METERS_PER_POD)
+    return found
 
 
 __all__ = [
@@ -683,6 +713,7 @@ __all__ = [
     "MAX_STATUS_FAILURES",
     "RATIO_BUCKETS",
     "RATIO_BUCKET_EDGES",
+    "SHARD_PROGRESS_PREFIX",
     "STATUS_SIZE_BUDGET",
     "UNSUPPORTED_PATTERN_SYNTAX",
     "Count",
@@ -706,8 +737,10 @@ __all__ = [
     "fleet_dir",
     "fleet_meters_path",
     "fleet_outcome_path",
-    "meter_list_configmap",
+    "progress_lease_name",
     "ratio_bucket",
     "ratio_quantile",
     "shard_of",
+    "shard_progress",
+    "shard_progress_key",
 ]

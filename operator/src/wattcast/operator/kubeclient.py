@@ -31,17 +31,22 @@ def load_api_client(pool_size: int = 32) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-# The namespaced kinds of a trainer's identity: (resource, collection path).
-IDENTITY_KINDS = {
+# The namespaced kinds the operator makes and owns besides Jobs: (resource, collection path).
+OWNED_KINDS = {
+    "ConfigMap": ("configmaps", "/api/v1/namespaces/{namespace}/configmaps"),
     "ServiceAccount": ("serviceaccounts", "/api/v1/namespaces/{namespace}/serviceaccounts"),
     "Role": ("roles", "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles"),
     "RoleBinding": (
         "rolebindings",
         "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings",
     ),
+    "Lease": ("leases", "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"),
 }
 
 TJ_PATH = f"/apis/{constants.GROUP}/{constants.VERSION}/namespaces/{{namespace}}/{constants.PLURAL}"
+FTJ_PATH = (
+    f"/apis/{constants.GROUP}/{constants.VERSION}/namespaces/{{namespace}}/{constants.FLEET_PLURAL}"
+)
 
 
 class KubeClient:
@@ -111,8 +116,8 @@ class KubeClient:
         return result
 
     async def create_namespaced(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a ServiceAccount, Role or RoleBinding (IDENTITY_KINDS) in `namespace`."""
-        resource, path = IDENTITY_KINDS[str(body["kind"])]
+        """Create an object of one of OWNED_KINDS in `namespace`."""
+        resource, path = OWNED_KINDS[str(body["kind"])]
         result = await self._call(
             "create", resource, "POST", path.format(namespace=namespace), body=body
         )
@@ -120,9 +125,24 @@ class KubeClient:
         return result
 
     async def read_namespaced(self, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
-        resource, path = IDENTITY_KINDS[kind]
+        resource, path = OWNED_KINDS[kind]
         return await self._call(
             "get", resource, "GET", path.format(namespace=namespace) + f"/{name}", missing_ok=True
+        )
+
+    async def patch_namespaced(
+        self, namespace: str, kind: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Merge-patch an object of one of OWNED_KINDS; None when it is gone."""
+        resource, path = OWNED_KINDS[kind]
+        return await self._call(
+            "patch",
+            resource,
+            "PATCH",
+            path.format(namespace=namespace) + f"/{name}",
+            body=patch,
+            content_type=MERGE_PATCH,
+            missing_ok=True,
         )
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -191,6 +211,18 @@ class KubeClient:
             "PATCH",
             TJ_PATH.format(namespace=namespace) + f"/{name}/status",
             body=body,
+            content_type=MERGE_PATCH,
+            missing_ok=True,
+        )
+
+    async def patch_fleet_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge-patch a FleetTrainingJob's status subresource (nothing when it is gone)."""
+        await self._call(
+            "patch",
+            f"{constants.FLEET_PLURAL}/status",
+            "PATCH",
+            FTJ_PATH.format(namespace=namespace) + f"/{name}/status",
+            body={"status": status},
             content_type=MERGE_PATCH,
             missing_ok=True,
         )

@@ -164,18 +164,34 @@ def trainer_rules(tj: TrainingJob) -> list[dict[str, Any]]:
 
 
 def render_trainer_identity(tj: TrainingJob) -> list[dict[str, Any]]:
-    """ServiceAccount, Role and RoleBinding of the TrainingJob's trainer, in creation order.
+    """ServiceAccount, Role and RoleBinding of the TrainingJob's trainer, in creation order."""
+    return render_identity(
+        trainer_identity_name(tj),
+        tj.metadata.namespace or "",
+        labels=job_labels(tj),
+        owner=owner_reference(tj),
+        rules=trainer_rules(tj),
+    )
 
-    The ServiceAccount mounts no token by itself; only the trainer pod asks for one.
-    """
-    name = trainer_identity_name(tj)
+
+def render_identity(
+    name: str,
+    namespace: str,
+    *,
+    labels: dict[str, str],
+    owner: dict[str, Any],
+    rules: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """A pod identity of our own: ServiceAccount, Role with `rules` and RoleBinding, all named
+    `name` and owned by `owner`, in creation order. The ServiceAccount mounts no token by
+    itself; only the pods that need one ask for it."""
 
     def metadata() -> dict[str, Any]:
         return {
             "name": name,
-            "namespace": tj.metadata.namespace,
-            "labels": job_labels(tj),
-            "ownerReferences": [owner_reference(tj)],
+            "namespace": namespace,
+            "labels": labels,
+            "ownerReferences": [owner],
         }
 
     return [
@@ -189,24 +205,26 @@ def render_trainer_identity(tj: TrainingJob) -> list[dict[str, Any]]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": metadata(),
-            "rules": trainer_rules(tj),
+            "rules": rules,
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
             "metadata": metadata(),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": [
-                {"kind": "ServiceAccount", "name": name, "namespace": tj.metadata.namespace}
-            ],
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
         },
     ]
 
 
 # What an existing identity object must say to be adopted: a Role with other rules or a
 # RoleBinding to another subject is not the one we would have made, even if we own it.
+# A fleet's ConfigMap and Lease only need to be ours (the ConfigMap's fleet.json follows the
+# spec's suspend flag, and the Lease's annotations change as shards run).
 _IDENTITY_CONTENT = {
     "ServiceAccount": (),
+    "ConfigMap": (),
+    "Lease": (),
     "Role": ("rules",),
     "RoleBinding": ("roleRef", "subjects"),
 }

@@ -16,8 +16,11 @@ the other meters, then exits 1 so the Job retries the index (up to backoffLimitP
 `UNREACHABLE_STREAK` meters in a row found InfluxDB unreachable, the rest of the shard is not
 tried in this attempt (each would wait for its own timeout) and fails with the same reason.
 
-The shard's report (`ShardReport`: counts over the whole shard, the MAE / best-baseline
-histogram, the first failures) goes to the termination log, where the operator reads it.
+While it runs, the shard says how many of its meters are finished (`on_progress`: at the start,
+counting those finished earlier, then after each meter); in a pod that goes to the fleet's
+progress Lease. The shard's report (`ShardReport`: counts over the whole shard, the MAE /
+best-baseline histogram, the first failures) goes to the termination log, where the operator
+reads it.
 Exit codes: 0 every meter finished (some may have failed for good), 1 retry the shard,
 2 the fleet itself is unusable (the Job fails the index at once).
 
@@ -235,6 +238,7 @@ def run_shard(
     train_one: TrainOne,
     workers: int = 1,
     meters: Iterable[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ShardRun:
     """Train shard `index` of the fleet; see the module doc."""
     everything = list(meters) if meters is not None else meter_list(fleet, models_dir)
@@ -258,7 +262,19 @@ def run_shard(
     )
     streak = 0
 
+    def progressed() -> None:
+        if on_progress is not None:
+            on_progress(len(run.outcomes) + len(run.retriable))
+
+    progressed()
+
     def one(meter: str) -> None:
+        try:
+            attempt(meter)
+        finally:
+            progressed()
+
+    def attempt(meter: str) -> None:
         nonlocal streak
         if streak >= UNREACHABLE_STREAK:
             run.retriable.append(

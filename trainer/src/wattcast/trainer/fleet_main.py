@@ -28,7 +28,13 @@ from wattcast.trainer.fleet_discovery import discover
 from wattcast.trainer.job_loading import StandaloneSpec, StandaloneTrainingJob, resolve_source
 from wattcast.trainer.keras_backend import usable_cpus
 from wattcast.trainer.pipeline import run_job
-from wattcast.trainer.progress import ProgressReporter
+from wattcast.trainer.progress import (
+    KubernetesLeaseApi,
+    ProgressReporter,
+    ShardProgress,
+    StatusPatcher,
+    kubernetes_api_client,
+)
 from wattcast.trainer.settings import TrainerSettings, get_settings
 
 log = logging.getLogger("wattcast.trainer.fleet")
@@ -79,6 +85,29 @@ def default_workers() -> int:
     return max(1, usable_cpus() // 2)
 
 
+def shard_progress(fleet: Fleet, index: int, settings: TrainerSettings) -> ShardProgress | None:
+    """The live progress sink of a shard pod: its fleet's Lease (named by the operator in
+    WATTCAST_FLEET_PROGRESS_LEASE), through the pod's token. None outside a pod or without
+    one: the shard then reports only at its end."""
+    lease = os.environ.get(constants.ENV_FLEET_PROGRESS_LEASE)
+    if not lease:
+        return None
+    try:
+        api_client = kubernetes_api_client()
+    except Exception as error:  # no token: progress is a nicety, the report is what counts
+        log.warning("no live progress (no Kubernetes configuration): %s", error)
+        return None
+    api = KubernetesLeaseApi(
+        api_client, name=lease, namespace=fleet.namespace, timeout=settings.api_timeout_seconds
+    )
+    patcher = StatusPatcher(
+        api,
+        interval=settings.status_interval_seconds,
+        close_timeout=2 * settings.api_timeout_seconds,
+    )
+    return ShardProgress(patcher, index)
+
+
 def _write_report(path: Path | None, report: ShardReport) -> None:
     if path is None:
         return
@@ -121,13 +150,19 @@ def shard_main(
             models_dir=models,
             data_source=data_source,
         )
-        run = run_shard(
-            fleet,
-            index,
-            models_dir=models,
-            train_one=train_one,
-            workers=workers or default_workers(),
-        )
+        progress = shard_progress(fleet, index, settings)
+        try:
+            run = run_shard(
+                fleet,
+                index,
+                models_dir=models,
+                train_one=train_one,
+                workers=workers or default_workers(),
+                on_progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
     except TrainerError as error:
         text = public_message(error)[:512]
         log.error("shard %s failed (%s): %s", index, error.reason, text)

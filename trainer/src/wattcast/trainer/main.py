@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -40,6 +40,7 @@ from wattcast.trainer.progress import (
     ProgressReporter,
     ProgressSink,
     StatusPatcher,
+    kubernetes_api_client,
     write_termination_log,
 )
 from wattcast.trainer.settings import get_settings
@@ -47,19 +48,6 @@ from wattcast.trainer.settings import get_settings
 log = logging.getLogger("wattcast.trainer")
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
-
-
-def kubernetes_api_client() -> Any:
-    """An ApiClient: the pod's ServiceAccount, else $KUBECONFIG / ~/.kube/config (the
-    contract's one order, wattcast.crd.kubeapi)."""
-    from kubernetes import client
-
-    from wattcast.crd.kubeapi import load_configuration
-
-    configuration = load_configuration()
-    # One try per call: the patcher retries by sending the next state anyway.
-    configuration.retries = False
-    return client.ApiClient(configuration)
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -7,7 +7,8 @@ result. Progress never decreases. Every update goes to each sink:
 - :class:`StatusPatcher` merge-patches the TrainingJob's `status` subresource from a background
   thread, at most once per interval; the newest state replaces older unsent ones and the last
   one is always sent (`close`). API errors are logged, never raised: a training never fails
-  because the Kubernetes API is unreachable (the termination log carries the result).
+  because the Kubernetes API is unreachable (the termination log carries the result). A fleet's
+  shard sends its live progress the same way (:class:`ShardProgress`, on the fleet's Lease).
 - :class:`ConsoleDisplay` draws stage, bar, epoch and ETA with rich (standalone runs).
 - :class:`LogDisplay` writes one log line per stage and per epoch (pods).
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wattcast.crd import Phase, TerminationMessage, TrainingProgress, TrainingResult, constants
+from wattcast.crd.fleettrainingjob import shard_progress_key
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +143,19 @@ class ProgressReporter:
                 log.exception("closing progress sink %s failed", type(sink).__name__)
 
 
+def kubernetes_api_client() -> Any:
+    """An ApiClient: the pod's ServiceAccount, else $KUBECONFIG / ~/.kube/config (the
+    contract's one order, wattcast.crd.kubeapi)."""
+    from kubernetes import client
+
+    from wattcast.crd.kubeapi import load_configuration
+
+    configuration = load_configuration()
+    # One try per call: the patcher retries by sending the next state anyway.
+    configuration.retries = False
+    return client.ApiClient(configuration)
+
+
 class StatusApi(Protocol):
     def patch_status(self, patch: dict[str, Any]) -> None: ...
 
@@ -186,8 +201,12 @@ class StatusPatcher:
         self._thread.start()
 
     def update(self, state: ProgressState) -> None:
+        self.submit(state.status_patch())
+
+    def submit(self, patch: dict[str, Any]) -> None:
+        """Send `patch` soon; it replaces any patch not sent yet."""
         with self._condition:
-            self._pending = state.status_patch()
+            self._pending = patch
             self._condition.notify()
 
     def _run(self) -> None:
@@ -215,7 +234,7 @@ class StatusPatcher:
             self.failures += 1
             if self.failures == 1 or self.failures % 20 == 0:
                 log.warning(
-                    "could not patch the TrainingJob status (%d failures so far): %s",
+                    "could not send the progress (%d failures so far): %s",
                     self.failures,
                     _short(error),
                 )
@@ -228,6 +247,42 @@ class StatusPatcher:
         self._thread.join(self.close_timeout)
         if self._thread.is_alive():
             log.warning("the last status patch did not finish within %.0f s", self.close_timeout)
+
+
+class KubernetesLeaseApi:
+    """Merge patches of a fleet's progress Lease, the one object a shard's token may write."""
+
+    def __init__(self, api_client: Any, *, name: str, namespace: str, timeout: float) -> None:
+        from kubernetes import client
+
+        self._api = client.CoordinationV1Api(api_client)
+        self.name = name
+        self.namespace = namespace
+        self.timeout = timeout
+
+    def patch_status(self, patch: dict[str, Any]) -> None:
+        self._api.patch_namespaced_lease(
+            self.name,
+            self.namespace,
+            patch,
+            _content_type="application/merge-patch+json",
+            _request_timeout=self.timeout,
+        )
+
+
+class ShardProgress:
+    """A running shard's meters finished so far, as its annotation on the fleet's Lease
+    (wattcast.crd.fleettrainingjob.shard_progress); throttled like the status."""
+
+    def __init__(self, patcher: StatusPatcher, index: int) -> None:
+        self.patcher = patcher
+        self.key = shard_progress_key(index)
+
+    def __call__(self, finished: int) -> None:
+        self.patcher.submit({"metadata": {"annotations": {self.key: str(finished)}}})
+
+    def close(self) -> None:
+        self.patcher.close()
 
 
 def _short(error: BaseException) -> str:

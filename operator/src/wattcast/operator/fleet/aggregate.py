@@ -5,7 +5,9 @@ Each shard pod writes a `ShardReport` to its termination log: the counts of its 
 failures. A shard's last finished pod speaks for it. Only finished shards (the Job's
 completedIndexes and failedIndexes) are counted, so the counts never go down. A shard that
 failed without a report (killed, out of memory) counts all its meters as failed with
-`ShardFailed`. Nothing grows with the number of meters (wattcast.crd.fleettrainingjob).
+`ShardFailed`. Shards still running add what they have finished so far (their entries on the
+progress Lease) to `progress` only, never to `counts`; `progress.finished` never goes down.
+Nothing grows with the number of meters (wattcast.crd.fleettrainingjob).
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ def shard_reports(pods: Iterable[dict[str, Any]]) -> dict[int, ShardReport]:
     return {index: report for index, (_, report) in best.items()}
 
 
+def _shard_size(index: int, total: int, meters_per_pod: int) -> int:
+    return max(0, min(meters_per_pod, total - index * meters_per_pod))
+
+
 def _job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition.get("type") == type_ and condition.get("status") == "True":
@@ -108,8 +114,10 @@ def fleet_status(
     cancelled: bool,
     generation: int | None,
     now: datetime,
+    live: dict[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The whole status (JSON form) from the Job and its pods' reports."""
+    """The whole status (JSON form) from the Job, its pods' reports and the running shards'
+    live progress (`live`: {index: meters finished so far})."""
     job_status = job.get("status") or {}
     shards = int((job.get("spec") or {}).get("completions") or 1)
     completed = parse_indexes(job_status.get("completedIndexes"))
@@ -122,7 +130,7 @@ def fleet_status(
         report = reports.get(index)
         if report is None:
             if index in failed_indexes:
-                failed += max(0, min(meters_per_pod, total - index * meters_per_pod))
+                failed += _shard_size(index, total, meters_per_pod)
                 lost = shard_of(list(meters), index, meters_per_pod) if meters else []
                 failures.extend(
                     {"meter": m, "reason": SHARD_FAILED, "message": "its shard failed"}
@@ -142,7 +150,15 @@ def fleet_status(
         for failure in report.failures:
             if len(failures) < MAX_STATUS_FAILURES:
                 failures.append(failure.to_json_dict())
-    finished = min(total, succeeded + failed)
+    counted = min(total, succeeded + failed)
+    done = completed | failed_indexes
+    running = sum(
+        min(finished, _shard_size(index, total, meters_per_pod))
+        for index, finished in (live or {}).items()
+        if index not in done
+    )
+    earlier = int((previous.get("progress") or {}).get("finished") or 0)
+    finished = min(total, max(earlier, counted + running))
     status: dict[str, Any] = {
         "jobName": (job.get("metadata") or {}).get("name"),
         "meterList": previous.get("meterList"),
@@ -158,6 +174,7 @@ def fleet_status(
             "finished": finished,
             "total": total,
             "percent": int(100 * finished / total) if total else 100,
+            "inRunningShards": finished - counted,
         },
         "failures": failures or None,
         "shards": {

@@ -12,8 +12,7 @@ shards, as a TrainingJob's would).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import kopf
 from pydantic import ValidationError
@@ -25,18 +24,19 @@ from wattcast.crd.fleettrainingjob import (
     FleetPhase,
     FleetTrainingJobSpec,
     fleet_meters_path,
+    progress_lease_name,
+    shard_progress,
+    shard_progress_key,
 )
 from wattcast.crd.messages import redacted
 from wattcast.crd.times import now_utc
 from wattcast.operator.fleet import aggregate, rendering
-from wattcast.operator.kubeclient import MERGE_PATCH, KubeApiError, KubeClient
+from wattcast.operator.identity import IdentityConflict, IdentityVanished, ensure_owned
+from wattcast.operator.kubeclient import KubeApiError
 from wattcast.operator.rendering import is_owned_by
 from wattcast.operator.runtime import Runtime
 from wattcast.operator.sources import SourceRefused, resolve_source
 
-FTJ_PATH: Final = f"/apis/{constants.GROUP}/{constants.VERSION}/namespaces/{{namespace}}/" + (
-    constants.FLEET_PLURAL
-)
 _locks: dict[tuple[str, str], asyncio.Lock] = {}
 
 
@@ -44,38 +44,6 @@ class Refused(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason, self.message = reason, message
-
-
-@dataclass
-class FleetKube:
-    """The calls the fleet needs beyond the TrainingJob's client, through the same client."""
-
-    kube: KubeClient
-
-    async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        await self.kube._call(  # the one client, its metrics and errors
-            "patch",
-            f"{constants.FLEET_PLURAL}/status",
-            "PATCH",
-            FTJ_PATH.format(namespace=namespace) + f"/{name}/status",
-            body={"status": status},
-            content_type=MERGE_PATCH,
-            missing_ok=True,
-        )
-
-    async def create_configmap(self, namespace: str, body: dict[str, Any]) -> None:
-        await self.kube._call(
-            "create", "configmaps", "POST", f"/api/v1/namespaces/{namespace}/configmaps", body=body
-        )
-
-    async def read_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self.kube._call(
-            "get",
-            "configmaps",
-            "GET",
-            f"/api/v1/namespaces/{namespace}/configmaps/{name}",
-            missing_ok=True,
-        )
 
 
 def _lock(key: tuple[str, str]) -> asyncio.Lock:
@@ -102,7 +70,6 @@ async def _reconcile(
     if body.metadata.get("deletionTimestamp"):
         return
     uid = body.metadata.uid or ""
-    fk = FleetKube(rt.kube)
     now = now_utc()
     try:
         spec, meters, source = _prepare(rt, body)
@@ -110,23 +77,24 @@ async def _reconcile(
             total = len(meters)
             meter_list = "spec.meters.ids"
         else:
-            discovered = await _discovered(rt, fk, body, previous, spec, source, logger)
+            discovered = await _discovered(rt, body, previous, spec, source, logger)
             if discovered is None:
                 return  # discovery runs; its status is written
             total = discovered
             meter_list = f"model store: {fleet_meters_path(uid)}"
         if spec.shard_count(total) > MAX_SHARDS:
             raise Refused(Reason.INVALID_SPEC, f"more than {MAX_SHARDS} shards: raise metersPerPod")
-        job = await _ensure_job(rt, fk, namespace, name, uid, spec, total, source, previous)
+        job = await _ensure_job(rt, namespace, name, uid, spec, total, source, previous)
     except Refused as refused:
         status = aggregate.failed_status(previous, refused.reason, refused.message, now)
-        await _write(fk, body, previous, status, logger)
+        await _write(rt, body, previous, status, logger)
         return
     desired = bool(spec.suspend)
     if bool((job.get("spec") or {}).get("suspend")) != desired:
         patched = await rt.kube.patch_job(namespace, name, {"spec": {"suspend": desired}})
         job = patched or job
     pods = await rt.kube.list_job_pods(namespace, name)
+    live = await _live_progress(rt, namespace, name, job, logger)
     cancelled = constants.ANNOTATION_CANCELLED in (body.metadata.annotations or {})
     status = aggregate.fleet_status(
         previous={**previous, "meterList": meter_list},
@@ -135,11 +103,12 @@ async def _reconcile(
         meters_per_pod=spec.effective_meters_per_pod,
         job=job,
         pods=pods,
+        live=live,
         cancelled=cancelled,
         generation=body.metadata.get("generation"),
         now=now,
     )
-    await _write(fk, body, previous, status, logger)
+    await _write(rt, body, previous, status, logger)
 
 
 def _prepare(rt: Runtime, body: kopf.Body) -> tuple[FleetTrainingJobSpec, list[str] | None, Any]:
@@ -158,24 +127,42 @@ def _prepare(rt: Runtime, body: kopf.Body) -> tuple[FleetTrainingJobSpec, list[s
     return spec, meters, source
 
 
-async def _ensure_configmap(
-    fk: FleetKube, namespace: str, name: str, uid: str, spec: FleetTrainingJobSpec
-) -> None:
-    """The ConfigMap the fleet's pods read it from: created, or found to be the fleet's."""
-    cm_name = rendering.configmap_name(name)
-    existing = await fk.read_configmap(namespace, cm_name)
-    if existing is None:
-        try:
-            await fk.create_configmap(
-                namespace, rendering.render_configmap(name, namespace, uid, spec)
-            )
-            return
-        except KubeApiError as error:
-            if error.status != 409:
-                raise _temporary("creating the fleet's ConfigMap", error) from error
-        existing = await fk.read_configmap(namespace, cm_name)
-    if existing is None or not is_owned_by(existing, uid):
-        raise Refused(Reason.JOB_NAME_CONFLICT, _conflict("ConfigMap", cm_name, namespace))
+async def _ensure_owned(rt: Runtime, namespace: str, uid: str, objects: list[Any]) -> None:
+    """The fleet's ConfigMap, or its progress Lease and shard identity: created, or found to be
+    the fleet's (after a restart)."""
+    try:
+        await ensure_owned(rt.kube, namespace, uid, objects, owner="FleetTrainingJob's")
+    except IdentityConflict as conflict:
+        message = f"{conflict.message}; delete it or pick another name"
+        raise Refused(Reason.JOB_NAME_CONFLICT, message) from conflict
+    except IdentityVanished as vanished:
+        raise kopf.TemporaryError(f"{vanished}; retrying", delay=1) from vanished
+    except KubeApiError as error:
+        raise _temporary("creating the fleet's objects", error) from error
+
+
+async def _live_progress(
+    rt: Runtime, namespace: str, name: str, job: dict[str, Any], logger: kopf.Logger
+) -> dict[int, int]:
+    """What the running shards have finished, from the fleet's progress Lease. Entries of
+    shards the Job counts as finished are removed, so the Lease holds about `parallelism` of
+    them. Best effort: without the Lease progress moves only as shards end."""
+    job_status = job.get("status") or {}
+    done = aggregate.parse_indexes(job_status.get("completedIndexes")) | aggregate.parse_indexes(
+        job_status.get("failedIndexes")
+    )
+    lease_name = progress_lease_name(name)
+    try:
+        lease = await rt.kube.read_namespaced(namespace, "Lease", lease_name)
+        live = shard_progress(((lease or {}).get("metadata") or {}).get("annotations"))
+        stale = {shard_progress_key(index): None for index in live if index in done}
+        if stale:
+            patch = {"metadata": {"annotations": stale}}
+            await rt.kube.patch_namespaced(namespace, "Lease", lease_name, patch)
+    except KubeApiError as error:
+        logger.warning(f"the progress Lease {lease_name}: {error.status} {error.reason}")
+        return {}
+    return {index: finished for index, finished in live.items() if index not in done}
 
 
 async def _create_or_adopt(
@@ -202,7 +189,6 @@ async def _create_or_adopt(
 
 async def _ensure_job(
     rt: Runtime,
-    fk: FleetKube,
     namespace: str,
     name: str,
     uid: str,
@@ -219,7 +205,9 @@ async def _ensure_job(
         return job
     if previous.get("jobName"):
         raise Refused(Reason.JOB_LOST, f"the Job {name} was deleted while the fleet ran")
-    await _ensure_configmap(fk, namespace, name, uid, spec)
+    configmap = rendering.render_configmap(name, namespace, uid, spec)
+    progress = rendering.render_progress(name, namespace, uid, spec.meter_type.value)
+    await _ensure_owned(rt, namespace, uid, [configmap, *progress])
     shards = spec.shard_count(total)
     wanted = rendering.render_job(name, namespace, uid, spec, shards, source, rt.settings)
     return await _create_or_adopt(rt, namespace, wanted, uid)
@@ -227,7 +215,6 @@ async def _ensure_job(
 
 async def _discovered(
     rt: Runtime,
-    fk: FleetKube,
     body: kopf.Body,
     previous: dict[str, Any],
     spec: FleetTrainingJobSpec,
@@ -244,7 +231,8 @@ async def _discovered(
     job_name = rendering.discovery_job_name(name)
     job = await rt.kube.read_job(namespace, job_name)
     if job is None:
-        await _ensure_configmap(fk, namespace, name, uid, spec)
+        configmap = rendering.render_configmap(name, namespace, uid, spec)
+        await _ensure_owned(rt, namespace, uid, [configmap])
         wanted = rendering.render_discovery_job(name, namespace, uid, spec, source, rt.settings)
         job = await _create_or_adopt(rt, namespace, wanted, uid)
     elif not is_owned_by(job, uid):
@@ -262,7 +250,7 @@ async def _discovered(
         words = report.message if report is not None else "the discovery pod failed"
         raise Refused(reason, f"meter discovery failed: {words}")
     status = aggregate.discovering_status(previous, job_name, now_utc())
-    await _write(fk, body, previous, status, logger)
+    await _write(rt, body, previous, status, logger)
     return None
 
 
@@ -295,7 +283,7 @@ def _temporary(what: str, error: KubeApiError) -> kopf.TemporaryError:
 
 
 async def _write(
-    fk: FleetKube,
+    rt: Runtime,
     body: kopf.Body,
     previous: dict[str, Any],
     status: dict[str, Any],
@@ -308,7 +296,7 @@ async def _write(
     patch.update(status)
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     try:
-        await fk.patch_status(namespace, name, patch)
+        await rt.kube.patch_fleet_status(namespace, name, patch)
     except KubeApiError as error:
         if error.status == 422:  # the schema keeps a finished fleet finished
             logger.warning(f"status refused: {error.message}")

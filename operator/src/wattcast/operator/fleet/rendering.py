@@ -1,9 +1,11 @@
-"""The objects a FleetTrainingJob owns: the ConfigMap its shards read the fleet from, and its
-one Indexed Job (docs/operator.md, fleets). Pure: every field is unit-tested.
+"""The objects a FleetTrainingJob owns: the ConfigMap its shards read the fleet from, the
+Lease they report their live progress on and the identity that may write only that Lease, and
+its one Indexed Job (docs/operator.md, fleets). Pure: every field is unit-tested.
 
 The ConfigMap `<name>-fleet` holds `fleet.json` (name, namespace, uid and the validated spec):
-the shard pods mount it, so they need no Kubernetes identity at all (no token is mounted) and
-every attempt of every index reads the same, immutable fleet. The Job has the fleet's name,
+the shard pods mount it, so every attempt of every index reads the same, immutable fleet. The
+shard pods run as `wattcast-shard-<name>`, whose Role allows get and patch of the Lease
+`<name>-progress` and nothing else. The Job has the fleet's name,
 `completionMode: Indexed`, one completion per shard, `backoffLimitPerIndex` retries per shard,
 and a podFailurePolicy: the shard runner's permanent exit code fails that index at once,
 disruptions (eviction, preemption) cost no retry.
@@ -15,7 +17,7 @@ import json
 from typing import Any, Final
 
 from wattcast.crd import InfluxSource, constants
-from wattcast.crd.fleettrainingjob import FleetTrainingJobSpec
+from wattcast.crd.fleettrainingjob import FleetTrainingJobSpec, progress_lease_name
 from wattcast.operator.rendering import (
     MANAGED_BY,
     MODELS_VOLUME,
@@ -24,6 +26,7 @@ from wattcast.operator.rendering import (
     container_security_context,
     pod_failure_policy,
     pod_security_context,
+    render_identity,
     source_env,
 )
 from wattcast.operator.settings import OperatorSettings
@@ -33,6 +36,7 @@ FLEET_VOLUME: Final = "fleet"
 FLEET_MOUNT_PATH: Final = "/etc/wattcast/fleet"
 FLEET_FILE: Final = "fleet.json"
 ENV_FLEET_FILE: Final = "WATTCAST_FLEET_FILE"
+SHARD_IDENTITY_PREFIX: Final = "wattcast-shard-"
 
 
 def configmap_name(name: str) -> str:
@@ -91,6 +95,43 @@ def render_configmap(
     }
 
 
+def shard_identity_name(name: str) -> str:
+    """The ServiceAccount, Role and RoleBinding the fleet's shard pods run as."""
+    return SHARD_IDENTITY_PREFIX + name
+
+
+def render_progress(name: str, namespace: str, uid: str, meter_type: str) -> list[dict[str, Any]]:
+    """The progress Lease, then the shards' identity (in creation order): the Role names only
+    that Lease, so a shard can write nothing but its fleet's progress."""
+    labels = fleet_labels(name, meter_type)
+    owner = owner_reference(name, uid)
+    lease = progress_lease_name(name)
+    rules = [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": [lease],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    return [
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {
+                "name": lease,
+                "namespace": namespace,
+                "labels": labels,
+                "ownerReferences": [owner],
+            },
+            "spec": {},
+        },
+        *render_identity(
+            shard_identity_name(name), namespace, labels=labels, owner=owner, rules=rules
+        ),
+    ]
+
+
 def render_job(
     name: str,
     namespace: str,
@@ -112,6 +153,7 @@ def render_job(
             {"name": constants.ENV_FLEET_NAMESPACE, "value": namespace},
             {"name": constants.ENV_FLEET_UID, "value": uid},
             {"name": constants.ENV_FLEET_SHARDS, "value": str(shards)},
+            {"name": constants.ENV_FLEET_PROGRESS_LEASE, "value": progress_lease_name(name)},
             {"name": ENV_FLEET_FILE, "value": f"{FLEET_MOUNT_PATH}/{FLEET_FILE}"},
             {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
             *source_env(source),
@@ -133,8 +175,10 @@ def render_job(
         "metadata": {"labels": labels},
         "spec": {
             "restartPolicy": "Never",
-            # Shards report through their termination log and the model store: no API token.
-            "automountServiceAccountToken": False,
+            # Results go to the termination log and the model store; the token may only
+            # write the fleet's progress Lease (render_progress).
+            "serviceAccountName": shard_identity_name(name),
+            "automountServiceAccountToken": True,
             "enableServiceLinks": False,
             "securityContext": pod_security_context(),
             "containers": [container],
@@ -203,6 +247,13 @@ def render_discovery_job(
     job_spec["backoffLimit"] = spec.effective_backoff_limit_per_index
     job_spec["suspend"] = False
     job_spec["podFailurePolicy"]["rules"][0]["action"] = "FailJob"
-    container = job_spec["template"]["spec"]["containers"][0]
+    pod_spec = job_spec["template"]["spec"]
+    # Discovery reports only through its termination log: no identity, no token.
+    del pod_spec["serviceAccountName"]
+    pod_spec["automountServiceAccountToken"] = False
+    container = pod_spec["containers"][0]
     container["command"] = [constants.FLEET_SHARD_COMMAND, "--discover"]
+    container["env"] = [
+        e for e in container["env"] if e["name"] != constants.ENV_FLEET_PROGRESS_LEASE
+    ]
     return body
