@@ -11,10 +11,12 @@ TrainingJob and patch its own status, and no other TrainingJob's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from wattcast.crd import InfluxSource, TrainingJob, constants
 from wattcast.crd.labels import trainingjob_labels
+from wattcast.crd.spec import ResourceRequirements
 from wattcast.operator.settings import OperatorSettings
 
 MANAGED_BY = "wattcast-operator"
@@ -247,6 +249,67 @@ def _normalised(value: Any) -> Any:
     return value
 
 
+def trainer_pod_template(
+    settings: OperatorSettings,
+    *,
+    labels: dict[str, str],
+    command: list[str],
+    env: list[dict[str, Any]],
+    resources: ResourceRequirements | None,
+    service_account: str | None,
+    volumes: Sequence[tuple[dict[str, Any], dict[str, Any]]] = (),
+) -> dict[str, Any]:
+    """The pod template of a trainer container (a TrainingJob's or a fleet shard's): the
+    model store and a /tmp emptyDir mounted, plus `volumes` as (volume, mount) pairs; runs as
+    `service_account` with its token, or with no token at all when None."""
+    container: dict[str, Any] = {
+        "name": constants.TRAINER_CONTAINER,
+        "image": settings.trainer_image,
+        "imagePullPolicy": settings.trainer_image_pull_policy,
+        "command": command,
+        "env": env,
+        "volumeMounts": [
+            {"name": MODELS_VOLUME, "mountPath": constants.MODELS_MOUNT_PATH},
+            *(mount for _, mount in volumes),
+            {"name": TMP_VOLUME, "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
+        ],
+        "terminationMessagePath": constants.TERMINATION_LOG_PATH,
+        # The trainer writes its result there; fall back to the log tail if it died first.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": container_security_context(),
+    }
+    resources = resources if resources is not None else settings.trainer_resources
+    if resources is not None:
+        container["resources"] = resources.to_json_dict()
+    pod_spec: dict[str, Any] = {"restartPolicy": "Never"}
+    if service_account is not None:
+        pod_spec["serviceAccountName"] = service_account
+    pod_spec["automountServiceAccountToken"] = service_account is not None
+    pod_spec.update(
+        {
+            # The trainer reads no Service's variables; a namespace's many would only bloat them.
+            "enableServiceLinks": False,
+            "securityContext": pod_security_context(),
+            "containers": [container],
+            "volumes": [
+                {
+                    "name": MODELS_VOLUME,
+                    "persistentVolumeClaim": {"claimName": settings.models_claim},
+                },
+                *(volume for volume, _ in volumes),
+                {"name": TMP_VOLUME, "emptyDir": {}},
+            ],
+        }
+    )
+    template: dict[str, Any] = {"metadata": {"labels": labels}, "spec": pod_spec}
+    if settings.models_single_node:
+        _share_the_models_node(template, settings.models_claim)
+    pull_secrets = settings.trainer_image_pull_secret_list
+    if pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
+    return template
+
+
 def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings) -> dict[str, Any]:
     """The batch/v1 Job for `tj` (same name, owned by it), as a JSON-ready dict."""
     spec = tj.spec
@@ -258,25 +321,6 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
         if spec.priority_class is not None:
             job_only_labels[constants.LABEL_KUEUE_PRIORITY] = spec.priority_class
 
-    container: dict[str, Any] = {
-        "name": constants.TRAINER_CONTAINER,
-        "image": settings.trainer_image,
-        "imagePullPolicy": settings.trainer_image_pull_policy,
-        "command": [constants.TRAINER_COMMAND],
-        "env": trainer_env(tj, source),
-        "volumeMounts": [
-            {"name": MODELS_VOLUME, "mountPath": constants.MODELS_MOUNT_PATH},
-            {"name": TMP_VOLUME, "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
-        ],
-        "terminationMessagePath": constants.TERMINATION_LOG_PATH,
-        # The trainer writes its result there; fall back to the log tail if it died first.
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": container_security_context(),
-    }
-    resources = spec.resources if spec.resources is not None else settings.trainer_resources
-    if resources is not None:
-        container["resources"] = resources.to_json_dict()
-
     job_spec: dict[str, Any] = {
         # A Kueue-managed Job starts suspended; Kueue admits it by unsuspending it.
         "suspend": queued or spec.suspend,
@@ -286,30 +330,16 @@ def render_job(tj: TrainingJob, source: InfluxSource, settings: OperatorSettings
         "podFailurePolicy": pod_failure_policy(),
         # Never two trainer pods at once: a replacement starts only after the old pod is gone.
         "podReplacementPolicy": "Failed",
-        "template": {
-            "metadata": {"labels": labels},
-            "spec": {
-                "restartPolicy": "Never",
-                # The TrainingJob's own identity (render_trainer_identity), with a token.
-                "serviceAccountName": trainer_identity_name(tj),
-                "automountServiceAccountToken": True,
-                "securityContext": pod_security_context(),
-                "containers": [container],
-                "volumes": [
-                    {
-                        "name": MODELS_VOLUME,
-                        "persistentVolumeClaim": {"claimName": settings.models_claim},
-                    },
-                    {"name": TMP_VOLUME, "emptyDir": {}},
-                ],
-            },
-        },
+        # The TrainingJob's own identity (render_trainer_identity), with a token.
+        "template": trainer_pod_template(
+            settings,
+            labels=labels,
+            command=[constants.TRAINER_COMMAND],
+            env=trainer_env(tj, source),
+            resources=spec.resources,
+            service_account=trainer_identity_name(tj),
+        ),
     }
-    if settings.models_single_node:
-        _share_the_models_node(job_spec["template"], settings.models_claim)
-    pull_secrets = settings.trainer_image_pull_secret_list
-    if pull_secrets:
-        job_spec["template"]["spec"]["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
     if spec.active_deadline_seconds is not None:
         job_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
     if spec.ttl_seconds_after_finished is not None:

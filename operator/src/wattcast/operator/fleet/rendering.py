@@ -20,14 +20,10 @@ from wattcast.crd import InfluxSource, constants
 from wattcast.crd.fleettrainingjob import FleetTrainingJobSpec, progress_lease_name
 from wattcast.operator.rendering import (
     MANAGED_BY,
-    MODELS_VOLUME,
-    TMP_VOLUME,
-    _share_the_models_node,
-    container_security_context,
     pod_failure_policy,
-    pod_security_context,
     render_identity,
     source_env,
+    trainer_pod_template,
 )
 from wattcast.operator.settings import OperatorSettings
 
@@ -142,61 +138,32 @@ def render_job(
     settings: OperatorSettings,
 ) -> dict[str, Any]:
     """The fleet's Indexed Job (same name, owned by it), as a JSON-ready dict."""
+    env: list[dict[str, Any]] = [
+        {"name": constants.ENV_FLEET_NAME, "value": name},
+        {"name": constants.ENV_FLEET_NAMESPACE, "value": namespace},
+        {"name": constants.ENV_FLEET_UID, "value": uid},
+        {"name": constants.ENV_FLEET_SHARDS, "value": str(shards)},
+        {"name": constants.ENV_FLEET_PROGRESS_LEASE, "value": progress_lease_name(name)},
+        {"name": ENV_FLEET_FILE, "value": f"{FLEET_MOUNT_PATH}/{FLEET_FILE}"},
+        {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
+        *source_env(source),
+    ]
+    fleet_volume = (
+        {"name": FLEET_VOLUME, "configMap": {"name": configmap_name(name)}},
+        {"name": FLEET_VOLUME, "mountPath": FLEET_MOUNT_PATH, "readOnly": True},
+    )
     labels = fleet_labels(name, spec.meter_type.value)
-    container: dict[str, Any] = {
-        "name": constants.TRAINER_CONTAINER,
-        "image": settings.trainer_image,
-        "imagePullPolicy": settings.trainer_image_pull_policy,
-        "command": [constants.FLEET_SHARD_COMMAND],
-        "env": [
-            {"name": constants.ENV_FLEET_NAME, "value": name},
-            {"name": constants.ENV_FLEET_NAMESPACE, "value": namespace},
-            {"name": constants.ENV_FLEET_UID, "value": uid},
-            {"name": constants.ENV_FLEET_SHARDS, "value": str(shards)},
-            {"name": constants.ENV_FLEET_PROGRESS_LEASE, "value": progress_lease_name(name)},
-            {"name": ENV_FLEET_FILE, "value": f"{FLEET_MOUNT_PATH}/{FLEET_FILE}"},
-            {"name": constants.ENV_MODELS_DIR, "value": constants.MODELS_MOUNT_PATH},
-            *source_env(source),
-        ],
-        "volumeMounts": [
-            {"name": MODELS_VOLUME, "mountPath": constants.MODELS_MOUNT_PATH},
-            {"name": FLEET_VOLUME, "mountPath": FLEET_MOUNT_PATH, "readOnly": True},
-            {"name": TMP_VOLUME, "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
-        ],
-        "terminationMessagePath": constants.TERMINATION_LOG_PATH,
-        # The shard writes its report there; a killed shard's log tail tells why.
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": container_security_context(),
-    }
-    resources = spec.resources if spec.resources is not None else settings.trainer_resources
-    if resources is not None:
-        container["resources"] = resources.to_json_dict()
-    template: dict[str, Any] = {
-        "metadata": {"labels": labels},
-        "spec": {
-            "restartPolicy": "Never",
-            # Results go to the termination log and the model store; the token may only
-            # write the fleet's progress Lease (render_progress).
-            "serviceAccountName": shard_identity_name(name),
-            "automountServiceAccountToken": True,
-            "enableServiceLinks": False,
-            "securityContext": pod_security_context(),
-            "containers": [container],
-            "volumes": [
-                {
-                    "name": MODELS_VOLUME,
-                    "persistentVolumeClaim": {"claimName": settings.models_claim},
-                },
-                {"name": FLEET_VOLUME, "configMap": {"name": configmap_name(name)}},
-                {"name": TMP_VOLUME, "emptyDir": {}},
-            ],
-        },
-    }
-    if settings.models_single_node:
-        _share_the_models_node(template, settings.models_claim)
-    pull_secrets = settings.trainer_image_pull_secret_list
-    if pull_secrets:
-        template["spec"]["imagePullSecrets"] = [{"name": n} for n in pull_secrets]
+    # Results go to the termination log and the model store; the token may only write the
+    # fleet's progress Lease (render_progress).
+    template = trainer_pod_template(
+        settings,
+        labels=labels,
+        command=[constants.FLEET_SHARD_COMMAND],
+        env=env,
+        resources=spec.resources,
+        service_account=shard_identity_name(name),
+        volumes=[fleet_volume],
+    )
     job_spec: dict[str, Any] = {
         "completionMode": "Indexed",
         "completions": shards,
