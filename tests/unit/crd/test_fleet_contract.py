@@ -28,10 +28,13 @@ from wattcast.crd.fleettrainingjob import (
     RATIO_BUCKET_EDGES,
     RATIO_BUCKETS,
     STATUS_SIZE_BUDGET,
+    FleetShards,
     FleetTrainingJobSpec,
     FleetTrainingJobStatus,
     MeterFailure,
     ShardReport,
+    decode_index_set,
+    encode_index_set,
     progress_lease_name,
     ratio_bucket,
     ratio_quantile,
@@ -228,3 +231,29 @@ def test_shard_progress_reads_only_well_formed_entries() -> None:
     assert shard_progress(annotations) == {0: 12, 7: MAX_METERS_PER_POD}
     assert shard_progress(None) == {}
     assert progress_lease_name("fleet") == "fleet-progress"
+
+
+@pytest.mark.parametrize(
+    "indexes",
+    [set(), {0}, {7, 8, 9}, set(range(0, 100_000, 2)), set(range(100_000))],
+    ids=["none", "first", "a few", "every other", "all"],
+)
+def test_the_counted_shards_round_trip_within_their_bound(indexes: set[int]) -> None:
+    text = encode_index_set(indexes)
+    assert decode_index_set(text) == indexes
+    FleetShards(total=100_000, counted=text)  # within the schema's length and pattern
+
+
+@pytest.mark.parametrize("text", ["%%%", "aGVsbG8=", "eJzLSM3J"], ids=["base64", "zlib", "cut"])
+def test_a_counted_shards_value_it_did_not_write_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        decode_index_set(text)
+
+
+def test_an_inflating_bitmap_is_refused() -> None:
+    import base64
+    import zlib
+
+    bomb = base64.b64encode(zlib.compress(b"\xff" * 1_000_000)).decode()
+    with pytest.raises(ValueError, match="larger than MAX_SHARDS"):
+        decode_index_set(bomb)

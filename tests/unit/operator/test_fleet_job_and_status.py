@@ -14,6 +14,7 @@ from wattcast.crd.fleettrainingjob import (
     FleetTrainingJobStatus,
     MeterFailure,
     ShardReport,
+    decode_index_set,
 )
 from wattcast.operator.fleet import aggregate, rendering
 from wattcast.operator.settings import OperatorSettings
@@ -72,11 +73,17 @@ def report(index: int, succeeded: int, failed: int = 0, phase: str = "Succeeded"
 
 
 def fleet_status(
-    *, job: dict[str, Any], pods: list[dict[str, Any]], cancelled: bool = False, generation: int = 1
+    *,
+    job: dict[str, Any],
+    pods: list[dict[str, Any]],
+    cancelled: bool = False,
+    generation: int = 1,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The status of the five-meter fleet, two meters a pod, seen at NOW with no previous one."""
+    """The status of the five-meter fleet, two meters a pod, seen at NOW (with no previous one
+    unless given)."""
     return aggregate.fleet_status(
-        previous={},
+        previous=previous or {},
         meters=METERS,
         total=len(METERS),
         meters_per_pod=2,
@@ -171,6 +178,31 @@ def test_a_shard_lost_without_a_report_fails_all_its_meters() -> None:
     assert status["counts"]["failed"] == 2
     assert [f["meter"] for f in status["failures"]] == ["m2", "m3"]
     assert {f["reason"] for f in status["failures"]} == {aggregate.SHARD_FAILED}
+
+
+def test_a_counted_shard_stays_counted_once_its_pod_is_gone() -> None:
+    first = fleet_status(
+        job=job(completedIndexes="0", active=2),
+        pods=[pod(0, "Succeeded", report(0, 1, failed=1)), pod(1, "Running", None)],
+    )
+    assert decode_index_set(first["shards"]["counted"]) == {0}
+    # The pod garbage collector removed shard 0's pod; shard 1 finished meanwhile.
+    complete = {"type": "Complete", "status": "True"}
+    later = job(completedIndexes="0-2", conditions=[complete])
+    pods = [pod(1, "Succeeded", report(1, 2)), pod(2, "Succeeded", report(2, 1))]
+    second = fleet_status(job=later, pods=pods, previous=first)
+    FleetTrainingJobStatus.model_validate(second)
+    assert (second["counts"]["succeeded"], second["counts"]["failed"]) == (4, 1)
+    assert second["failures"] == [{"meter": "m0", "reason": "NoData", "message": ""}]
+    assert second["metrics"]["maeOverBestBaseline"]["meters"] == 4
+    # A pass that reads the same again counts nothing twice.
+    assert fleet_status(job=later, pods=pods, previous=second)["counts"] == second["counts"]
+    # Without the tally (an unreadable one, or a status of an older operator) the pods are
+    # counted again: here shard 0 is gone, and the finished status says so.
+    broken = {**second, "shards": {**second["shards"], "counted": "not a bitmap"}}
+    recount = fleet_status(job=later, pods=pods, previous=broken)
+    assert recount["counts"]["succeeded"] == 3
+    assert "the reports of 1 succeeded shards were lost" in recount["message"]
 
 
 def test_suspended_and_cancelled() -> None:

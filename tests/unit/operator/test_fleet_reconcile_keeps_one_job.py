@@ -31,6 +31,7 @@ class FakeKube:
         self.status: dict[str, Any] = {}
         self.job_patches: list[dict[str, Any]] = []
         self.race = False
+        self.version = "1"
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         if self.race:  # another pass created it between our read and our create
@@ -76,7 +77,17 @@ class FakeKube:
                 annotations[key] = value
         return self.objects[(kind, name)]
 
-    async def patch_fleet_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    async def patch_fleet_status(
+        self,
+        namespace: str,
+        name: str,
+        patch: dict[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> None:
+        if resource_version != self.version:
+            raise KubeApiError(409, "Conflict")
+        self.version = str(int(self.version) + 1)
         for key, value in patch.items():
             if value is None:
                 self.status.pop(key, None)
@@ -94,7 +105,13 @@ def body(kube: FakeKube, **spec: Any) -> kopf.Body:
     raw = {
         "apiVersion": "wattcast.dev/v1alpha1",
         "kind": "FleetTrainingJob",
-        "metadata": {"name": "fleet", "namespace": "ns", "uid": UID, "generation": 1},
+        "metadata": {
+            "name": "fleet",
+            "namespace": "ns",
+            "uid": UID,
+            "generation": 1,
+            "resourceVersion": kube.version,
+        },
         "spec": {
             "meters": {"ids": ["m1", "m2", "m3"]},
             "meterType": "electricity",
@@ -209,3 +226,13 @@ def test_live_progress_of_running_shards_and_the_lease_pruned() -> None:
     run(kube)
     assert lease["annotations"] == {"wattcast.dev/shard-1": "1"}
     assert kube.status["progress"]["finished"] == 2
+
+
+def test_a_pass_on_an_outdated_copy_writes_nothing() -> None:
+    kube = FakeKube()
+    run(kube)
+    outdated = body(kube)
+    run(kube, suspend=True)  # the fleet moved on (a new version)
+    before = dict(kube.status)
+    asyncio.run(reconcile.reconcile(runtime(kube), outdated, logging.getLogger("t")))
+    assert kube.status == before

@@ -31,9 +31,12 @@ under Kubernetes' 256 KiB annotation limit; larger fleets use `meters.discover`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 import warnings
+import zlib
 from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -78,6 +81,8 @@ MAX_STATUS_FAILURES: Final = 100
 MAX_SHARD_REPORT_FAILURES: Final = 10
 MAX_INDEX_RANGES_LENGTH: Final = 8192
 MAX_FAILURE_MESSAGE: Final = 512
+# A bitmap of MAX_SHARDS bits, deflated (never larger by more than a few bytes), in base64.
+MAX_COUNTED_LENGTH: Final = 4 * math.ceil((MAX_SHARDS // 8 + 64) / 3)
 # The most a meter count can be (a discovered measurement with more tag values is refused).
 MAX_FLEET_METERS: Final = 10_000_000
 # What the status may take at its bounds (tested): a tenth of etcd's 1.5 MiB.
@@ -463,6 +468,14 @@ class FleetShards(ContractModel):
     failed_indexes: IndexRanges | None = Field(
         default=None, description='Failed indexes as ranges ("42"); "..." if cut.'
     )
+    counted: str | None = Field(
+        default=None,
+        max_length=MAX_COUNTED_LENGTH,
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+        description="The operator's bookkeeping: the shards whose reports are in `counts` "
+        "(a deflated bitmap of their indexes, base64), so the counts stay when finished "
+        "pods are removed.",
+    )
 
 
 _FLEET_FINISHED = ", ".join(f"'{phase.value}'" for phase in sorted(FLEET_TERMINAL_PHASES))
@@ -673,6 +686,32 @@ def fleet_meters_path(uid: str) -> PurePosixPath:
     return fleet_dir(uid) / "meters.json"
 
 
+def encode_index_set(indexes: set[int]) -> str:
+    """A set of shard indexes as `FleetShards.counted` holds it."""
+    bitmap = bytearray(max(indexes, default=-1) // 8 + 1)
+    for index in indexes:
+        if not 0 <= index < MAX_SHARDS:
+            raise ValueError(f"{index} is not a shard index")
+        bitmap[index // 8] |= 1 << (index % 8)
+    return base64.b64encode(zlib.compress(bytes(bitmap), 9)).decode()
+
+
+def decode_index_set(text: str | None) -> set[int]:
+    """The inverse of encode_index_set; ValueError for anything it did not write."""
+    if not text:
+        return set()
+    try:
+        inflater = zlib.decompressobj()
+        bitmap = inflater.decompress(base64.b64decode(text, validate=True), MAX_SHARDS // 8 + 1)
+    except (binascii.Error, zlib.error) as error:
+        raise ValueError(f"not a counted-shards bitmap: {error}") from None
+    if inflater.unconsumed_tail or len(bitmap) > math.ceil(MAX_SHARDS / 8):
+        raise ValueError("the counted-shards bitmap is larger than MAX_SHARDS")
+    if not inflater.eof:
+        raise ValueError("the counted-shards bitmap is cut short")
+    return {8 * i + bit for i, byte in enumerate(bitmap) for bit in range(8) if byte >> bit & 1}
+
+
 # --- live progress of running shards ----------------------------------------------------------
 
 SHARD_PROGRESS_PREFIX: Final = f"{constants.GROUP}/shard-"
@@ -734,6 +773,8 @@ __all__ = [
     "RatioQuantiles",
     "ShardReport",
     "check_meter_pattern",
+    "decode_index_set",
+    "encode_index_set",
     "fleet_dir",
     "fleet_meters_path",
     "fleet_outcome_path",

@@ -215,14 +215,25 @@ class KubeClient:
             missing_ok=True,
         )
 
-    async def patch_fleet_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """Merge-patch a FleetTrainingJob's status subresource (nothing when it is gone)."""
+    async def patch_fleet_status(
+        self,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge-patch a FleetTrainingJob's status subresource (nothing when it is gone); with
+        `resource_version`, only if unchanged (else KubeApiError 409)."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         await self._call(
             "patch",
             f"{constants.FLEET_PLURAL}/status",
             "PATCH",
             FTJ_PATH.format(namespace=namespace) + f"/{name}/status",
-            body={"status": status},
+            body=body,
             content_type=MERGE_PATCH,
             missing_ok=True,
         )

@@ -3,16 +3,21 @@
 Each shard pod writes a `ShardReport` to its termination log: the counts of its whole shard
 (meters an earlier attempt finished included), the MAE / best-baseline histogram and its first
 failures. A shard's last finished pod speaks for it. Only finished shards (the Job's
-completedIndexes and failedIndexes) are counted, so the counts never go down. A shard that
-failed without a report (killed, out of memory) counts all its meters as failed with
-`ShardFailed`. Shards still running add what they have finished so far (their entries on the
-progress Lease) to `progress` only, never to `counts`; `progress.finished` never goes down.
+completedIndexes and failedIndexes) are counted, each once: the status carries which shards
+are in its counts (`shards.counted`, a `Tally`), so the counts never go down, and a shard's
+meters stay counted after the pod garbage collector removed its pod. A shard that failed
+without a report (killed, out of memory) counts all its meters as failed with `ShardFailed`;
+one that succeeded and whose pod was removed before any pass read its report is not counted,
+and the finished status says how many were. Shards still running add what they have finished
+so far (their entries on the progress Lease) to `progress` only, never to `counts`;
+`progress.finished` never goes down.
 Nothing grows with the number of meters (wattcast.crd.fleettrainingjob).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -27,6 +32,8 @@ from wattcast.crd.fleettrainingjob import (
     RATIO_BUCKETS,
     FleetPhase,
     ShardReport,
+    decode_index_set,
+    encode_index_set,
     ratio_quantile,
     shard_of,
 )
@@ -92,6 +99,71 @@ def shard_reports(pods: Iterable[dict[str, Any]]) -> dict[int, ShardReport]:
     return {index: report for index, (_, report) in best.items()}
 
 
+@dataclass
+class Tally:
+    """The shards already counted and their sums, carried from one status to the next, so a
+    shard's report counts once and stays counted after its pod is removed."""
+
+    counted: set[int] = field(default_factory=set)
+    succeeded: int = 0
+    failed: int = 0
+    promoted: int = 0
+    beat: int = 0
+    histogram: list[int] = field(default_factory=lambda: [0] * RATIO_BUCKETS)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, previous: dict[str, Any]) -> Tally:
+        """The previous status's tally; an empty one (count again from the pods) when it has
+        none or it does not add up."""
+        try:
+            counted = decode_index_set((previous.get("shards") or {}).get("counted"))
+            counts = previous.get("counts") or {}
+            buckets = (previous.get("metrics") or {}).get("histogram") or []
+            histogram = [int(bucket["count"]) for bucket in buckets] or [0] * RATIO_BUCKETS
+            tally = cls(
+                counted=counted,
+                succeeded=int(counts.get("succeeded") or 0),
+                failed=int(counts.get("failed") or 0),
+                promoted=int(counts.get("promoted") or 0),
+                beat=int(counts.get("beatBaseline") or 0),
+                histogram=histogram,
+                failures=list(previous.get("failures") or []),
+            )
+        except (ValueError, KeyError, TypeError):
+            return cls()
+        return tally if counted and len(histogram) == RATIO_BUCKETS else cls()
+
+    def fold(
+        self,
+        index: int,
+        report: ShardReport | None,
+        size: int,
+        gave_up: bool,
+        lost_meters: Sequence[str],
+    ) -> None:
+        """Count one finished shard: its report, or (failed without one) all its meters."""
+        self.counted.add(index)
+        room = MAX_STATUS_FAILURES - len(self.failures)
+        if report is None:
+            self.failed += size
+            self.failures.extend(
+                {"meter": m, "reason": SHARD_FAILED, "message": "its shard failed"}
+                for m in lost_meters[: max(0, room)]
+            )
+            return
+        self.succeeded += report.succeeded
+        # A shard that gave up: every meter of it without a model failed.
+        self.failed += (
+            max(report.failed, report.meters - report.succeeded) if gave_up else report.failed
+        )
+        self.promoted += report.promoted
+        self.beat += report.beat_baseline
+        for bucket, count in enumerate(report.histogram[:RATIO_BUCKETS]):
+            self.histogram[bucket] += count
+        self.failures.extend(f.to_json_dict() for f in report.failures[: max(0, room)])
+
+
 def _shard_size(index: int, total: int, meters_per_pod: int) -> int:
     return max(0, min(meters_per_pod, total - index * meters_per_pod))
 
@@ -123,34 +195,17 @@ def fleet_status(
     completed = parse_indexes(job_status.get("completedIndexes"))
     failed_indexes = parse_indexes(job_status.get("failedIndexes"))
     reports = shard_reports(pods)
-    histogram = [0] * RATIO_BUCKETS
-    failures: list[dict[str, Any]] = []
-    succeeded = failed = promoted = beat = 0
-    for index in sorted(completed | failed_indexes):
+    tally = Tally.of(previous)
+    for index in sorted((completed | failed_indexes) - tally.counted):
         report = reports.get(index)
-        if report is None:
-            if index in failed_indexes:
-                failed += _shard_size(index, total, meters_per_pod)
-                lost = shard_of(list(meters), index, meters_per_pod) if meters else []
-                failures.extend(
-                    {"meter": m, "reason": SHARD_FAILED, "message": "its shard failed"}
-                    for m in lost[: MAX_STATUS_FAILURES - len(failures)]
-                )
-            continue
-        succeeded += report.succeeded
-        if index in failed_indexes:
-            # The shard gave up: every meter of it without a model failed.
-            failed += max(report.failed, report.meters - report.succeeded)
-        else:
-            failed += report.failed
-        promoted += report.promoted
-        beat += report.beat_baseline
-        for bucket, count in enumerate(report.histogram[:RATIO_BUCKETS]):
-            histogram[bucket] += count
-        for failure in report.failures:
-            if len(failures) < MAX_STATUS_FAILURES:
-                failures.append(failure.to_json_dict())
-    counted = min(total, succeeded + failed)
+        if report is None and index not in failed_indexes:
+            continue  # succeeded, but its pod's report is not seen (yet, or ever: unreported)
+        lost = shard_of(list(meters), index, meters_per_pod) if report is None and meters else []
+        size = _shard_size(index, total, meters_per_pod)
+        tally.fold(index, report, size, index in failed_indexes, lost)
+    unreported = len(completed - tally.counted)
+    succeeded, failed, histogram = tally.succeeded, tally.failed, tally.histogram
+    in_counts = min(total, succeeded + failed)
     done = completed | failed_indexes
     running = sum(
         min(finished, _shard_size(index, total, meters_per_pod))
@@ -158,7 +213,7 @@ def fleet_status(
         if index not in done
     )
     earlier = int((previous.get("progress") or {}).get("finished") or 0)
-    finished = min(total, max(earlier, counted + running))
+    finished = min(total, max(earlier, in_counts + running))
     status: dict[str, Any] = {
         "jobName": (job.get("metadata") or {}).get("name"),
         "meterList": previous.get("meterList"),
@@ -167,16 +222,16 @@ def fleet_status(
             "total": total,
             "succeeded": succeeded,
             "failed": failed,
-            "promoted": promoted,
-            "beatBaseline": beat,
+            "promoted": tally.promoted,
+            "beatBaseline": tally.beat,
         },
         "progress": {
             "finished": finished,
             "total": total,
             "percent": int(100 * finished / total) if total else 100,
-            "inRunningShards": finished - counted,
+            "inRunningShards": finished - in_counts,
         },
-        "failures": failures or None,
+        "failures": tally.failures or None,
         "shards": {
             "total": shards,
             "succeeded": len(completed),
@@ -184,6 +239,7 @@ def fleet_status(
             "active": int(job_status.get("active") or 0),
             "completedIndexes": bounded_ranges(job_status.get("completedIndexes")) or None,
             "failedIndexes": bounded_ranges(job_status.get("failedIndexes")) or None,
+            "counted": encode_index_set(tally.counted) if tally.counted else None,
         },
         "startTime": job_status.get("startTime") or previous.get("startTime"),
     }
@@ -202,6 +258,11 @@ def fleet_status(
         }
     phase, reason, message = _phase(job, cancelled, len(completed), len(failed_indexes), shards)
     summary = f"{finished} of {total} meters finished ({succeeded} succeeded, {failed} failed)"
+    if unreported and phase.is_terminal:
+        summary += (
+            f"; the reports of {unreported} succeeded shards were lost (their pods were "
+            "removed before the operator read them): their meters are not counted"
+        )
     status["phase"] = phase.value
     status["message"] = f"{message}; {summary}" if message else summary
     if phase.is_terminal:

@@ -289,15 +289,23 @@ async def _write(
     status: dict[str, Any],
     logger: kopf.Logger,
 ) -> None:
-    """Merge-patch what changed (keys gone are removed); an Event when the phase changes."""
+    """Merge-patch what changed (keys gone are removed); an Event when the phase changes.
+
+    The patch holds only if the fleet is still the version this pass read: the status's tally
+    is carried from the previous one, and a pass on an outdated copy would count a shard twice.
+    A conflict is left to the next pass (an event of the newer version, or the timer)."""
     if _same(previous, status):
         return
     patch: dict[str, Any] = {key: None for key in previous if key not in status}
     patch.update(status)
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    version = body.metadata.get("resourceVersion")
     try:
-        await rt.kube.patch_fleet_status(namespace, name, patch)
+        await rt.kube.patch_fleet_status(namespace, name, patch, resource_version=version)
     except KubeApiError as error:
+        if error.status == 409:
+            logger.debug("the fleet changed since this pass read it; the next pass writes")
+            return
         if error.status == 422:  # the schema keeps a finished fleet finished
             logger.warning(f"status refused: {error.message}")
             return
