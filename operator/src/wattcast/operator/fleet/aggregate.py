@@ -268,7 +268,17 @@ def fleet_status(
     if phase.is_terminal:
         status["completionTime"] = job_status.get("completionTime") or now.isoformat()
     status["conditions"] = _conditions(previous.get("conditions"), phase, reason, message, now)
-    return {key: value for key, value in status.items() if value is not None}
+    return _without_none(status)
+
+
+def _without_none(value: Any) -> Any:
+    """Drop None at every depth, as the API server does when it stores the status: what a
+    pass writes must equal what the next pass reads, or every pass would write again."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def _phase(

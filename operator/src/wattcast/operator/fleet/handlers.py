@@ -2,7 +2,9 @@
 run one `reconcile` pass (level-triggered: any of them converges the fleet).
 
 The timer (WATTCAST_FLEET_SYNC_SECONDS, default 5) follows the Job and its shards without a
-watch of its own on Jobs or pods, so the TrainingJob's watches stay as they are. Kopf puts its
+watch of its own on Jobs or pods, so the TrainingJob's watches stay as they are; only its
+passes read the running shards' progress Lease (an event pass would follow every status write
+with another). Kopf puts its
 finalizer on a fleet while the timer runs, and takes it off when the fleet is deleted.
 """
 
@@ -39,4 +41,4 @@ async def fleet_event(type: str, body: kopf.Body, memo: Any, logger: kopf.Logger
 
 @kopf.timer(*FTJ, interval=SYNC_SECONDS, when=_running)
 async def fleet_sync(body: kopf.Body, memo: Any, logger: kopf.Logger, **_: Any) -> None:
-    await reconcile.reconcile(runtime_of(memo), body, logger)
+    await reconcile.reconcile(runtime_of(memo), body, logger, live_progress=True)

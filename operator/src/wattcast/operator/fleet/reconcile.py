@@ -54,15 +54,25 @@ def forget(key: tuple[str, str]) -> None:
     _locks.pop(key, None)
 
 
-async def reconcile(rt: Runtime, body: kopf.Body, logger: kopf.Logger) -> None:
-    """See the module doc. Raises kopf.TemporaryError for what a retry may mend."""
+async def reconcile(
+    rt: Runtime, body: kopf.Body, logger: kopf.Logger, *, live_progress: bool = False
+) -> None:
+    """See the module doc. Raises kopf.TemporaryError for what a retry may mend.
+
+    `live_progress` (the timer's passes) also reads the running shards' progress Lease: so
+    it moves the status at most once per sync interval, however often the shards report."""
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     async with _lock((namespace, name)):
-        await _reconcile(rt, body, namespace, name, logger)
+        await _reconcile(rt, body, namespace, name, logger, live_progress)
 
 
 async def _reconcile(
-    rt: Runtime, body: kopf.Body, namespace: str, name: str, logger: kopf.Logger
+    rt: Runtime,
+    body: kopf.Body,
+    namespace: str,
+    name: str,
+    logger: kopf.Logger,
+    live_progress: bool,
 ) -> None:
     previous: dict[str, Any] = dict(body.get("status") or {})
     if FleetPhase(previous.get("phase") or "Pending").is_terminal:
@@ -94,7 +104,7 @@ async def _reconcile(
         patched = await rt.kube.patch_job(namespace, name, {"spec": {"suspend": desired}})
         job = patched or job
     pods = await rt.kube.list_job_pods(namespace, name)
-    live = await _live_progress(rt, namespace, name, job, logger)
+    live = await _live_progress(rt, namespace, name, job, logger) if live_progress else None
     cancelled = constants.ANNOTATION_CANCELLED in (body.metadata.annotations or {})
     status = aggregate.fleet_status(
         previous={**previous, "meterList": meter_list},
