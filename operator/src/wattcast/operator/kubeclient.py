@@ -202,17 +202,8 @@ class KubeClient:
         Returns the updated object, or None when the TrainingJob is gone. A stale
         `resource_version` raises KubeApiError 409.
         """
-        body: dict[str, Any] = {"status": status}
-        if resource_version is not None:
-            body["metadata"] = {"resourceVersion": resource_version}
-        return await self._call(
-            "patch",
-            "trainingjobs/status",
-            "PATCH",
-            TJ_PATH.format(namespace=namespace) + f"/{name}/status",
-            body=body,
-            content_type=MERGE_PATCH,
-            missing_ok=True,
+        return await self._patch_status(
+            TJ_PATH, constants.PLURAL, namespace, name, status, resource_version
         )
 
     async def patch_fleet_status(
@@ -225,14 +216,27 @@ class KubeClient:
     ) -> None:
         """Merge-patch a FleetTrainingJob's status subresource (nothing when it is gone); with
         `resource_version`, only if unchanged (else KubeApiError 409)."""
+        await self._patch_status(
+            FTJ_PATH, constants.FLEET_PLURAL, namespace, name, status, resource_version
+        )
+
+    async def _patch_status(
+        self,
+        collection: str,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        resource_version: str | None,
+    ) -> dict[str, Any] | None:
         body: dict[str, Any] = {"status": status}
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
-        await self._call(
+        return await self._call(
             "patch",
-            f"{constants.FLEET_PLURAL}/status",
+            f"{plural}/status",
             "PATCH",
-            FTJ_PATH.format(namespace=namespace) + f"/{name}/status",
+            collection.format(namespace=namespace) + f"/{name}/status",
             body=body,
             content_type=MERGE_PATCH,
             missing_ok=True,

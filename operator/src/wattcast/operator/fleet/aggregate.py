@@ -268,7 +268,8 @@ def fleet_status(
     if phase.is_terminal:
         status["completionTime"] = job_status.get("completionTime") or now.isoformat()
     status["conditions"] = _conditions(previous.get("conditions"), phase, reason, message, now)
-    return _without_none(status)
+    pruned: dict[str, Any] = _without_none(status)
+    return pruned
 
 
 def _without_none(value: Any) -> Any:
