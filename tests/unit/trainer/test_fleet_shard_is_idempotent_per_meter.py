@@ -8,11 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wattcast.crd import Reason, TerminationMessage, TrainingResult
+import pytest
+
+from wattcast.crd import Reason, TerminationMessage, TrainingResult, constants
 from wattcast.crd.fleettrainingjob import ShardReport, fleet_outcome_path, shard_progress
 from wattcast.trainer.fleet import UNREACHABLE_STREAK, Fleet, read_outcome, run_shard
 from wattcast.trainer.fleet_main import shard_main
 from wattcast.trainer.progress import ShardProgress, StatusPatcher
+from wattcast.trainer.settings import TrainerSettings
 
 VERSION = "20230101T000000000000Z-abcdef"
 UID = "0a1b2c3d-0000-4000-8000-000000000001"
@@ -159,3 +162,10 @@ def test_live_progress_goes_to_the_fleets_lease(tmp_path: Path) -> None:
     run_shard(fleet(ids), 4, models_dir=tmp_path, train_one=FakeTrainer(), on_progress=progress)
     progress.close()
     assert shard_progress(lease.annotations) == {4: 3}
+
+
+def test_the_operator_names_the_lease_in_the_setting_the_shard_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(constants.ENV_FLEET_PROGRESS_LEASE, "fleet-progress")
+    assert TrainerSettings().fleet_progress_lease == "fleet-progress"

@@ -89,7 +89,7 @@ def shard_progress(fleet: Fleet, index: int, settings: TrainerSettings) -> Shard
     """The live progress sink of a shard pod: its fleet's Lease (named by the operator in
     WATTCAST_FLEET_PROGRESS_LEASE), through the pod's token. None outside a pod or without
     one: the shard then reports only at its end."""
-    lease = os.environ.get(constants.ENV_FLEET_PROGRESS_LEASE)
+    lease = settings.fleet_progress_lease
     if not lease:
         return None
     try:

@@ -97,6 +97,12 @@ class TrainerSettings(BaseSettings):
         description="A FleetTrainingJob shard's fleet (name, namespace, uid, spec), from the "
         "fleet's ConfigMap (set by the operator).",
     )
+    fleet_progress_lease: str = Field(
+        default="",
+        max_length=253,
+        description="The Lease a FleetTrainingJob shard reports its live progress on (set by "
+        "the operator); empty: the shard reports only at its end.",
+    )
 
     @field_validator("timezone")
     @classmethod
