@@ -32,7 +32,6 @@ import numpy as np
 import numpy.typing as npt
 
 from wattcast.forecasting.features.building import ANCHORS, FeatureSet
-from wattcast.forecasting.forecasters import keras_predict
 from wattcast.forecasting.inputs import model_inputs
 from wattcast.trainer.keras_backend import load_keras
 from wattcast.trainer.models.seasonal_residual import initial_blend
@@ -112,7 +111,8 @@ def combine(
     x = (features.features.astype(np.float64) - mean) / std
     linear_w, linear_b = linear_fit(x[fit_rows], features.target[fit_rows])
     val_inputs = model_inputs(model_type, features, val_rows)
-    net_val = keras_predict(network, val_inputs)
+    # A network of several towers forecasts one column each: the candidate is their mean.
+    net_val = np.asarray(network(val_inputs), dtype=np.float64).mean(axis=-1)
     candidates = np.column_stack(
         [
             net_val,
@@ -130,7 +130,9 @@ def combine(
     inputs = {
         name: keras.Input(shape=value.shape[1:], name=name) for name, value in val_inputs.items()
     }
-    from_network = network(inputs)
+    towers = int(network.output.shape[-1])
+    tower_mean = layers.Dense(1, use_bias=False, trainable=False, name="tower_mean")
+    from_network = tower_mean(network(inputs))
     blend_layer = layers.Dense(1, use_bias=False, trainable=False, name="seasonal_blend")
     from_blend = blend_layer(inputs["features"])
     normalise = layers.Normalization(
@@ -146,6 +148,7 @@ def combine(
     linear_layer.set_weights(
         [linear_w.reshape(-1, 1).astype(np.float32), np.array([linear_b], dtype=np.float32)]
     )
+    tower_mean.set_weights([np.full((towers, 1), 1.0 / towers, dtype=np.float32)])
     weigh.set_weights([np.array(choice.weights, dtype=np.float32).reshape(-1, 1)])
     model = keras.Model(inputs=inputs, outputs=output, name="selected_by_validation")
     return model, choice

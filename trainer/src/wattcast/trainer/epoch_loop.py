@@ -51,7 +51,7 @@ class EpochLoop:
         # Built here, eagerly: both create variables, which a graph's loop may not.
         optimizer.build(weights)
         zeros = {name: np.zeros((1, *shape), np.float32) for name, shape in input_shapes.items()}
-        model.compute_loss(y=np.zeros(1, np.float32), y_pred=model(zeros))
+        model.compute_loss(y=np.zeros((1, 1), np.float32), y_pred=model(zeros))
         self._fresh_optimizer = [v.numpy() for v in optimizer.variables]
 
         def train_epoch(x_all: Any, y_all: Any, order: Any) -> Any:
@@ -74,7 +74,7 @@ class EpochLoop:
         x_spec = {
             name: tf.TensorSpec((None, *shape), tf.float32) for name, shape in input_shapes.items()
         }
-        y_spec = tf.TensorSpec((None,), tf.float32)
+        y_spec = tf.TensorSpec((None, 1), tf.float32)
         order_spec = tf.TensorSpec((None,), tf.int32)
         self._run_epoch = tf.function(train_epoch, input_signature=[x_spec, y_spec, order_spec])
         self._validation_loss = tf.function(validate, input_signature=[x_spec, y_spec])
@@ -131,4 +131,6 @@ def _float32(
     data: tuple[Arrays, npt.NDArray[Any]],
 ) -> tuple[dict[str, npt.NDArray[np.float32]], npt.NDArray[np.float32]]:
     inputs, target = data
-    return {k: np.asarray(v, np.float32) for k, v in inputs.items()}, np.asarray(target, np.float32)
+    # The target as a column, so that it broadcasts over a model's output columns (towers).
+    column = np.asarray(target, np.float32).reshape(-1, 1)
+    return {k: np.asarray(v, np.float32) for k, v in inputs.items()}, column
