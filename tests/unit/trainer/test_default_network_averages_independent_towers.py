@@ -6,21 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
+from prepared_series import hourly_series
 
-from wattcast.crd import MeterType, ModelSpec
+from wattcast.crd import ModelSpec
 from wattcast.forecasting.features.building import FeatureSet, build_features
 from wattcast.forecasting.features.configuration import FeatureConfig
 from wattcast.forecasting.inputs import model_inputs
-from wattcast.forecasting.preparation import prepare
 from wattcast.trainer.ensembling import combine
 from wattcast.trainer.fitting import NetworkForecaster, validation_split
 from wattcast.trainer.keras_backend import load_keras
 from wattcast.trainer.models import build_model
 from wattcast.trainer.models.seasonal_residual import TOWERS
 
-START = pd.Timestamp("2024-01-01T00:00:00Z")
 SPEC = ModelSpec(holdout_days=7, epochs=3, use_temperature=False)
 
 
@@ -29,19 +27,7 @@ def features() -> FeatureSet:
     hours = np.arange(42 * 24)
     rng = np.random.default_rng(4)
     values = 1.0 + np.sin(2 * np.pi * hours / 24) ** 2 + rng.gamma(2.0, 0.1, len(hours))
-    raw = pd.DataFrame(
-        {"consumption": values},
-        index=pd.date_range(START, periods=len(values), freq="1h", name="time"),
-    )
-    series = prepare(
-        raw,
-        start=START,
-        end=raw.index[-1] + pd.Timedelta(hours=1),
-        freq=pd.Timedelta(hours=1),
-        meter_type=MeterType.ELECTRICITY,
-        max_gap_hours=6,
-        min_days=1,
-    )
+    series = hourly_series(values)
     config = FeatureConfig.from_spec(SPEC, 24, timezone="Europe/Berlin", holidays="DE")
     return build_features(series, config, scale_until=len(series.frame))
 
