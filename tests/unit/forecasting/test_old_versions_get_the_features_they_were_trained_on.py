@@ -17,18 +17,26 @@ def _config() -> FeatureConfig:
     )
 
 
-def test_a_version_without_the_double_seasonal_anchor_gets_its_old_columns() -> None:
+@pytest.mark.parametrize(
+    "added",
+    [("doubleSeasonalLastPoint",), ("doubleSeasonal", "doubleSeasonalLastPoint")],
+    ids=["before-the-last-point-anchor", "before-both-double-seasonal-anchors"],
+)
+def test_a_version_trained_before_an_anchor_was_added_gets_its_old_columns(
+    added: tuple[str, ...],
+) -> None:
     series = hourly_series(5.0 + np.sin(np.arange(60 * 24) * 2 * np.pi / 24))
     config = _config()
     now = build_features(series, config, scale_until=50 * 24)
-    assert "doubleSeasonal" in now.feature_names and now.anchors.shape[1] == len(ANCHORS)
-    old = [name for name in now.feature_names if name != "doubleSeasonal"]
+    assert set(added) <= set(now.feature_names) and now.anchors.shape[1] == len(ANCHORS)
+    old = [name for name in now.feature_names if name not in added]
     then = build_features(series, config, scale_until=50 * 24, names=old)
     assert list(then.feature_names) == old
-    assert then.anchors.shape[1] == len(ANCHORS) - 1
+    kept_anchors = [i for i, name in enumerate(ANCHORS) if name not in added]
+    assert then.anchors.shape[1] == len(kept_anchors)
     keep = [now.feature_names.index(name) for name in old]
     np.testing.assert_array_equal(then.features, now.features[:, keep])
-    np.testing.assert_array_equal(then.anchors, now.anchors[:, : len(ANCHORS) - 1])
+    np.testing.assert_array_equal(then.anchors, now.anchors[:, kept_anchors])
 
 
 def test_a_feature_this_release_does_not_build_is_refused() -> None:
@@ -46,3 +54,28 @@ def test_the_double_seasonal_anchor_follows_a_clean_double_season() -> None:
     late = features.positions >= 40 * 24
     error = np.abs(features.anchors[late, column] - features.target[late])
     assert float(np.mean(error)) < 0.01  # scaled units: under 1 % of the mean
+
+
+def test_the_last_point_anchor_follows_a_level_shift_within_the_day() -> None:
+    # A clean double season whose level drops by a fifth one morning: from the next day's
+    # origin on, the anchor re-levelled to the last point is near the new level, where the
+    # smoothed level and patterns still carry a good part of the old one.
+    hours = np.arange(70 * 24)
+    values = 10 + np.sin(hours * 2 * np.pi / 24) + 2.0 * (hours // 24 % 7 >= 5)
+    shift = 50 * 24 + 6
+    values[shift:] -= 2.0
+    features = build_features(hourly_series(values), _config(), scale_until=60 * 24)
+    day_after = (features.positions >= 51 * 24) & (features.positions < 52 * 24)
+    error = {
+        name: float(
+            np.mean(
+                np.abs(
+                    features.anchors[day_after, ANCHORS.index(name)] - features.target[day_after]
+                )
+            )
+        )
+        for name in ("doubleSeasonal", "doubleSeasonalLastPoint")
+    }
+    drop = 2.0 / features.scale
+    assert error["doubleSeasonalLastPoint"] < 0.15 * drop
+    assert error["doubleSeasonal"] > 2 * error["doubleSeasonalLastPoint"]

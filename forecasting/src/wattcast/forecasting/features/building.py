@@ -39,6 +39,7 @@ ANCHORS = (
     "profileDayTracked",
     "profileWeekTracked",
     "doubleSeasonal",
+    "doubleSeasonalLastPoint",
 )
 # Half-life, in hours, of the tracked profile error: short enough to follow a weather spell
 # within the day, long enough to average out an hour's noise.
@@ -187,6 +188,14 @@ def _seasonal_blocks(
             profile_d[at_day] + tracked_d[last],
             profile_w[at_week] + tracked_w[last],
             level[last] + daily_state[at_day] + weekly_state[at_week],
+            # The same patterns on the last known point's level (that point less its own
+            # patterns) instead of the smoothed level: MSTL's forecast, a level that moves
+            # with every point, which aggregate demand follows (docs/trainer.md).
+            z[last]
+            - daily_state[last - day]
+            - weekly_state[last - week]
+            + daily_state[at_day]
+            + weekly_state[at_week],
         ]
     )
     mean_back = rolling_mean(z, config.lookback)
