@@ -12,7 +12,13 @@ import pytest
 from wattcast.crd import MeterType, ModelSpec, ModelType
 from wattcast.forecasting.features.configuration import FeatureConfig
 from wattcast.forecasting.preparation import prepare
-from wattcast.trainer.ensembling import CANDIDATES, choose, linear_fit
+from wattcast.trainer.ensembling import (
+    CANDIDATES,
+    blend_fit,
+    choose,
+    linear_fit,
+    nonnegative_least_squares,
+)
 from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
 from wattcast.trainer.training import train
 
@@ -40,6 +46,39 @@ def test_the_linear_model_fits_the_absolute_error_and_ignores_outliers() -> None
     weights, intercept = linear_fit(x, y, l2=1e-6)
     np.testing.assert_allclose(weights, [1.0, -2.0, 0.5], atol=0.05)
     assert intercept == pytest.approx(3.0, abs=0.1)
+
+
+def test_nonnegative_least_squares_drops_the_columns_that_would_go_negative() -> None:
+    rng = np.random.default_rng(3)
+    design = rng.normal(size=(300, 4))
+    target = design @ np.array([2.0, 0.0, 0.5, 0.0]) - 1.5 * design[:, 3]
+    solution = nonnegative_least_squares(design, target)
+    assert (solution >= 0).all()
+    assert solution[3] == 0.0  # least squares would give it -1.5
+    unconstrained, *_ = np.linalg.lstsq(design, target, rcond=None)
+    assert unconstrained[3] < -1.0
+    # the rest is the least-squares fit of the columns kept
+    kept, *_ = np.linalg.lstsq(design[:, :3], target, rcond=None)
+    np.testing.assert_allclose(solution[:3], kept, atol=1e-9)
+
+
+def test_the_seasonal_blend_fits_the_absolute_error_with_no_floor_for_bad_anchors() -> None:
+    rng = np.random.default_rng(4)
+    truth = 5.0 + np.sin(np.arange(600) * 2 * np.pi / 24)
+    anchors = np.column_stack(
+        [truth + rng.normal(0, 0.05, 600), truth + rng.normal(0, 0.5, 600), np.roll(truth, 12)]
+    )
+    target = truth.copy()
+    target[::25] += 40.0  # one hour in twenty-five far off: squared error would chase it
+    anchors[7, 1] = np.nan  # a row with an unknown anchor is left out, not propagated
+    weights = blend_fit(anchors, target)
+    assert (weights >= 0).all() and np.isfinite(weights).all()
+    assert weights[0] > 0.9  # the accurate anchor carries the blend
+    assert weights[2] < 5e-3  # an anchor out of phase gets nothing, not a floor's share (0.02)
+    # the far-off hours do not pull it: it is the blend of the clean target
+    np.testing.assert_allclose(weights, blend_fit(anchors, truth), atol=0.02)
+    known = np.isfinite(anchors).all(axis=1) & (np.abs(target - truth) < 1.0)
+    assert np.mean(np.abs(anchors[known] @ weights - target[known])) < 0.06
 
 
 def _water(days: int) -> pd.DataFrame:

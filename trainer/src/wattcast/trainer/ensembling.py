@@ -3,8 +3,11 @@
 The candidates, all fitted on the same training rows before the validation days:
 
 - the **network** (seasonal-residual: its gated anchor blend plus its correction);
-- the **seasonal blend**: the anchors' least-squares convex blend the network starts from, no
-  network at all (deterministic; what the network degrades towards when data is short);
+- the **seasonal blend**: the anchors' nonnegative blend fitted for the mean absolute error,
+  no network at all (deterministic; what the network degrades towards when data is short).
+  No weight floor (a daily profile blind to the weekend, ten times worse than the best anchor
+  on national demand, cost it 6 % at the 0.02 a least-squares convex blend gave it), and the
+  absolute error's fit sits at the median, below the mean for a household's skewed hours;
 - a **linear model** of every feature (standardised as the network sees them), fitted for the
   mean absolute error (iteratively reweighted least squares with a small ridge penalty; a
   closed form, deterministic, milliseconds).
@@ -34,7 +37,6 @@ import numpy.typing as npt
 from wattcast.forecasting.features.building import ANCHORS, FeatureSet
 from wattcast.forecasting.inputs import model_inputs
 from wattcast.trainer.keras_backend import load_keras
-from wattcast.trainer.models.seasonal_residual import initial_blend
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -79,6 +81,52 @@ def linear_fit(x: FloatArray, y: FloatArray, l2: float = LINEAR_L2) -> tuple[Flo
     return coefficients, float(weights[-1])
 
 
+def nonnegative_least_squares(
+    design: FloatArray, target: FloatArray, weights: FloatArray | None = None
+) -> FloatArray:
+    """Nonnegative coefficients minimising the (row-weighted) squared error: Lawson and
+    Hanson's active-set method (scipy's `nnls` would bring scipy into the trainer image for a
+    dozen columns)."""
+    root = np.ones(len(target)) if weights is None else np.sqrt(weights)
+    a, y = design * root[:, None], target * root
+    columns = a.shape[1]
+    x = np.zeros(columns)
+    free = np.zeros(columns, dtype=bool)  # the columns allowed off zero
+    tolerance = 1e-10 * max(1.0, float(np.abs(a.T @ y).max(initial=0.0)))
+    for _ in range(3 * columns):
+        gradient = a.T @ (y - a @ x)
+        if free.all() or gradient[~free].max() <= tolerance:
+            break
+        free[np.flatnonzero(~free)[np.argmax(gradient[~free])]] = True
+        while True:
+            trial = np.zeros(columns)
+            trial[free] = np.linalg.lstsq(a[:, free], y, rcond=None)[0]
+            if (trial[free] > 0).all():
+                x = trial
+                break
+            # step from x towards the trial as far as every coefficient stays >= 0
+            blocking = free & (trial <= 0)
+            step = np.min(x[blocking] / (x[blocking] - trial[blocking]))
+            x = x + step * (trial - x)
+            free &= x > tolerance
+            x[~free] = 0.0
+    return x
+
+
+def blend_fit(anchors: npt.NDArray[Any], target: FloatArray) -> FloatArray:
+    """Nonnegative anchor weights minimising the absolute error (IRLS over the rows where
+    every anchor and the target are known)."""
+    usable = np.isfinite(target) & np.all(np.isfinite(anchors), axis=1)
+    design = anchors[usable].astype(np.float64)
+    y = target[usable]
+    weights = nonnegative_least_squares(design, y)
+    floor = 1e-3 * (np.mean(np.abs(y)) + 1e-9)
+    for _ in range(_IRLS_ITERATIONS):
+        residual = np.abs(design @ weights - y)
+        weights = nonnegative_least_squares(design, y, 1.0 / np.maximum(residual, floor))
+    return weights
+
+
 def choose(candidates: FloatArray, target: FloatArray) -> Combination:
     """The convex weights (grid of GRID_STEP) of the candidate columns with the lowest MAE."""
     steps = round(1 / GRID_STEP)
@@ -106,7 +154,7 @@ def combine(
     anchor_columns = [features.feature_names.index(name) for name in ANCHORS]
     if not np.array_equal(features.features[:, anchor_columns], features.anchors):
         raise ValueError("the anchors are not among the features")
-    blend = initial_blend(features.anchors[fit_rows], features.target[fit_rows])
+    blend = blend_fit(features.anchors[fit_rows], features.target[fit_rows])
     mean, std = standardisation(features.features, fit_rows)
     x = (features.features.astype(np.float64) - mean) / std
     linear_w, linear_b = linear_fit(x[fit_rows], features.target[fit_rows])
@@ -122,7 +170,7 @@ def combine(
     )
     choice = choose(candidates, features.target[val_rows])
     rows = np.concatenate([fit_rows, val_rows])
-    blend = initial_blend(features.anchors[rows], features.target[rows])
+    blend = blend_fit(features.anchors[rows], features.target[rows])
     linear_w, linear_b = linear_fit(x[rows], features.target[rows])
 
     # The network's own inputs (features and anchors; the window and features for lstm). The
