@@ -36,7 +36,7 @@ def _rows(features: FeatureSet) -> Any:
     return np.flatnonzero(np.isfinite(features.target))
 
 
-def test_the_towers_start_as_one_seasonal_blend_and_do_not_touch_each_other(
+def test_the_towers_start_as_the_mean_of_the_anchors_and_do_not_touch_each_other(
     features: FeatureSet,
 ) -> None:
     load_keras()
@@ -45,8 +45,9 @@ def test_the_towers_start_as_one_seasonal_blend_and_do_not_touch_each_other(
     inputs = model_inputs(SPEC.type, features, _rows(features)[:50])
     before = np.asarray(model(inputs))
     assert before.shape == (50, TOWERS)
-    # untrained, every tower is the least-squares blend of the anchors (no correction yet)
-    np.testing.assert_allclose(before, before[:, :1].repeat(TOWERS, axis=1), rtol=1e-5)
+    # untrained, every tower is the plain mean of the anchors (no correction yet)
+    mean_of_anchors = features.anchors[_rows(features)[:50]].mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(before, mean_of_anchors.repeat(TOWERS, axis=1), rtol=1e-5)
 
     # a change to the second tower's weights moves its forecast only
     layer = model.get_layer("correction")
