@@ -27,6 +27,7 @@ taking over where it overfits (docs/trainer.md has the figures).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -66,17 +67,33 @@ def standardisation(features: npt.NDArray[Any], rows: IntArray) -> tuple[FloatAr
     return mean, np.sqrt(variance)
 
 
+def absolute_error_fit(
+    design: FloatArray,
+    target: FloatArray,
+    solve: Callable[[FloatArray, FloatArray, FloatArray | None], FloatArray],
+) -> FloatArray:
+    """Coefficients minimising the absolute error by iteratively reweighted least squares:
+    `solve(design, target, row_weights)` (a weighted squared-error fit) repeated with weights
+    1 / |residual|, the residuals floored at a thousandth of the target's mean magnitude."""
+    coefficients = solve(design, target, None)
+    floor = 1e-3 * (np.mean(np.abs(target)) + 1e-9)
+    for _ in range(_IRLS_ITERATIONS):
+        residual = np.abs(design @ coefficients - target)
+        coefficients = solve(design, target, 1.0 / np.maximum(residual, floor))
+    return coefficients
+
+
 def linear_fit(x: FloatArray, y: FloatArray, l2: float = LINEAR_L2) -> tuple[FloatArray, float]:
     """Weights and intercept minimising the absolute error (IRLS) plus an l2 penalty."""
     design = np.column_stack([x, np.ones(len(x))])
     penalty = l2 * np.eye(design.shape[1])
     penalty[-1, -1] = 0.0
-    weights = np.linalg.solve(design.T @ design + penalty, design.T @ y)
-    for _ in range(_IRLS_ITERATIONS):
-        residual = np.abs(design @ weights - y)
-        w = 1.0 / np.maximum(residual, 1e-3 * (np.mean(np.abs(y)) + 1e-9))
-        weighted = design * w[:, None]
-        weights = np.linalg.solve(weighted.T @ design + penalty, weighted.T @ y)
+
+    def ridge(d: FloatArray, t: FloatArray, w: FloatArray | None) -> FloatArray:
+        weighted = d if w is None else d * w[:, None]
+        return np.asarray(np.linalg.solve(weighted.T @ d + penalty, weighted.T @ t), np.float64)
+
+    weights = absolute_error_fit(design, y, ridge)
     coefficients: FloatArray = np.asarray(weights[:-1], dtype=np.float64)
     return coefficients, float(weights[-1])
 
@@ -117,14 +134,9 @@ def blend_fit(anchors: npt.NDArray[Any], target: FloatArray) -> FloatArray:
     """Nonnegative anchor weights minimising the absolute error (IRLS over the rows where
     every anchor and the target are known)."""
     usable = np.isfinite(target) & np.all(np.isfinite(anchors), axis=1)
-    design = anchors[usable].astype(np.float64)
-    y = target[usable]
-    weights = nonnegative_least_squares(design, y)
-    floor = 1e-3 * (np.mean(np.abs(y)) + 1e-9)
-    for _ in range(_IRLS_ITERATIONS):
-        residual = np.abs(design @ weights - y)
-        weights = nonnegative_least_squares(design, y, 1.0 / np.maximum(residual, floor))
-    return weights
+    return absolute_error_fit(
+        anchors[usable].astype(np.float64), target[usable], nonnegative_least_squares
+    )
 
 
 def choose(candidates: FloatArray, target: FloatArray) -> Combination:
