@@ -1,5 +1,6 @@
-"""The default model is the network, the seasonal blend and a linear model combined by their
-validation MAE, saved as one Keras model the forecasting path loads (issue 15)."""
+"""The default model is the network, the seasonal blend, a linear model and the two
+double-seasonal anchors combined by their validation MAE, saved as one Keras model the
+forecasting path loads (issue 15)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ import pandas as pd
 import pytest
 
 from wattcast.crd import MeterType, ModelSpec, ModelType
-from wattcast.forecasting.features.configuration import FeatureConfig
+from wattcast.forecasting.features.building import build_features
+from wattcast.forecasting.features.configuration import FeatureConfig, training_scaling
 from wattcast.forecasting.preparation import prepare
 from wattcast.trainer.ensembling import (
     CANDIDATES,
+    STATISTICAL,
     blend_fit,
     choose,
     linear_fit,
     nonnegative_least_squares,
+    simplex_grid,
 )
+from wattcast.trainer.holdout import holdout_start
 from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
 from wattcast.trainer.training import train
 
@@ -28,14 +33,34 @@ START = pd.Timestamp("2024-01-01T00:00:00Z")
 def test_the_choice_is_the_convex_weighting_with_the_least_validation_error() -> None:
     rng = np.random.default_rng(0)
     target = rng.normal(size=500)
-    candidates = np.column_stack(
-        [target + rng.normal(0, 1.0, 500), target + rng.normal(0, 0.1, 500), rng.normal(size=500)]
-    )
+    noise = (1.0, 0.5, 2.0, 0.1, 0.8)  # the fourth candidate is the accurate one
+    candidates = np.column_stack([target + rng.normal(0, sd, 500) for sd in noise])
     choice = choose(candidates, target)
+    assert len(choice.weights) == len(CANDIDATES)
     assert sum(choice.weights) == pytest.approx(1.0)
-    assert choice.weights[1] >= 0.85  # the accurate candidate carries the combination
+    assert choice.weights[3] >= 0.8  # the accurate candidate carries the combination
     assert choice.combined_mae <= min(choice.validation_mae.values()) + 1e-12
     assert list(choice.validation_mae) == list(CANDIDATES)
+    # no weighting on the grid does better
+    grid = simplex_grid(len(CANDIDATES))
+    errors = np.abs(candidates @ grid.T - target[:, None]).mean(axis=0)
+    assert choice.combined_mae == pytest.approx(errors.min())
+
+
+def test_the_grid_holds_every_convex_weighting_once() -> None:
+    halves = {tuple(row) for row in simplex_grid(3, 0.5).tolist()}
+    assert halves == {
+        (0.0, 0.0, 1.0),
+        (0.0, 0.5, 0.5),
+        (0.0, 1.0, 0.0),
+        (0.5, 0.0, 0.5),
+        (0.5, 0.5, 0.0),
+        (1.0, 0.0, 0.0),
+    }
+    grid = simplex_grid(5, 0.1)
+    assert len(grid) == len({tuple(row) for row in grid.tolist()}) == 1001  # (14 choose 4)
+    assert (grid >= 0).all()
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0)
 
 
 def test_the_linear_model_fits_the_absolute_error_and_ignores_outliers() -> None:
@@ -123,3 +148,17 @@ def test_a_water_meter_is_trained_combined_saved_as_one_model_and_never_negative
         actual = np.asarray(loaded.predict(outcome.sample_inputs, verbose=0))
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
     assert [layer.name for layer in loaded.layers if layer.name == "selection_weights"]
+
+    # the statistical candidates are the double-seasonal anchors themselves, and the output is
+    # the chosen weighting of the five candidates
+    candidates = keras.Model(loaded.inputs, loaded.get_layer("candidates").output)
+    columns = np.asarray(candidates(outcome.sample_inputs), dtype=np.float64)
+    split = holdout_start(series, 7, config.horizon)
+    features = build_features(series, config, scaling=training_scaling(series, config, split))
+    rows = np.flatnonzero(features.positions >= split)[: len(columns)]
+    for i, name in enumerate(STATISTICAL):
+        anchor = features.features[rows, features.feature_names.index(name)]
+        np.testing.assert_allclose(columns[:, 3 + i], anchor, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        columns @ np.array(outcome.combination.weights), actual[:, 0], rtol=1e-4, atol=1e-5
+    )

@@ -1,4 +1,4 @@
-"""Selection by validation: three forecasters combined, in one Keras model (issue 15).
+"""Selection by validation: five forecasters combined, in one Keras model (issue 15).
 
 The candidates, all fitted on the same training rows before the validation days:
 
@@ -10,15 +10,21 @@ The candidates, all fitted on the same training rows before the validation days:
   absolute error's fit sits at the median, below the mean for a household's skewed hours;
 - a **linear model** of every feature (standardised as the network sees them), fitted for the
   mean absolute error (iteratively reweighted least squares with a small ridge penalty; a
-  closed form, deterministic, milliseconds).
+  closed form, deterministic, milliseconds);
+- the two **double-seasonal** anchors on their own (STATISTICAL): Taylor's double seasonal
+  exponential smoothing and the same patterns on the last point's level (MSTL's structure).
+  They need no fit. The blend is fitted on every training row, weeks in which a weekly profile
+  fits the past well; offered on their own, the validation days can choose the statistical
+  forecaster directly (national demand: 309 MW with the blend alone, 272 with them; MSTL 272).
 
-The combination's weights are the convex ones (a grid of 0.05 steps) with the lowest MAE on the
-validation days, the chronologically last part of the training data that early stopping also
-watches. The seasonal blend and the linear model are then fitted again on all the training
-rows (the validation days are the most recent ones: with a few weeks of data they matter). The
-saved model computes the weighted sum of the three from the same two inputs as the network,
-with built-in Keras layers only, so it is one artifact the forecasting path loads and runs like
-any other (`forecaster.kind: keras`).
+The combination's weights are the convex ones (a grid of 0.1 steps: with five candidates a finer
+grid chose weights from the validation days' noise) with the lowest MAE on the validation days,
+the chronologically last part of the training data that early stopping also watches. The
+seasonal blend and the linear model are then fitted again on all the training rows (the
+validation days are the most recent ones: with a few weeks of data they matter). The saved
+model computes the weighted sum of the five from the same two inputs as the network, with
+built-in Keras layers only, so it is one artifact the forecasting path loads and runs like any
+other (`forecaster.kind: keras`).
 
 Why: on national demand (10 weeks, half-hourly) the network alone depended on its seed by a
 third and lost to MSTL; the deterministic candidates keep most of its wins elsewhere while
@@ -42,8 +48,9 @@ from wattcast.trainer.keras_backend import load_keras
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-CANDIDATES = ("network", "seasonalBlend", "linear")
-GRID_STEP = 0.05
+STATISTICAL = ("doubleSeasonal", "doubleSeasonalLastPoint")
+CANDIDATES = ("network", "seasonalBlend", "linear", *STATISTICAL)
+GRID_STEP = 0.1
 LINEAR_L2 = 1.0
 _IRLS_ITERATIONS = 8
 
@@ -52,7 +59,7 @@ _IRLS_ITERATIONS = 8
 class Combination:
     """The weights of CANDIDATES and each candidate's validation MAE (scaled units)."""
 
-    weights: tuple[float, float, float]
+    weights: tuple[float, ...]
     validation_mae: dict[str, float]
     combined_mae: float
 
@@ -139,22 +146,31 @@ def blend_fit(anchors: npt.NDArray[Any], target: FloatArray) -> FloatArray:
     )
 
 
+def simplex_grid(columns: int, step: float = GRID_STEP) -> FloatArray:
+    """Every convex weighting of `columns` candidates in steps of `step`, one per row."""
+    steps = round(1 / step)
+    rows = [
+        (*head, steps - sum(head))
+        for head in product(range(steps + 1), repeat=columns - 1)
+        if sum(head) <= steps
+    ]
+    return np.array(rows, dtype=np.float64) / steps
+
+
 def choose(candidates: FloatArray, target: FloatArray) -> Combination:
     """The convex weights (grid of GRID_STEP) of the candidate columns with the lowest MAE."""
-    steps = round(1 / GRID_STEP)
-    best: tuple[float, tuple[float, float, float]] | None = None
-    for a, b in product(range(steps + 1), repeat=2):
-        if a + b > steps:
-            continue
-        weights = (a / steps, b / steps, (steps - a - b) / steps)
-        mae = float(np.mean(np.abs(candidates @ np.array(weights) - target)))
+    best: tuple[float, FloatArray] | None = None
+    for weights in simplex_grid(candidates.shape[1]):
+        mae = float(np.mean(np.abs(candidates @ weights - target)))
         if best is None or mae < best[0] - 1e-12:
             best = (mae, weights)
     assert best is not None
     per = {
         name: float(np.mean(np.abs(candidates[:, i] - target))) for i, name in enumerate(CANDIDATES)
     }
-    return Combination(weights=best[1], validation_mae=per, combined_mae=best[0])
+    return Combination(
+        weights=tuple(float(w) for w in best[1]), validation_mae=per, combined_mae=best[0]
+    )
 
 
 def combine(
@@ -164,6 +180,7 @@ def combine(
     keras, _ = load_keras()
     layers = keras.layers
     anchor_columns = [features.feature_names.index(name) for name in ANCHORS]
+    statistical_columns = [features.feature_names.index(name) for name in STATISTICAL]
     if not np.array_equal(features.features[:, anchor_columns], features.anchors):
         raise ValueError("the anchors are not among the features")
     blend = blend_fit(features.anchors[fit_rows], features.target[fit_rows])
@@ -178,6 +195,7 @@ def combine(
             net_val,
             features.anchors[val_rows].astype(np.float64) @ blend,
             x[val_rows] @ linear_w + linear_b,
+            features.features[val_rows][:, statistical_columns].astype(np.float64),
         ]
     )
     choice = choose(candidates, features.target[val_rows])
@@ -200,14 +218,25 @@ def combine(
     )
     linear_layer = layers.Dense(1, trainable=False, name="linear")
     from_linear = linear_layer(normalise(inputs["features"]))
+    statistical = layers.Dense(
+        len(STATISTICAL), use_bias=False, trainable=False, name="double_seasonal"
+    )
+    from_statistical = statistical(inputs["features"])
     weigh = layers.Dense(1, use_bias=False, trainable=False, name="selection_weights")
-    output = weigh(layers.Concatenate(name="candidates")([from_network, from_blend, from_linear]))
+    output = weigh(
+        layers.Concatenate(name="candidates")(
+            [from_network, from_blend, from_linear, from_statistical]
+        )
+    )
     blend_kernel = np.zeros((features.features.shape[1], 1), dtype=np.float32)
     blend_kernel[anchor_columns, 0] = blend
     blend_layer.set_weights([blend_kernel])
     linear_layer.set_weights(
         [linear_w.reshape(-1, 1).astype(np.float32), np.array([linear_b], dtype=np.float32)]
     )
+    statistical_kernel = np.zeros((features.features.shape[1], len(STATISTICAL)), np.float32)
+    statistical_kernel[statistical_columns, range(len(STATISTICAL))] = 1.0
+    statistical.set_weights([statistical_kernel])
     tower_mean.set_weights([np.full((towers, 1), 1.0 / towers, dtype=np.float32)])
     weigh.set_weights([np.array(choice.weights, dtype=np.float32).reshape(-1, 1)])
     model = keras.Model(inputs=inputs, outputs=output, name="selected_by_validation")
