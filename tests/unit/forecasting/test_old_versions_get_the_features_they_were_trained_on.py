@@ -19,8 +19,16 @@ def _config() -> FeatureConfig:
 
 @pytest.mark.parametrize(
     "added",
-    [("doubleSeasonalLastPoint",), ("doubleSeasonal", "doubleSeasonalLastPoint")],
-    ids=["before-the-last-point-anchor", "before-both-double-seasonal-anchors"],
+    [
+        ("doubleSeasonalSmoothTrend",),
+        ("doubleSeasonalLastPoint", "doubleSeasonalSmoothTrend"),
+        ("doubleSeasonal", "doubleSeasonalLastPoint", "doubleSeasonalSmoothTrend"),
+    ],
+    ids=[
+        "before-the-smooth-trend-anchor",
+        "before-the-last-point-anchor",
+        "before-every-double-seasonal-anchor",
+    ],
 )
 def test_a_version_trained_before_an_anchor_was_added_gets_its_old_columns(
     added: tuple[str, ...],
@@ -45,18 +53,22 @@ def test_a_feature_this_release_does_not_build_is_refused() -> None:
         build_features(series, _config(), scale_until=50 * 24, names=["lagDay", "fromTheFuture"])
 
 
-def test_the_double_seasonal_anchor_follows_a_clean_double_season() -> None:
+@pytest.mark.parametrize(
+    "anchor", ["doubleSeasonal", "doubleSeasonalLastPoint", "doubleSeasonalSmoothTrend"]
+)
+def test_the_double_seasonal_anchors_follow_a_clean_double_season(anchor: str) -> None:
     hours = np.arange(70 * 24)
     values = 10 + np.sin(hours * 2 * np.pi / 24) + 2.0 * (hours // 24 % 7 >= 5)
     series = hourly_series(values)
     features = build_features(series, _config(), scale_until=60 * 24)
-    column = ANCHORS.index("doubleSeasonal")
+    column = ANCHORS.index(anchor)
     late = features.positions >= 40 * 24
     error = np.abs(features.anchors[late, column] - features.target[late])
     assert float(np.mean(error)) < 0.01  # scaled units: under 1 % of the mean
 
 
-def test_the_last_point_anchor_follows_a_level_shift_within_the_day() -> None:
+@pytest.mark.parametrize("anchor", ["doubleSeasonalLastPoint", "doubleSeasonalSmoothTrend"])
+def test_the_last_point_anchors_follow_a_level_shift_within_the_day(anchor: str) -> None:
     # A clean double season whose level drops by a fifth one morning: from the next day's
     # origin on, the anchor re-levelled to the last point is near the new level, where the
     # smoothed level and patterns still carry a good part of the old one.
@@ -74,8 +86,8 @@ def test_the_last_point_anchor_follows_a_level_shift_within_the_day() -> None:
                 )
             )
         )
-        for name in ("doubleSeasonal", "doubleSeasonalLastPoint")
+        for name in ("doubleSeasonal", anchor)
     }
     drop = 2.0 / features.scale
-    assert error["doubleSeasonalLastPoint"] < 0.15 * drop
-    assert error["doubleSeasonal"] > 2 * error["doubleSeasonalLastPoint"]
+    assert error[anchor] < 0.15 * drop
+    assert error["doubleSeasonal"] > 1.5 * error[anchor]

@@ -11,8 +11,11 @@ Per target time t (k steps after the last known point L = t - k):
   (``t - 24h*ceil(k/24h)``: y(t-24h) day-ahead), one and two weeks back, exponentially
   smoothed profiles of the same time of day (over days) and of the same time of week (over
   weeks), both profiles re-levelled to the last known day (scaled by its actual/profile
-  mean ratio; shifted where the means are near zero or negative), and both profiles plus their
-  recent error (exponentially weighted, half-life 6 h): the level the meter is at right now.
+  mean ratio; shifted where the means are near zero or negative), both profiles plus their
+  recent error (exponentially weighted, half-life 6 h): the level the meter is at right now,
+  and three double-seasonal forecasts (a level plus a daily and a weekly pattern, Taylor 2003):
+  on the smoothed level, on the last known point's, and on the last point's with the patterns
+  measured against a smooth trend (docs/trainer.md).
 - **recent level**: the mean of the last day before the origin and its change against the same
   day a week earlier, the mean over the lookback window and its weekly change, the deviation of
   the last known point from its weekly profile: level shifts and weather spells persist.

@@ -40,6 +40,7 @@ ANCHORS = (
     "profileWeekTracked",
     "doubleSeasonal",
     "doubleSeasonalLastPoint",
+    "doubleSeasonalSmoothTrend",
 )
 # Half-life, in hours, of the tracked profile error: short enough to follow a weather spell
 # within the day, long enough to average out an hour's noise.
@@ -52,6 +53,12 @@ _WEEKLY_ALPHA = 0.35
 _LEVEL_HALF_LIFE_DAYS = 0.5
 _DOUBLE_DAILY = 0.2
 _DOUBLE_WEEKLY = 0.3
+# The smooth-trend anchor's patterns are deviations from a level with a half-life of two days,
+# as MSTL's are from a smooth trend: the half-day level takes part of each day's shape into
+# itself. Measured on national demand and the regional meter, three 14-day holdouts each
+# (docs/trainer.md): 1 day or more was better than half a day on five of the six, with a plateau
+# from 2 days on.
+_TREND_HALF_LIFE_DAYS = 2.0
 
 RECENT = (
     "meanLastDay",
@@ -176,6 +183,10 @@ def _seasonal_blocks(
     level, daily_state, weekly_state = double_seasonal(
         z, day, week, level_alpha, _DOUBLE_DAILY, _DOUBLE_WEEKLY
     )
+    trend_alpha = 1.0 - 0.5 ** (1.0 / (_TREND_HALF_LIFE_DAYS * day))
+    _, trend_daily, trend_weekly = double_seasonal(
+        z, day, week, trend_alpha, _DOUBLE_DAILY, _DOUBLE_WEEKLY
+    )
     anchors = np.column_stack(
         [
             z[at_day],
@@ -191,11 +202,9 @@ def _seasonal_blocks(
             # The same patterns on the last known point's level (that point less its own
             # patterns) instead of the smoothed level: MSTL's forecast, a level that moves
             # with every point, which aggregate demand follows (docs/trainer.md).
-            z[last]
-            - daily_state[last - day]
-            - weekly_state[last - week]
-            + daily_state[at_day]
-            + weekly_state[at_week],
+            _last_point_level(z, daily_state, weekly_state, t, day, week),
+            # The same on patterns measured against a smooth trend (MSTL's decomposition).
+            _last_point_level(z, trend_daily, trend_weekly, t, day, week),
         ]
     )
     mean_back = rolling_mean(z, config.lookback)
@@ -210,6 +219,21 @@ def _seasonal_blocks(
         ]
     )
     return anchors, recent
+
+
+def _last_point_level(
+    z: FloatArray, daily: FloatArray, weekly: FloatArray, t: _Targets, day: int, week: int
+) -> FloatArray:
+    """The last known point less its own daily and weekly pattern, plus the target's."""
+    last = t.last
+    result: FloatArray = (
+        z[last]
+        - daily[last - day]
+        - weekly[last - week]
+        + daily[t.positions - t.lag_day]
+        + weekly[t.positions - t.lag_week]
+    )
+    return result
 
 
 def _calendar_block(
