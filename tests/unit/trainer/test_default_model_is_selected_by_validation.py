@@ -13,16 +13,20 @@ import pytest
 from wattcast.crd import MeterType, ModelSpec, ModelType
 from wattcast.forecasting.features.building import build_features
 from wattcast.forecasting.features.configuration import FeatureConfig, training_scaling
+from wattcast.forecasting.inputs import model_inputs
 from wattcast.forecasting.preparation import prepare
 from wattcast.trainer.ensembling import (
     CANDIDATES,
+    HOLIDAY_FLAGS,
     STATISTICAL,
     blend_fit,
     choose,
+    combine,
     linear_fit,
     nonnegative_least_squares,
     simplex_grid,
 )
+from wattcast.trainer.fitting import validation_split
 from wattcast.trainer.holdout import holdout_start
 from wattcast.trainer.keras_backend import load_keras, third_party_warnings_silenced
 from wattcast.trainer.training import train
@@ -162,3 +166,43 @@ def test_a_water_meter_is_trained_combined_saved_as_one_model_and_never_negative
     np.testing.assert_allclose(
         columns @ np.array(outcome.combination.weights), actual[:, 0], rtol=1e-4, atol=1e-5
     )
+
+
+def test_on_holidays_the_saved_model_forecasts_the_networks_own() -> None:
+    # A network that forecasts nothing loses the selection on ordinary days; on a holiday (May
+    # Day in the last week) and the days whose anchors were read on one, whatever the weights,
+    # the combined model gives the network's forecast, as the anchors know nothing of holidays.
+    start = pd.Timestamp("2024-03-04T00:00:00Z")
+    raw = _water(60).set_axis(pd.date_range(start, periods=60 * 24, freq="1h", name="time"))
+    series = prepare(
+        raw,
+        start=start,
+        end=raw.index[-1] + pd.Timedelta(hours=1),
+        freq=pd.Timedelta(hours=1),
+        meter_type=MeterType.WATER,
+        max_gap_hours=6,
+        min_days=1,
+    )
+    config = FeatureConfig.from_spec(
+        ModelSpec(use_temperature=False), 24, timezone="Europe/Berlin", holidays="DE"
+    )
+    features = build_features(series, config, scale_until=len(series.frame) - 7 * 24)
+    rows = np.flatnonzero(np.isfinite(features.target))
+    fit_rows, val_rows = validation_split(rows[: -7 * 24], 24)
+    keras, _ = load_keras()
+    inputs = {
+        name: keras.Input(shape=value.shape[1:], name=name)
+        for name, value in model_inputs(ModelType.SEASONAL_RESIDUAL, features, rows[:1]).items()
+    }
+    silent = keras.layers.Dense(1, kernel_initializer="zeros", use_bias=False)
+    network = keras.Model(inputs, silent(inputs["features"]))
+    model, choice = combine(network, features, fit_rows, val_rows, ModelType.SEASONAL_RESIDUAL)
+    assert choice.weights[0] < 0.5  # the silent network loses on ordinary days
+
+    last_week = rows[-7 * 24 :]
+    output = np.asarray(model(model_inputs(ModelType.SEASONAL_RESIDUAL, features, last_week)))
+    flags = [features.feature_names.index(name) for name in HOLIDAY_FLAGS]
+    on_holiday = features.features[last_week][:, flags].max(axis=1) > 0
+    assert on_holiday.sum() >= 24 and (~on_holiday).sum() >= 24
+    np.testing.assert_array_equal(output[on_holiday, 0], 0.0)
+    assert (output[~on_holiday, 0] > 0).mean() > 0.5  # the seasonal candidates' water by day

@@ -53,6 +53,10 @@ STATISTICAL = ("doubleSeasonal", "doubleSeasonalSmoothTrend")
 CANDIDATES = ("network", "seasonalBlend", "linear", *STATISTICAL)
 GRID_STEP = 0.1
 LINEAR_L2 = 1.0
+# The days the anchors know nothing of: a holiday target day, or one whose anchors were read on
+# a holiday. There the forecast is the network's alone (it sees these flags); the weights are
+# chosen on the other validation rows.
+HOLIDAY_FLAGS = ("holiday", "holidayLagDay", "holidayLagWeek")
 _IRLS_ITERATIONS = 8
 
 
@@ -199,7 +203,11 @@ def combine(
             features.features[val_rows][:, statistical_columns].astype(np.float64),
         ]
     )
-    choice = choose(candidates, features.target[val_rows])
+    holiday_columns = [features.feature_names.index(n) for n in HOLIDAY_FLAGS]
+    ordinary = features.features[val_rows][:, holiday_columns].max(axis=1) == 0
+    if not ordinary.any():
+        ordinary[:] = True
+    choice = choose(candidates[ordinary], features.target[val_rows][ordinary])
     rows = np.concatenate([fit_rows, val_rows])
     blend = blend_fit(features.anchors[rows], features.target[rows])
     linear_w, linear_b = linear_fit(x[rows], features.target[rows])
@@ -224,10 +232,17 @@ def combine(
     )
     from_statistical = statistical(inputs["features"])
     weigh = layers.Dense(1, use_bias=False, trainable=False, name="selection_weights")
-    output = weigh(
+    combined = weigh(
         layers.Concatenate(name="candidates")(
             [from_network, from_blend, from_linear, from_statistical]
         )
+    )
+    # 1 on a holiday row (any flag set), else 0: the output is the network's there.
+    flags = layers.Dense(1, use_bias=False, trainable=False, name="holiday_flags")
+    on_holiday = layers.ReLU(max_value=1.0, name="on_holiday")(flags(inputs["features"]))
+    to_network = layers.Subtract(name="network_less_combined")([from_network, combined])
+    output = layers.Add(name="holidays_to_network")(
+        [combined, layers.Multiply(name="holiday_share")([on_holiday, to_network])]
     )
     blend_kernel = np.zeros((features.features.shape[1], 1), dtype=np.float32)
     blend_kernel[anchor_columns, 0] = blend
@@ -238,6 +253,9 @@ def combine(
     statistical_kernel = np.zeros((features.features.shape[1], len(STATISTICAL)), np.float32)
     statistical_kernel[statistical_columns, range(len(STATISTICAL))] = 1.0
     statistical.set_weights([statistical_kernel])
+    flags_kernel = np.zeros((features.features.shape[1], 1), np.float32)
+    flags_kernel[holiday_columns, 0] = 1.0
+    flags.set_weights([flags_kernel])
     tower_mean.set_weights([np.full((towers, 1), 1.0 / towers, dtype=np.float32)])
     weigh.set_weights([np.array(choice.weights, dtype=np.float32).reshape(-1, 1)])
     model = keras.Model(inputs=inputs, outputs=output, name="selected_by_validation")
