@@ -22,8 +22,10 @@ The combination's weights are the convex ones (a grid of 0.1 steps: with five ca
 grid chose weights from the validation days' noise) with the lowest MAE on the validation days,
 the chronologically last part of the training data that early stopping also watches. The
 seasonal blend and the linear model are then fitted again on all the training rows (the
-validation days are the most recent ones: with a few weeks of data they matter). The saved
-model computes the weighted sum of the five from the same two inputs as the network, with
+validation days are the most recent ones: with a few weeks of data they matter). On a holiday
+row (HOLIDAY_FLAGS) the output is the network's alone: only it sees the holidays, and the
+validation days rarely hold enough of them to weigh the others there. The saved model computes
+the weighted sum of the five from the same two inputs as the network, with
 built-in Keras layers only, so it is one artifact the forecasting path loads and runs like any
 other (`forecaster.kind: keras`).
 
