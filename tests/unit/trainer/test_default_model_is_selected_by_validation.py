@@ -14,7 +14,7 @@ from wattcast.crd import MeterType, ModelSpec, ModelType
 from wattcast.forecasting.features.building import build_features
 from wattcast.forecasting.features.configuration import FeatureConfig, training_scaling
 from wattcast.forecasting.inputs import model_inputs
-from wattcast.forecasting.preparation import prepare
+from wattcast.forecasting.preparation import PreparedSeries, prepare
 from wattcast.trainer.ensembling import (
     CANDIDATES,
     HOLIDAY_FLAGS,
@@ -110,13 +110,25 @@ def test_the_seasonal_blend_fits_the_absolute_error_with_no_floor_for_bad_anchor
     assert np.mean(np.abs(anchors[known] @ weights - target[known])) < 0.06
 
 
-def _water(days: int) -> pd.DataFrame:
+def _water(days: int, start: pd.Timestamp = START) -> pd.DataFrame:
     hours = np.arange(days * 24)
     rng = np.random.default_rng(2)
     busy = (hours % 24 >= 7) & (hours % 24 < 22)
     values = np.where(busy, rng.gamma(1.5, 0.4, len(hours)), 0.0)  # zero all night
-    index = pd.date_range(START, periods=len(values), freq="1h", name="time")
+    index = pd.date_range(start, periods=len(values), freq="1h", name="time")
     return pd.DataFrame({"consumption": values}, index=index)
+
+
+def _prepared(raw: pd.DataFrame) -> PreparedSeries:
+    return prepare(
+        raw,
+        start=raw.index[0],
+        end=raw.index[-1] + pd.Timedelta(hours=1),
+        freq=pd.Timedelta(hours=1),
+        meter_type=MeterType.WATER,
+        max_gap_hours=6,
+        min_days=1,
+    )
 
 
 @pytest.mark.parametrize("model_type", [ModelType.SEASONAL_RESIDUAL, ModelType.LSTM])
@@ -124,15 +136,7 @@ def test_a_water_meter_is_trained_combined_saved_as_one_model_and_never_negative
     tmp_path: Path, model_type: ModelType
 ) -> None:
     raw = _water(60)
-    series = prepare(
-        raw,
-        start=START,
-        end=raw.index[-1] + pd.Timedelta(hours=1),
-        freq=pd.Timedelta(hours=1),
-        meter_type=MeterType.WATER,
-        max_gap_hours=6,
-        min_days=1,
-    )
+    series = _prepared(raw)
     spec = ModelSpec(type=model_type, holdout_days=7, epochs=2, use_temperature=False)
     config = FeatureConfig.from_spec(spec, 24, timezone="Europe/Berlin", holidays="DE")
     outcome = train(series, spec, config, raw=raw, meter_type=MeterType.WATER)
@@ -172,17 +176,7 @@ def test_on_holidays_the_saved_model_forecasts_the_networks_own() -> None:
     # A network that forecasts nothing loses the selection on ordinary days; on a holiday (May
     # Day in the last week) and the days whose anchors were read on one, whatever the weights,
     # the combined model gives the network's forecast, as the anchors know nothing of holidays.
-    start = pd.Timestamp("2024-03-04T00:00:00Z")
-    raw = _water(60).set_axis(pd.date_range(start, periods=60 * 24, freq="1h", name="time"))
-    series = prepare(
-        raw,
-        start=start,
-        end=raw.index[-1] + pd.Timedelta(hours=1),
-        freq=pd.Timedelta(hours=1),
-        meter_type=MeterType.WATER,
-        max_gap_hours=6,
-        min_days=1,
-    )
+    series = _prepared(_water(60, pd.Timestamp("2024-03-04T00:00:00Z")))
     config = FeatureConfig.from_spec(
         ModelSpec(use_temperature=False), 24, timezone="Europe/Berlin", holidays="DE"
     )
