@@ -362,6 +362,33 @@ def test_suspend_and_cancel_through_the_confirm_dialog_change_the_trainingjob(
     expect(page.get_by_role("button", name="Retrain")).to_be_enabled()
 
 
+def test_a_close_still_queued_from_an_earlier_opening_does_not_answer_the_confirm_dialog(
+    dashboard_url: str, api: httpx.Client, desktop: Any, watch: list[Watched]
+) -> None:
+    # Escape and then at once Enter: the dialog opens again before its first close event
+    # (queued, not fired at once) arrives. That event must not answer the new opening.
+    create(api, "tj-twice", "meter-twice")
+    page = open_page(desktop, f"{dashboard_url}/jobs/tj-twice", watch, dashboard_url)
+    sign_in(page)
+    expect(page.get_by_role("button", name="Suspend")).to_be_enabled()
+    answers = page.evaluate(
+        """async () => {
+            const w = window.wattcast;
+            const dialog = document.getElementById("confirm");
+            const ask = (title) => w.confirmDialog({ title, text: "", confirmLabel: "Yes" });
+            const first = ask("First?");
+            dialog.close();  // as Escape does: its close event is queued
+            const second = ask("Second?");
+            const firstAnswer = await first;
+            await new Promise((done) => setTimeout(done, 100));  // the queued close arrives
+            const openAfterIt = dialog.open;
+            document.getElementById("confirm-ok").click();
+            return [firstAnswer, openAfterIt, await second];
+        }"""
+    )
+    assert answers == [False, True, True]
+
+
 def test_a_failed_job_shows_why_and_retrain_makes_a_new_job_with_the_same_spec(
     dashboard_url: str, api: httpx.Client, cluster: TrainingJobs, desktop: Any, watch: list[Watched]
 ) -> None:
