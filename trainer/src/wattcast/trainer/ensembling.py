@@ -220,45 +220,58 @@ def combine(
         name: keras.Input(shape=value.shape[1:], name=name) for name, value in val_inputs.items()
     }
     towers = int(network.output.shape[-1])
-    tower_mean = layers.Dense(1, use_bias=False, trainable=False, name="tower_mean")
-    from_network = tower_mean(network(inputs))
-    blend_layer = layers.Dense(1, use_bias=False, trainable=False, name="seasonal_blend")
-    from_blend = blend_layer(inputs["features"])
+    fixed = _fixed_layer(layers)
+    width = features.features.shape[1]
+    from_network = fixed("tower_mean", np.full((towers, 1), 1.0 / towers), network(inputs))
+    from_blend = fixed(
+        "seasonal_blend", _kernel(width, anchor_columns, blend[:, None]), inputs["features"]
+    )
     normalise = layers.Normalization(
         axis=-1, mean=mean.tolist(), variance=(std**2).tolist(), name="linear_normalise"
     )
     linear_layer = layers.Dense(1, trainable=False, name="linear")
     from_linear = linear_layer(normalise(inputs["features"]))
-    statistical = layers.Dense(
-        len(STATISTICAL), use_bias=False, trainable=False, name="double_seasonal"
+    linear_layer.set_weights(
+        [linear_w.reshape(-1, 1).astype(np.float32), np.array([linear_b], dtype=np.float32)]
     )
-    from_statistical = statistical(inputs["features"])
-    weigh = layers.Dense(1, use_bias=False, trainable=False, name="selection_weights")
-    combined = weigh(
-        layers.Concatenate(name="candidates")(
-            [from_network, from_blend, from_linear, from_statistical]
-        )
+    from_statistical = fixed(
+        "double_seasonal",
+        _kernel(width, statistical_columns, np.eye(len(STATISTICAL))),
+        inputs["features"],
     )
+    stacked = layers.Concatenate(name="candidates")(
+        [from_network, from_blend, from_linear, from_statistical]
+    )
+    combined = fixed("selection_weights", np.array(choice.weights)[:, None], stacked)
     # 1 on a holiday row (any flag set), else 0: the output is the network's there.
-    flags = layers.Dense(1, use_bias=False, trainable=False, name="holiday_flags")
-    on_holiday = layers.ReLU(max_value=1.0, name="on_holiday")(flags(inputs["features"]))
+    flags = fixed(
+        "holiday_flags",
+        _kernel(width, holiday_columns, np.ones((len(holiday_columns), 1))),
+        inputs["features"],
+    )
+    on_holiday = layers.ReLU(max_value=1.0, name="on_holiday")(flags)
     to_network = layers.Subtract(name="network_less_combined")([from_network, combined])
     output = layers.Add(name="holidays_to_network")(
         [combined, layers.Multiply(name="holiday_share")([on_holiday, to_network])]
     )
-    blend_kernel = np.zeros((features.features.shape[1], 1), dtype=np.float32)
-    blend_kernel[anchor_columns, 0] = blend
-    blend_layer.set_weights([blend_kernel])
-    linear_layer.set_weights(
-        [linear_w.reshape(-1, 1).astype(np.float32), np.array([linear_b], dtype=np.float32)]
-    )
-    statistical_kernel = np.zeros((features.features.shape[1], len(STATISTICAL)), np.float32)
-    statistical_kernel[statistical_columns, range(len(STATISTICAL))] = 1.0
-    statistical.set_weights([statistical_kernel])
-    flags_kernel = np.zeros((features.features.shape[1], 1), np.float32)
-    flags_kernel[holiday_columns, 0] = 1.0
-    flags.set_weights([flags_kernel])
-    tower_mean.set_weights([np.full((towers, 1), 1.0 / towers, dtype=np.float32)])
-    weigh.set_weights([np.array(choice.weights, dtype=np.float32).reshape(-1, 1)])
     model = keras.Model(inputs=inputs, outputs=output, name="selected_by_validation")
     return model, choice
+
+
+def _kernel(width: int, rows: list[int], values: npt.NDArray[Any]) -> FloatArray:
+    """A (width, outputs) kernel that is `values` at `rows` (feature columns) and 0 elsewhere."""
+    kernel = np.zeros((width, values.shape[1]))
+    kernel[rows] = values
+    return kernel
+
+
+def _fixed_layer(layers: Any) -> Callable[[str, FloatArray, Any], Any]:
+    """`fixed(name, kernel, x)`: x through a frozen bias-free Dense layer with that kernel."""
+
+    def fixed(name: str, kernel: FloatArray, x: Any) -> Any:
+        layer = layers.Dense(kernel.shape[1], use_bias=False, trainable=False, name=name)
+        out = layer(x)
+        layer.set_weights([kernel.astype(np.float32)])
+        return out
+
+    return fixed
