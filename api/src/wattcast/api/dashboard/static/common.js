@@ -346,11 +346,11 @@
 
   // --- dialog and announcements ------------------------------------------------------------
 
+  // The opening of the confirm dialog now on screen: settle(false) gives it up (see below).
+  let pending = null;
+
   // A modal confirm: focus goes to the safe choice, Escape cancels, focus returns to the
   // button that opened it. Resolves true only on an explicit confirm.
-  // Settles the opening of the confirm dialog now on screen as not confirmed (see below).
-  let supersede = null;
-
   function confirmDialog({ title, text, confirmLabel, danger }) {
     const dialog = $("confirm");
     const opener = document.activeElement;
@@ -360,26 +360,25 @@
     ok.textContent = confirmLabel;
     ok.className = danger ? "button-danger" : "button-primary";
     // A dialog's close event is queued, not fired at once: Escape and then at once Enter on
-    // the button opens it again before the first close arrives. That opening is settled now,
-    // as not confirmed, and a close that arrives while the dialog is open again is its, not
-    // this one's.
-    if (supersede) supersede();
+    // the button opens it again before the first close arrives. That earlier opening is
+    // settled now, unconfirmed, and a close that arrives while the dialog is open again is
+    // its late event, not this opening's answer.
+    if (pending) pending(false);
     dialog.returnValue = "";
     dialog.showModal();
     $("confirm-cancel").focus();
     return new Promise((resolve) => {
+      const settle = (confirmed) => {
+        dialog.removeEventListener("close", onClose);
+        if (pending === settle) pending = null;
+        resolve(confirmed);
+      };
       const onClose = () => {
         if (dialog.open) return;
-        settle();
-        resolve(dialog.returnValue === "confirm");
+        settle(dialog.returnValue === "confirm");
         if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
       };
-      const settle = () => {
-        dialog.removeEventListener("close", onClose);
-        if (supersede === superseded) supersede = null;
-      };
-      const superseded = () => { settle(); resolve(false); };
-      supersede = superseded;
+      pending = settle;
       dialog.addEventListener("close", onClose);
     });
   }
