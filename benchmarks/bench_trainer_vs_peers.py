@@ -293,9 +293,10 @@ def main() -> int:
     losses = 0
     for name in args.series.split(","):
         ratios = []
+        whole = load(name)
         for window in range(args.windows):
             cut = window * HOLDOUT_DAYS
-            meter = cut_short(load(name), cut)
+            meter = cut_short(whole, cut)
             label = f"{name}@-{cut}d" if cut else name
             r = run_series(meter, seeds, not args.no_temperature)
             peers: dict[str, float] = r["peers"]  # type: ignore[assignment]
